@@ -84,12 +84,15 @@ export function manualGradients(params: Params, config: TrainingConfig, images: 
 /** Gradients by TensorFlow.js autodiff of `totalLoss` (the straightforward way). Call inside `tf.tidy`. */
 export function autodiffGradients(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): Gradients {
   const variables = paramList(params);
-  let crossEntropy: tf.Scalar | null = null;
+  let kept: tf.Scalar | null = null;
   const { grads } = tf.variableGrads(() => {
-    crossEntropy = tf.keep(crossEntropyMean(forward(images, params, null, config.activation), labels));
-    return tf.add(crossEntropy, l2Regularization(params, config.regularizationRate));
+    kept = tf.keep(crossEntropyMean(forward(images, params, null, config.activation), labels));
+    return tf.add(kept, l2Regularization(params, config.regularizationRate));
   }, variables.map(([, v]) => v));
-  return { crossEntropy: crossEntropy!, grads: new Map(variables.map(([name, v]) => [name, grads[v.name]])) };
+  // A kept tensor escapes every tidy: hand the caller's tidy a tracked copy instead.
+  const crossEntropy = tf.clone(kept!) as tf.Scalar;
+  (kept as tf.Scalar | null)?.dispose();
+  return { crossEntropy, grads: new Map(variables.map(([name, v]) => [name, grads[v.name]])) };
 }
 
 /** Raised when the loss stops being a finite number; the parameters are left as they were before that step. */
