@@ -48,13 +48,11 @@ function loadNative(): string {
       if (tf.findBackendFactory('tensorflow') !== null) return name;
       failures.push(`${name} loaded but registered no backend`);
     } catch (error) {
-      failures.push(`${name}: ${firstLine(error)}`);
+      const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${name}'`);
+      failures.push(missing ? `${name} not installed` : `${name}: ${firstLine(error)}`);
     }
   }
-  throw new BackendError(
-    `native TensorFlow is not available (${failures.join('; ')}). ` +
-      'Install @tensorflow/tfjs-node with its install script allowed to run (it downloads libtensorflow).',
-  );
+  throw new BackendError(`${failures.join(', ')} (see README: native TensorFlow)`);
 }
 
 function loadWasm(): string {

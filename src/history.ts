@@ -25,6 +25,8 @@ export interface Evaluation {
   step: number;
   validationAccuracy: number;
   testAccuracy: number;
+  /** Seconds of training (this run's loop, resumed parts added up) when it was taken. */
+  elapsedSeconds?: number;
 }
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed';

@@ -352,7 +352,7 @@ export class Trainer {
         const step = this.globalStepValue;
         const done = step >= config.trainingSteps;
         if ((step % config.evalEvery === 0 || done) && history.evaluations.at(-1)?.step !== step) {
-          const evaluation = this.evaluate();
+          const evaluation = { ...this.evaluate(), elapsedSeconds: previousWallTime + (performance.now() - startTime) / 1000 };
           history.evaluations.push(evaluation);
           log(`训练轮数: ${step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
           log(`step ${step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { BackendError, backendFromEnv, describeBackend, parseBackendChoice } from '../src/backend';
+
+const root = resolve(__dirname, '..', '..');
+const fakeNative = join(root, 'test', 'fixtures', 'fake-native');
+
+/** Runs setupBackend in a fresh process (the backend registry is per process) and returns its report. */
+function setupInChild(choice: string | undefined, env: NodeJS.ProcessEnv = {}): { name: string; provider: string; skipped: { name: string }[] } {
+  const script = `require(${JSON.stringify(join(root, 'dist', 'backend.js'))}).setupBackend(${choice === undefined ? '' : JSON.stringify(choice)})
+    .then((info) => { console.log(JSON.stringify(info)); }, (error) => { console.log(JSON.stringify({ error: error.message })); });`;
+  const out = execFileSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '', ...env }, encoding: 'utf8' });
+  const lines = out.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+describe('backend choice', () => {
+  it('falls back to wasm when native TensorFlow is not installed, and says why', () => {
+    const info = setupInChild(undefined);
+    assert.equal(info.name, 'wasm');
+    assert.deepEqual(info.skipped.map((s) => s.name), ['tensorflow']);
+  });
+
+  it('prefers native TensorFlow when @tensorflow/tfjs-node loads', () => {
+    const info = setupInChild(undefined, { NODE_PATH: fakeNative });
+    assert.equal(info.name, 'tensorflow');
+    assert.equal(info.provider, '@tensorflow/tfjs-node');
+    assert.deepEqual(info.skipped, []);
+  });
+
+  it('honours MNIST_BACKEND and an explicit choice', () => {
+    assert.equal(setupInChild(undefined, { MNIST_BACKEND: 'cpu' }).name, 'cpu');
+    assert.equal(setupInChild('wasm', { NODE_PATH: fakeNative }).name, 'wasm');
+  });
+
+  it('fails clearly when a forced backend cannot start', () => {
+    const result = setupInChild('tensorflow') as unknown as { error: string };
+    assert.match(result.error, /backend "tensorflow" could not be started: .*tfjs-node not installed/);
+  });
+
+  it('rejects unknown backend names, naming the source', () => {
+    assert.throws(() => parseBackendChoice('gpu', '--backend'), (e: unknown) => e instanceof BackendError && /--backend must be one of auto, tensorflow, wasm, cpu; got "gpu"/.test(e.message));
+    assert.throws(() => backendFromEnv({ MNIST_BACKEND: 'fast' }), /MNIST_BACKEND must be one of/);
+    assert.equal(backendFromEnv({ MNIST_BACKEND: '' }), undefined);
+  });
+
+  it('describes the choice in one line', () => {
+    assert.equal(
+      describeBackend({ name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', skipped: [{ name: 'tensorflow', reason: 'not installed' }] }),
+      'backend: wasm (@tensorflow/tfjs-backend-wasm) - skipped tensorflow: not installed',
+    );
+  });
+});
