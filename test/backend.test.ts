@@ -30,6 +30,31 @@ describe('backend choice', () => {
     assert.deepEqual(info.skipped, []);
   });
 
+  it('trains on the native backend and records it in the history', () => {
+    const dist = join(root, 'dist');
+    const script = `
+      const { setupBackend } = require(${JSON.stringify(join(dist, 'backend.js'))});
+      const { mnistFromBytes } = require(${JSON.stringify(join(dist, 'data', 'mnist.js'))});
+      const { Trainer } = require(${JSON.stringify(join(dist, 'train.js'))});
+      const idx = (magic, dims, values) => {
+        const header = Buffer.alloc(4 + 4 * dims.length);
+        header.writeUInt32BE(magic, 0);
+        dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+        return Buffer.concat([header, Buffer.from(values)]);
+      };
+      const images = (n) => idx(0x803, [n, 28, 28], Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256));
+      const labels = (n) => idx(0x801, [n], Array.from({ length: n }, (_, i) => i % 10));
+      setupBackend().then(async (info) => {
+        const data = mnistFromBytes({ trainImages: images(60), trainLabels: labels(60), testImages: images(20), testLabels: labels(20) });
+        const trainer = new Trainer(data, { backend: info.name, config: { layer1Node: 8, batchSize: 10, trainingSteps: 3, evalEvery: 3, recordEvery: 1 } });
+        const history = await trainer.run();
+        trainer.dispose();
+        console.log(JSON.stringify({ backend: history.backend, steps: history.steps.length, status: history.status }));
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '', NODE_PATH: fakeNative }, encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { backend: 'tensorflow', steps: 3, status: 'completed' });
+  });
+
   it('honours MNIST_BACKEND and an explicit choice', () => {
     assert.equal(setupInChild(undefined, { MNIST_BACKEND: 'cpu' }).name, 'cpu');
     assert.equal(setupInChild('wasm', { NODE_PATH: fakeNative }).name, 'wasm');
