@@ -1,0 +1,432 @@
+/**
+ * Charts of training histories as Plotly figures: plain JSON objects `{ data, layout }` that
+ * `Plotly.newPlot(div, fig.data, fig.layout)` draws. Pure functions: no I/O, no DOM, no kernel.
+ *
+ * Every chart takes one run or several (overlaid, with a legend). A run is a `History` or a
+ * `{ name, history }`; the names label the traces of overlays.
+ */
+import type { History, StepRecord } from '../history';
+import type { ParamName } from '../model';
+import { REPORTED_ACCURACY } from './reference';
+
+/** A Plotly scatter trace (the subset these charts use). */
+export interface Trace {
+  type: 'scatter';
+  mode: 'lines' | 'markers' | 'lines+markers';
+  name: string;
+  x: number[];
+  /** `null` leaves a gap (missing, non-finite, or not positive on a log axis). */
+  y: (number | null)[];
+  line?: { color?: string; dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot'; width?: number; shape?: 'linear' | 'hv' };
+  marker?: { color?: string; size?: number };
+  legendgroup?: string;
+  showlegend?: boolean;
+  opacity?: number;
+  hovertemplate?: string;
+}
+
+export interface Axis {
+  title: { text: string };
+  type?: 'linear' | 'log';
+  /** In data units on a linear axis, in log10 units on a log axis (Plotly's convention). */
+  range?: [number, number];
+  rangemode?: 'normal' | 'tozero' | 'nonnegative';
+  exponentformat?: 'none' | 'e' | 'E' | 'power' | 'SI' | 'B';
+  separatethousands?: boolean;
+  showgrid?: boolean;
+}
+
+export interface Layout {
+  title: { text: string };
+  xaxis: Axis;
+  yaxis: Axis;
+  showlegend: boolean;
+  legend?: {
+    orientation?: 'v' | 'h';
+    x?: number;
+    y?: number;
+    /** 'container': x and y measured on the whole figure, not the plot area. */
+    xref?: 'paper' | 'container';
+    yref?: 'paper' | 'container';
+    xanchor?: 'auto' | 'left' | 'center' | 'right';
+    yanchor?: 'auto' | 'top' | 'middle' | 'bottom';
+  };
+  margin?: { l?: number; r?: number; t?: number; b?: number };
+  hovermode?: 'closest' | 'x' | 'x unified';
+  width?: number;
+  height?: number;
+}
+
+/** A Plotly figure as JSON. */
+export interface Figure {
+  data: Trace[];
+  layout: Layout;
+}
+
+export interface NamedRun {
+  name: string;
+  history: History;
+}
+
+/** A training run: its history, optionally with a name for legends. */
+export type Run = History | NamedRun;
+
+/** One run, or several to overlay. */
+export type Runs = Run | readonly Run[];
+
+/** The metrics `compareFigure` overlays. */
+export type Metric = 'validationAccuracy' | 'testAccuracy' | 'crossEntropy' | 'totalLoss' | 'learningRate' | 'meanAbsGradient';
+
+export const METRICS: readonly Metric[] = ['validationAccuracy', 'testAccuracy', 'crossEntropy', 'totalLoss', 'learningRate', 'meanAbsGradient'];
+
+export interface FigureOptions {
+  /** Replaces the default title. */
+  title?: string;
+  /**
+   * Moving-average window, in points, for the noisy per-step series (losses, gradients);
+   * 0 or 1 = raw values. Accuracies and the learning rate are never smoothed.
+   */
+  smoothing?: number;
+  /** Logarithmic y axis. */
+  logY?: boolean;
+  /** The y axis range, in data units (also on a log axis). */
+  yRange?: [number, number];
+  /** Keep at most this many points per per-step trace (evenly spaced, the last one kept). */
+  maxPoints?: number;
+  /** Height in pixels (default: Plotly's, or the renderer's). */
+  height?: number;
+}
+
+export interface AccuracyFigureOptions extends FigureOptions {
+  /** Add the accuracy the tutorial reported, as a dashed reference curve. */
+  reference?: boolean;
+}
+
+/** Plotly's default colours (D3 category 10). */
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const REFERENCE_COLOR = '#555555';
+const color = (index: number) => COLORS[index % COLORS.length];
+
+const STEP_AXIS = 'training step';
+const ACCURACY_AXIS = 'accuracy (%)';
+const GRADIENT_PARAMS: readonly ParamName[] = ['weights1', 'biases1', 'weights2', 'biases2'];
+
+interface MetricInfo {
+  label: string;
+  axis: string;
+  /** Recorded at evaluations (every `evalEvery` steps) or at recorded training steps. */
+  source: 'evaluation' | 'step';
+  smoothable: boolean;
+  logByDefault: boolean;
+  shape: 'linear' | 'hv';
+}
+
+const METRIC_INFO: Record<Metric, MetricInfo> = {
+  validationAccuracy: { label: 'validation accuracy', axis: 'validation accuracy (%)', source: 'evaluation', smoothable: false, logByDefault: false, shape: 'linear' },
+  testAccuracy: { label: 'test accuracy', axis: 'test accuracy (%)', source: 'evaluation', smoothable: false, logByDefault: false, shape: 'linear' },
+  crossEntropy: { label: 'mean cross-entropy', axis: 'mean cross-entropy (nats)', source: 'step', smoothable: true, logByDefault: false, shape: 'linear' },
+  totalLoss: { label: 'total loss', axis: 'total loss (cross-entropy + L2)', source: 'step', smoothable: true, logByDefault: false, shape: 'linear' },
+  learningRate: { label: 'learning rate', axis: 'learning rate', source: 'step', smoothable: false, logByDefault: false, shape: 'hv' },
+  meanAbsGradient: { label: 'mean |gradient|', axis: 'mean absolute gradient', source: 'step', smoothable: true, logByDefault: true, shape: 'linear' },
+};
+
+/**
+ * Trailing moving average over `window` points: element i is the mean of the finite values
+ * among `values[i - window + 1 .. i]` (fewer at the start), NaN when there are none. Same length
+ * as `values`; a window of 1 returns a copy.
+ */
+export function smooth(values: readonly number[], window: number): number[] {
+  if (!Number.isInteger(window) || window < 1) throw new RangeError(`smoothing window must be a whole number of points >= 1, got ${window}`);
+  return values.map((_, i) => {
+    let sum = 0;
+    let count = 0;
+    for (let j = Math.max(0, i - window + 1); j <= i; j++) {
+      if (Number.isFinite(values[j])) {
+        sum += values[j];
+        count++;
+      }
+    }
+    return count > 0 ? sum / count : Number.NaN;
+  });
+}
+
+/** At most `maxPoints` evenly spaced points: every `stride`-th one from the first, and the last one. */
+function thin<T>(values: readonly T[], maxPoints: number | undefined): T[] {
+  if (maxPoints === undefined || values.length <= maxPoints) return [...values];
+  const stride = Math.ceil((values.length - 1) / (maxPoints - 1));
+  const out: T[] = [];
+  for (let i = 0; i < values.length; i += stride) out.push(values[i]);
+  if ((values.length - 1) % stride !== 0) out.push(values[values.length - 1]);
+  return out;
+}
+
+function isHistory(value: unknown): value is History {
+  const h = value as Partial<History> | null;
+  return typeof h === 'object' && h !== null && Array.isArray(h.steps) && Array.isArray(h.evaluations);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? `an object with keys ${Object.keys(value).slice(0, 6).join(', ') || '(none)'}` : `${typeof value} ${String(value)}`;
+}
+
+/** The runs as a list of named histories, checked. */
+export function resolveRuns(runs: Runs, chart: string): NamedRun[] {
+  const list: readonly unknown[] = Array.isArray(runs) ? runs : [runs];
+  if (list.length === 0) throw new Error(`${chart}: no runs given; pass a History, a { name, history } or a non-empty array of them`);
+  const resolved = list.map((run, index): NamedRun => {
+    const fallbackName = list.length === 1 ? 'run' : `run ${index + 1}`;
+    if (isHistory(run)) return { name: fallbackName, history: run };
+    const named = run as Partial<NamedRun> | null;
+    if (typeof named === 'object' && named !== null && 'history' in named) {
+      if (!isHistory(named.history)) throw new TypeError(`${chart}: run ${index + 1} ("${String(named.name)}"): "history" is not a training history (it needs "steps" and "evaluations" arrays)`);
+      if (typeof named.name !== 'string' || named.name.trim() === '') throw new TypeError(`${chart}: run ${index + 1}: "name" must be a non-empty string`);
+      return { name: named.name, history: named.history };
+    }
+    throw new TypeError(`${chart}: run ${index + 1} is ${describe(run)}, not a History or a { name, history }`);
+  });
+  const seen = new Set<string>();
+  for (const { name } of resolved) {
+    if (seen.has(name)) throw new Error(`${chart}: two runs are named "${name}"; give each run its own name so the legend can tell them apart`);
+    seen.add(name);
+  }
+  return resolved;
+}
+
+function checkOptions(options: FigureOptions, chart: string): void {
+  const { smoothing, maxPoints, yRange, height } = options;
+  if (smoothing !== undefined && (!Number.isInteger(smoothing) || smoothing < 0)) {
+    throw new RangeError(`${chart}: smoothing is a moving-average window in points (a whole number >= 0), got ${smoothing}`);
+  }
+  if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < 2)) throw new RangeError(`${chart}: maxPoints must be a whole number >= 2, got ${maxPoints}`);
+  if (height !== undefined && !(Number.isFinite(height) && height > 0)) throw new RangeError(`${chart}: height must be a positive number of pixels, got ${height}`);
+  if (yRange !== undefined) {
+    const ok = Array.isArray(yRange) && yRange.length === 2 && yRange.every(Number.isFinite) && yRange[0] < yRange[1];
+    if (!ok) throw new RangeError(`${chart}: yRange must be [low, high] with finite low < high, got ${JSON.stringify(yRange)}`);
+    if (options.logY === true && yRange[0] <= 0) throw new RangeError(`${chart}: on a log axis yRange must be positive, got ${JSON.stringify(yRange)}`);
+  }
+}
+
+/** Values as Plotly wants them: gaps (null) for non-finite values, and for values <= 0 on a log axis. */
+function plotValues(values: readonly number[], logY: boolean): (number | null)[] {
+  return values.map((v) => (Number.isFinite(v) && (!logY || v > 0) ? v : null));
+}
+
+interface Series {
+  x: number[];
+  y: number[];
+}
+
+/** A per-step series, smoothed and thinned as asked. */
+function stepSeries(history: History, value: (record: StepRecord) => number | undefined, options: FigureOptions, smoothable: boolean): Series {
+  const x = history.steps.map((r) => r.step);
+  let y = history.steps.map((r) => value(r) ?? Number.NaN);
+  const window = options.smoothing ?? 0;
+  if (smoothable && window > 1) y = smooth(y, window);
+  return { x: thin(x, options.maxPoints), y: thin(y, options.maxPoints) };
+}
+
+function metricSeries(history: History, metric: Metric, options: FigureOptions): Series {
+  const info = METRIC_INFO[metric];
+  if (metric === 'validationAccuracy' || metric === 'testAccuracy') {
+    return { x: history.evaluations.map((e) => e.step), y: history.evaluations.map((e) => e[metric] * 100) };
+  }
+  return stepSeries(history, (r) => r[metric], options, info.smoothable);
+}
+
+function smoothingNote(options: FigureOptions): string {
+  const window = options.smoothing ?? 0;
+  return window > 1 ? ` (moving average of ${window} points)` : '';
+}
+
+/** Legends of up to this many entries go under the chart in one row; longer ones to its right. */
+const BOTTOM_LEGEND_MAX = 3;
+
+function layout(title: string, yTitle: string, options: FigureOptions, logY: boolean, showlegend: boolean, legendEntries: number): Layout {
+  const bottomLegend = showlegend && legendEntries <= BOTTOM_LEGEND_MAX;
+  const yaxis: Axis = { title: { text: yTitle }, type: logY ? 'log' : 'linear' };
+  if (logY) yaxis.exponentformat = 'power';
+  if (options.yRange !== undefined) yaxis.range = logY ? [Math.log10(options.yRange[0]), Math.log10(options.yRange[1])] : [options.yRange[0], options.yRange[1]];
+  const result: Layout = {
+    title: { text: options.title ?? title },
+    xaxis: { title: { text: STEP_AXIS }, rangemode: 'tozero', separatethousands: true },
+    yaxis,
+    showlegend,
+    // A short legend goes under the x axis title at any figure height (placed from the figure's
+    // bottom edge); a long one to the right of the plot, where Plotly makes room for it.
+    legend: bottomLegend
+      ? { orientation: 'h', x: 0, y: 0, yref: 'container', xanchor: 'left', yanchor: 'bottom' }
+      : { orientation: 'v', x: 1.02, y: 1, xanchor: 'left', yanchor: 'top' },
+    margin: { l: 80, r: 30, t: 60, b: bottomLegend ? 100 : 70 },
+    hovermode: 'x unified',
+  };
+  if (options.height !== undefined) result.height = options.height;
+  return result;
+}
+
+function line(name: string, series: Series, logY: boolean, style: { color: string; dash?: NonNullable<Trace['line']>['dash']; shape?: 'linear' | 'hv'; markers?: boolean; group?: string }): Trace {
+  const trace: Trace = {
+    type: 'scatter',
+    mode: style.markers === true ? 'lines+markers' : 'lines',
+    name,
+    x: series.x,
+    y: plotValues(series.y, logY),
+    line: { color: style.color, dash: style.dash ?? 'solid', width: 2, shape: style.shape ?? 'linear' },
+  };
+  if (style.markers === true) trace.marker = { color: style.color, size: 5 };
+  if (style.group !== undefined) trace.legendgroup = style.group;
+  return trace;
+}
+
+/** `${run}: ${series}` in overlays, just the series for a single run. */
+function traceName(runs: readonly NamedRun[], run: NamedRun, series: string): string {
+  return runs.length === 1 ? series : `${run.name}: ${series}`;
+}
+
+/** The title, naming the run when a single named run is drawn. */
+function chartTitle(base: string, runs: readonly NamedRun[], input: Runs): string {
+  const named = !Array.isArray(input) && !isHistory(input);
+  return runs.length === 1 && named ? `${base}: ${runs[0].name}` : base;
+}
+
+/** The tutorial's reported accuracy as a dashed trace. */
+export function referenceTrace(): Trace {
+  return {
+    type: 'scatter',
+    mode: 'lines',
+    name: 'tutorial (reported)',
+    x: REPORTED_ACCURACY.map((p) => p.step),
+    y: REPORTED_ACCURACY.map((p) => p.accuracyPercent),
+    line: { color: REFERENCE_COLOR, dash: 'dash', width: 2, shape: 'linear' },
+  };
+}
+
+/** Validation and test accuracy (%) against the training step. */
+export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}): Figure {
+  const chart = 'accuracyFigure';
+  checkOptions(options, chart);
+  const resolved = resolveRuns(runs, chart);
+  const logY = options.logY ?? false;
+  const data: Trace[] = [];
+  resolved.forEach((run, i) => {
+    const single = resolved.length === 1;
+    for (const [k, metric] of (['validationAccuracy', 'testAccuracy'] as const).entries()) {
+      const label = metric === 'validationAccuracy' ? 'validation' : 'test';
+      data.push(
+        line(traceName(resolved, run, label), metricSeries(run.history, metric, options), logY, {
+          color: single ? color(k) : color(i),
+          dash: single || metric === 'validationAccuracy' ? 'solid' : 'dot',
+          markers: true,
+          group: single ? undefined : run.name,
+        }),
+      );
+    }
+  });
+  if (options.reference === true) data.push(referenceTrace());
+  return { data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data.length) };
+}
+
+/** Mean cross-entropy and total loss (cross-entropy + L2) per recorded training step. */
+export function lossFigure(runs: Runs, options: FigureOptions = {}): Figure {
+  const chart = 'lossFigure';
+  checkOptions(options, chart);
+  const resolved = resolveRuns(runs, chart);
+  const logY = options.logY ?? false;
+  const data: Trace[] = [];
+  resolved.forEach((run, i) => {
+    const single = resolved.length === 1;
+    for (const [k, metric] of (['crossEntropy', 'totalLoss'] as const).entries()) {
+      data.push(
+        line(traceName(resolved, run, METRIC_INFO[metric].label), metricSeries(run.history, metric, options), logY, {
+          color: single ? color(k) : color(i),
+          dash: single || metric === 'crossEntropy' ? 'solid' : 'dot',
+          group: single ? undefined : run.name,
+        }),
+      );
+    }
+  });
+  return { data, layout: layout(chartTitle(`Training loss${smoothingNote(options)}`, resolved, runs), 'loss (nats)', options, logY, true, data.length) };
+}
+
+/** The learning rate (staircase exponential decay) per recorded training step. */
+export function learningRateFigure(runs: Runs, options: FigureOptions = {}): Figure {
+  const chart = 'learningRateFigure';
+  checkOptions(options, chart);
+  const resolved = resolveRuns(runs, chart);
+  const logY = options.logY ?? false;
+  const data = resolved.map((run, i) =>
+    line(resolved.length === 1 ? 'learning rate' : run.name, metricSeries(run.history, 'learningRate', options), logY, { color: color(i), shape: 'hv' }),
+  );
+  return { data, layout: layout(chartTitle('Learning rate', resolved, runs), 'learning rate', options, logY, resolved.length > 1, data.length) };
+}
+
+/**
+ * Mean absolute gradient of the total loss: over all parameters, and per parameter
+ * (weights1, biases1, weights2, biases2; parameters a run does not have are left out). Log y by default.
+ */
+export function gradientFigure(runs: Runs, options: FigureOptions = {}): Figure {
+  const chart = 'gradientFigure';
+  checkOptions(options, chart);
+  const resolved = resolveRuns(runs, chart);
+  const logY = options.logY ?? true;
+  const dashes = ['dot', 'dash', 'longdash', 'dashdot'] as const;
+  const data: Trace[] = [];
+  resolved.forEach((run, i) => {
+    const single = resolved.length === 1;
+    const group = single ? undefined : run.name;
+    data.push(line(traceName(resolved, run, 'all parameters'), metricSeries(run.history, 'meanAbsGradient', options), logY, { color: color(single ? 0 : i), group }));
+    GRADIENT_PARAMS.forEach((param, k) => {
+      if (!run.history.steps.some((r) => r.meanAbsGradients?.[param] !== undefined)) return;
+      const series = stepSeries(run.history, (r) => r.meanAbsGradients?.[param], options, true);
+      data.push(line(traceName(resolved, run, param), series, logY, { color: color(single ? k + 1 : i), dash: single ? 'solid' : dashes[k], group }));
+    });
+  });
+  return { data, layout: layout(chartTitle(`Mean absolute gradient${smoothingNote(options)}`, resolved, runs), 'mean absolute gradient', options, logY, true, data.length) };
+}
+
+/** One metric of several runs overlaid, a trace per run named after it. */
+export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigureOptions = {}): Figure {
+  const chart = 'compareFigure';
+  if (!METRICS.includes(metric)) throw new Error(`${chart}: unknown metric ${JSON.stringify(metric)}; choose one of ${METRICS.join(', ')}`);
+  checkOptions(options, chart);
+  const resolved = resolveRuns(runs, chart);
+  const info = METRIC_INFO[metric];
+  const logY = options.logY ?? info.logByDefault;
+  const data = resolved.map((run, i) =>
+    line(run.name, metricSeries(run.history, metric, options), logY, { color: color(i), shape: info.shape, markers: info.source === 'evaluation' }),
+  );
+  if (options.reference === true) {
+    if (metric !== 'validationAccuracy') throw new Error(`${chart}: the tutorial reported validation accuracy only; reference: true needs metric 'validationAccuracy', not '${metric}'`);
+    data.push(referenceTrace());
+  }
+  const note = info.smoothable ? smoothingNote(options) : '';
+  return { data, layout: layout(`${info.label[0].toUpperCase()}${info.label.slice(1)}${note}`, info.axis, options, logY, true, data.length) };
+}
+
+/** The charts of one run, as `exportRunCharts` writes them. */
+export interface RunFigures {
+  accuracy: Figure;
+  loss: Figure;
+  learningRate: Figure;
+  gradients: Figure;
+}
+
+export interface RunFiguresOptions {
+  /** Add the tutorial's reported accuracy to the accuracy chart. */
+  reference?: boolean;
+  /** Moving-average window for the loss and gradient charts. */
+  smoothing?: number;
+}
+
+/** Every chart of one run. */
+export function allRunFigures(run: Run, options: RunFiguresOptions = {}): RunFigures {
+  if (Array.isArray(run)) throw new TypeError('allRunFigures: takes a single run, not an array');
+  const smoothing = options.smoothing;
+  return {
+    accuracy: accuracyFigure(run, { reference: options.reference }),
+    loss: lossFigure(run, { smoothing }),
+    learningRate: learningRateFigure(run),
+    gradients: gradientFigure(run, { smoothing }),
+  };
+}

@@ -1,0 +1,339 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  accuracyFigure,
+  allRunFigures,
+  compareFigure,
+  gradientFigure,
+  learningRateFigure,
+  lossFigure,
+  METRICS,
+  smooth,
+  type Figure,
+  type Metric,
+} from '../../src/charts/figures';
+import { REPORTED_ACCURACY } from '../../src/charts/reference';
+import { CROSS_ENTROPY, EVAL_STEPS, LEARNING_RATE, makeHistory, MEAN_ABS_GRADIENT, STEPS, TEST, TOTAL_LOSS, VALIDATION } from './histories';
+
+const names = (fig: Figure) => fig.data.map((t) => t.name);
+const percents = (fractions: number[]) => fractions.map((f) => f * 100);
+
+function assertClose(actual: readonly (number | null)[], expected: readonly number[], tolerance = 1e-12): void {
+  assert.equal(actual.length, expected.length, `length ${actual.length} != ${expected.length}`);
+  actual.forEach((value, i) => {
+    assert.ok(value !== null && Math.abs(value - expected[i]) <= tolerance, `element ${i}: ${value} != ${expected[i]}`);
+  });
+}
+
+describe('smooth', () => {
+  it('is a trailing moving average with a shorter window at the start', () => {
+    assert.deepEqual(smooth([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5]);
+    assert.deepEqual(smooth([1, 2, 3, 4, 5], 3), [1, 1.5, 2, 3, 4]);
+    assert.deepEqual(smooth([3, 6, 9], 10), [3, 4.5, 6]);
+  });
+
+  it('returns a copy for a window of 1 and an empty array for no values', () => {
+    const values = [5, 1, 4];
+    const smoothed = smooth(values, 1);
+    assert.deepEqual(smoothed, values);
+    assert.notEqual(smoothed, values);
+    assert.deepEqual(smooth([], 4), []);
+  });
+
+  it('skips non-finite values, giving NaN only where the window has none', () => {
+    assert.deepEqual(smooth([1, Number.NaN, 3], 2), [1, 1, 3]);
+    const result = smooth([Number.NaN, Number.NaN, 4], 2);
+    assert.ok(Number.isNaN(result[0]) && Number.isNaN(result[1]));
+    assert.equal(result[2], 4);
+  });
+
+  it('rejects a window that is not a whole number >= 1', () => {
+    for (const window of [0, -1, 1.5, Number.NaN]) assert.throws(() => smooth([1, 2], window), RangeError);
+  });
+});
+
+describe('reference', () => {
+  it('holds the 31 reported points, every 1,000 steps from 0 to 30,000', () => {
+    assert.equal(REPORTED_ACCURACY.length, 31);
+    REPORTED_ACCURACY.forEach((p, i) => assert.equal(p.step, i * 1000));
+    assert.equal(REPORTED_ACCURACY[0].accuracyPercent, 9.20000001788);
+    assert.equal(REPORTED_ACCURACY[15].accuracyPercent, 98.4200000763);
+    assert.equal(REPORTED_ACCURACY[30].accuracyPercent, 98.3900010586);
+    assert.ok(Object.isFrozen(REPORTED_ACCURACY) && Object.isFrozen(REPORTED_ACCURACY[0]));
+  });
+});
+
+describe('accuracyFigure', () => {
+  it('draws validation and test accuracy in percent against the step', () => {
+    const fig = accuracyFigure(makeHistory());
+    assert.deepEqual(names(fig), ['validation', 'test']);
+    assert.deepEqual(fig.data[0].x, EVAL_STEPS);
+    assert.deepEqual(fig.data[0].y, percents(VALIDATION));
+    assert.deepEqual(fig.data[1].y, percents(TEST));
+    assert.equal(fig.layout.xaxis.title.text, 'training step');
+    assert.equal(fig.layout.yaxis.title.text, 'accuracy (%)');
+    assert.equal(fig.layout.yaxis.type, 'linear');
+    assert.ok(fig.layout.title.text.length > 0);
+    for (const trace of fig.data) assert.equal(trace.type, 'scatter');
+  });
+
+  it('adds the tutorial reported curve as a dashed trace with reference: true', () => {
+    const fig = accuracyFigure(makeHistory(), { reference: true });
+    assert.equal(fig.data.length, 3);
+    const reference = fig.data[2];
+    assert.equal(reference.name, 'tutorial (reported)');
+    assert.equal(reference.line?.dash, 'dash');
+    assert.deepEqual(reference.x, REPORTED_ACCURACY.map((p) => p.step));
+    assert.deepEqual(reference.y, REPORTED_ACCURACY.map((p) => p.accuracyPercent));
+  });
+
+  it('overlays several runs, naming the traces after the runs', () => {
+    const fig = accuracyFigure(
+      [
+        { name: 'lr 0.8', history: makeHistory() },
+        { name: 'lr 0.1', history: makeHistory() },
+      ],
+      { reference: true },
+    );
+    assert.deepEqual(names(fig), ['lr 0.8: validation', 'lr 0.8: test', 'lr 0.1: validation', 'lr 0.1: test', 'tutorial (reported)']);
+    assert.equal(fig.layout.showlegend, true);
+    // One colour per run; the test trace dotted.
+    assert.equal(fig.data[0].line?.color, fig.data[1].line?.color);
+    assert.notEqual(fig.data[0].line?.color, fig.data[2].line?.color);
+    assert.equal(fig.data[1].line?.dash, 'dot');
+  });
+
+  it('names bare histories run 1, run 2, ... in overlays, and puts a single run name in the title', () => {
+    assert.deepEqual(names(accuracyFigure([makeHistory(), makeHistory()])), ['run 1: validation', 'run 1: test', 'run 2: validation', 'run 2: test']);
+    const single = accuracyFigure({ name: 'baseline', history: makeHistory() });
+    assert.deepEqual(names(single), ['validation', 'test']);
+    assert.match(single.layout.title.text, /baseline/);
+  });
+
+  it('takes a title and a y range', () => {
+    const fig = accuracyFigure(makeHistory(), { title: 'Mine', yRange: [90, 100] });
+    assert.equal(fig.layout.title.text, 'Mine');
+    assert.deepEqual(fig.layout.yaxis.range, [90, 100]);
+  });
+});
+
+describe('lossFigure', () => {
+  it('draws the mean cross-entropy and the total loss per recorded step', () => {
+    const fig = lossFigure(makeHistory());
+    assert.deepEqual(names(fig), ['mean cross-entropy', 'total loss']);
+    assert.deepEqual(fig.data[0].x, STEPS);
+    assert.deepEqual(fig.data[0].y, CROSS_ENTROPY);
+    assert.deepEqual(fig.data[1].y, TOTAL_LOSS);
+    assert.match(fig.layout.yaxis.title.text, /loss/);
+    assert.equal(fig.layout.yaxis.type, 'linear');
+  });
+
+  it('smooths with a moving average of the given window, and says so in the title', () => {
+    const fig = lossFigure(makeHistory(), { smoothing: 3 });
+    assertClose(fig.data[0].y, smooth(CROSS_ENTROPY, 3));
+    assertClose(fig.data[0].y, [2.3, 1.7, 4.1 / 3, 2.3 / 3, 1.6 / 3, 1.2 / 3]);
+    assertClose(fig.data[1].y, smooth(TOTAL_LOSS, 3));
+    assert.match(fig.layout.title.text, /moving average of 3 points/);
+    assert.deepEqual(lossFigure(makeHistory(), { smoothing: 1 }).data[0].y, CROSS_ENTROPY);
+    assert.deepEqual(lossFigure(makeHistory(), { smoothing: 0 }).data[0].y, CROSS_ENTROPY);
+  });
+
+  it('uses a log axis on request; gaps for values it cannot draw', () => {
+    const history = makeHistory();
+    history.steps[1].crossEntropy = Number.NaN;
+    history.steps[2].crossEntropy = 0;
+    const fig = lossFigure(history, { logY: true, yRange: [0.1, 10] });
+    assert.equal(fig.layout.yaxis.type, 'log');
+    assert.deepEqual(fig.layout.yaxis.range, [-1, 1]);
+    assert.deepEqual(fig.data[0].y, [2.3, null, null, 0.5, 0.4, 0.3]);
+    assert.equal(lossFigure(history).data[0].y[2], 0);
+  });
+
+  it('keeps at most maxPoints points, the first and the last among them', () => {
+    const fig = lossFigure(makeHistory(), { maxPoints: 3 });
+    assert.deepEqual(fig.data[0].x, [0, 30, 50]);
+    assert.deepEqual(fig.data[0].y, [2.3, 0.5, 0.3]);
+    assert.deepEqual(lossFigure(makeHistory(), { maxPoints: 2 }).data[0].x, [0, 50]);
+    assert.deepEqual(lossFigure(makeHistory(), { maxPoints: 4 }).data[0].x, [0, 20, 40, 50]);
+    assert.deepEqual(lossFigure(makeHistory(), { maxPoints: 6 }).data[0].x, STEPS);
+  });
+
+  it('overlays runs', () => {
+    const fig = lossFigure([
+      { name: 'a', history: makeHistory() },
+      { name: 'b', history: makeHistory({ scale: 2 }) },
+    ]);
+    assert.deepEqual(names(fig), ['a: mean cross-entropy', 'a: total loss', 'b: mean cross-entropy', 'b: total loss']);
+    assertClose(fig.data[2].y, CROSS_ENTROPY.map((v) => v * 2));
+  });
+});
+
+describe('learningRateFigure', () => {
+  it('draws the staircase learning rate', () => {
+    const fig = learningRateFigure(makeHistory());
+    assert.deepEqual(names(fig), ['learning rate']);
+    assert.deepEqual(fig.data[0].y, LEARNING_RATE);
+    assert.equal(fig.data[0].line?.shape, 'hv');
+    assert.equal(fig.layout.yaxis.title.text, 'learning rate');
+    assert.equal(fig.layout.showlegend, false);
+  });
+
+  it('is not smoothed, and overlays runs by name', () => {
+    assert.deepEqual(learningRateFigure(makeHistory(), { smoothing: 3 }).data[0].y, LEARNING_RATE);
+    const fig = learningRateFigure([
+      { name: 'a', history: makeHistory() },
+      { name: 'b', history: makeHistory() },
+    ]);
+    assert.deepEqual(names(fig), ['a', 'b']);
+    assert.equal(fig.layout.showlegend, true);
+  });
+});
+
+describe('gradientFigure', () => {
+  it('draws the overall and per-parameter mean absolute gradient on a log axis', () => {
+    const fig = gradientFigure(makeHistory());
+    assert.deepEqual(names(fig), ['all parameters', 'weights1', 'biases1', 'weights2', 'biases2']);
+    assert.equal(fig.layout.yaxis.type, 'log');
+    assert.deepEqual(fig.data[0].y, MEAN_ABS_GRADIENT);
+    assertClose(fig.data[1].y, MEAN_ABS_GRADIENT.map((g) => g / 2));
+    assertClose(fig.data[4].y, MEAN_ABS_GRADIENT.map((g) => g * 4));
+    assert.equal(gradientFigure(makeHistory(), { logY: false }).layout.yaxis.type, 'linear');
+  });
+
+  it('leaves out parameters a run does not have (the linear model)', () => {
+    assert.deepEqual(names(gradientFigure(makeHistory({ linear: true }))), ['all parameters', 'weights1', 'biases1']);
+  });
+
+  it('smooths every gradient series', () => {
+    const fig = gradientFigure(makeHistory(), { smoothing: 2 });
+    assertClose(fig.data[0].y, smooth(MEAN_ABS_GRADIENT, 2));
+    assertClose(fig.data[2].y, smooth(MEAN_ABS_GRADIENT.map((g) => g * 2), 2));
+  });
+
+  it('overlays runs: five traces per run', () => {
+    const fig = gradientFigure([
+      { name: 'a', history: makeHistory() },
+      { name: 'b', history: makeHistory() },
+    ]);
+    assert.equal(fig.data.length, 10);
+    assert.equal(fig.data[5].name, 'b: all parameters');
+    assert.equal(fig.data[9].name, 'b: biases2');
+  });
+});
+
+describe('compareFigure', () => {
+  const runs = [
+    { name: 'one', history: makeHistory() },
+    { name: 'two', history: makeHistory({ scale: 2 }) },
+  ];
+
+  it('draws one trace per run, named after it, for every metric', () => {
+    const expected: Record<Metric, number[]> = {
+      validationAccuracy: percents(VALIDATION),
+      testAccuracy: percents(TEST),
+      crossEntropy: CROSS_ENTROPY,
+      totalLoss: TOTAL_LOSS,
+      learningRate: LEARNING_RATE,
+      meanAbsGradient: MEAN_ABS_GRADIENT,
+    };
+    for (const metric of METRICS) {
+      const fig = compareFigure(runs, metric);
+      assert.deepEqual(names(fig), ['one', 'two'], metric);
+      assertClose(fig.data[0].y, expected[metric]);
+      assert.equal(fig.layout.xaxis.title.text, 'training step');
+      assert.ok(fig.layout.yaxis.title.text.length > 0);
+    }
+    assert.match(compareFigure(runs, 'validationAccuracy').layout.yaxis.title.text, /\(%\)/);
+    assert.equal(compareFigure(runs, 'meanAbsGradient').layout.yaxis.type, 'log');
+    assertClose(compareFigure(runs, 'crossEntropy').data[1].y, CROSS_ENTROPY.map((v) => v * 2));
+  });
+
+  it('smooths per-step metrics only', () => {
+    assertClose(compareFigure(runs, 'crossEntropy', { smoothing: 2 }).data[0].y, smooth(CROSS_ENTROPY, 2));
+    assert.deepEqual(compareFigure(runs, 'validationAccuracy', { smoothing: 2 }).data[0].y, percents(VALIDATION));
+    assert.deepEqual(compareFigure(runs, 'learningRate', { smoothing: 2 }).data[0].y, LEARNING_RATE);
+  });
+
+  it('adds the reference to validation accuracy only', () => {
+    assert.equal(compareFigure(runs, 'validationAccuracy', { reference: true }).data.at(-1)?.name, 'tutorial (reported)');
+    assert.throws(() => compareFigure(runs, 'crossEntropy', { reference: true }), /validation accuracy only/);
+  });
+
+  it('rejects an unknown metric, naming the known ones', () => {
+    assert.throws(() => compareFigure(runs, 'accuracy' as Metric), /unknown metric "accuracy".*validationAccuracy/);
+  });
+});
+
+describe('input checks', () => {
+  it('rejects an empty list of runs', () => {
+    assert.throws(() => accuracyFigure([]), /accuracyFigure: no runs given/);
+    assert.throws(() => compareFigure([], 'crossEntropy'), /compareFigure: no runs given/);
+  });
+
+  it('rejects things that are not runs', () => {
+    assert.throws(() => lossFigure({ steps: [] } as never), TypeError);
+    assert.throws(() => lossFigure(null as never), /not a History/);
+    assert.throws(() => lossFigure([makeHistory(), 42 as never]), /run 2 is number 42/);
+    assert.throws(() => lossFigure({ name: 'x', history: {} } as never), /"history" is not a training history/);
+    assert.throws(() => lossFigure({ name: '', history: makeHistory() }), /"name" must be a non-empty string/);
+  });
+
+  it('rejects two runs with the same name', () => {
+    assert.throws(
+      () =>
+        accuracyFigure([
+          { name: 'a', history: makeHistory() },
+          { name: 'a', history: makeHistory() },
+        ]),
+      /two runs are named "a"/,
+    );
+  });
+
+  it('rejects bad options', () => {
+    const h = makeHistory();
+    assert.throws(() => lossFigure(h, { smoothing: -1 }), RangeError);
+    assert.throws(() => lossFigure(h, { smoothing: 2.5 }), /smoothing/);
+    assert.throws(() => lossFigure(h, { maxPoints: 1 }), /maxPoints/);
+    assert.throws(() => lossFigure(h, { yRange: [2, 1] }), /yRange/);
+    assert.throws(() => lossFigure(h, { logY: true, yRange: [0, 1] }), /positive/);
+    assert.throws(() => lossFigure(h, { height: 0 }), /height/);
+  });
+
+  it('draws an empty run (before any step) as empty traces', () => {
+    const h = makeHistory();
+    h.steps = [];
+    h.evaluations = [];
+    const fig = accuracyFigure(h);
+    assert.deepEqual(fig.data.map((t) => t.x.length), [0, 0]);
+    assert.deepEqual(names(gradientFigure(h)), ['all parameters']);
+  });
+});
+
+describe('figures as data', () => {
+  it('are plain JSON: they survive a round trip unchanged', () => {
+    const h = makeHistory();
+    h.steps[2].crossEntropy = Number.NaN;
+    for (const fig of Object.values(allRunFigures(h, { reference: true, smoothing: 2 }))) {
+      assert.deepEqual(JSON.parse(JSON.stringify(fig)), fig);
+    }
+  });
+
+  it('do not share arrays with the history', () => {
+    const h = makeHistory();
+    const fig = lossFigure(h);
+    fig.data[0].y[0] = 99;
+    fig.data[0].x[0] = 99;
+    assert.equal(h.steps[0].crossEntropy, CROSS_ENTROPY[0]);
+    assert.equal(h.steps[0].step, 0);
+  });
+
+  it('allRunFigures gives the four charts of a run', () => {
+    const figs = allRunFigures({ name: 'r', history: makeHistory() }, { reference: true });
+    assert.deepEqual(Object.keys(figs), ['accuracy', 'loss', 'learningRate', 'gradients']);
+    assert.equal(figs.accuracy.data.length, 3);
+    assert.equal(figs.loss.data.length, 2);
+    assert.equal(figs.learningRate.data.length, 1);
+    assert.equal(figs.gradients.data.length, 5);
+    assert.throws(() => allRunFigures([makeHistory()] as never), /single run/);
+  });
+});
