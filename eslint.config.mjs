@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'notebooks/', 'scratch/', 'runs/', 'data/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'notebooks/', 'scratch/', 'runs/', 'data/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,22 +2,26 @@
  * Checkpoints and weight files.
  *
  * A checkpoint is one file (`checkpoint.ckpt`), written atomically: a magic line, the length of
- * a JSON header, the header (config, global step, data order, history, weight specs), then the
- * weights in TensorFlow.js's binary weight format (`tf.io.encodeWeights`).
+ * a JSON header, the header (config, global step, data order, history, weight specs), the
+ * weights in TensorFlow.js's binary weight format (`tf.io.encodeWeights`), and the SHA-256 of
+ * all that, so that a corrupt or truncated file is recognised instead of resumed from.
  * Final weights are written as TensorFlow.js's weight manifest (`weights.json`) plus
  * `weights.bin`, which `tf.io.loadWeights` reads.
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SamplerState } from './data/mnist';
 import type { History } from './history';
 import { writeFileAtomic } from './io';
-import type { ParamName } from './model';
+import { PARAM_NAMES, type ParamName } from './model';
 import type { TrainerState } from './train';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
-const MAGIC = 'MNIST-TFJS-CHECKPOINT 1\n';
+const MAGIC_PREFIX = 'MNIST-TFJS-CHECKPOINT ';
+const MAGIC = `${MAGIC_PREFIX}2\n`;
+const CHECKSUM_BYTES = 32;
 
 /** A checkpoint or weight file could not be read. */
 export class CheckpointError extends Error {
@@ -59,9 +63,43 @@ async function encode(groups: Record<string, NamedArrays>): Promise<{ data: Uint
   }
 }
 
-function decode(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]): Record<string, NamedArrays> {
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/** What is wrong with weight specs read from a file, or null: float32 `params/` or `averages/` entries of the network. */
+function specsProblem(specs: unknown): string | null {
+  if (!Array.isArray(specs)) return 'the weight specs are not a list';
+  const seen = new Set<string>();
+  for (const spec of specs as unknown[]) {
+    if (!isObject(spec) || typeof spec.name !== 'string') return 'a weight spec has no name';
+    const [prefix, name, ...rest] = spec.name.split('/');
+    if (!['params', 'averages'].includes(prefix) || !(PARAM_NAMES as readonly string[]).includes(name) || rest.length > 0) return `unknown weight "${spec.name}"`;
+    if (seen.has(spec.name)) return `weight "${spec.name}" appears twice`;
+    seen.add(spec.name);
+    if (spec.dtype !== 'float32') return `weight "${spec.name}" is not float32`;
+    if (!Array.isArray(spec.shape) || !spec.shape.every(isCount)) return `weight "${spec.name}" has an invalid shape`;
+  }
+  return null;
+}
+
+/** Bytes the weights of `specs` take (all float32). */
+function weightBytes(specs: tf.io.WeightsManifestEntry[]): number {
+  return specs.reduce((sum, s) => sum + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Decodes weights after their specs have been checked; errors name `file`. */
+function decode(data: Uint8Array, specs: tf.io.WeightsManifestEntry[], file: string): Record<string, NamedArrays> {
+  const problem = specsProblem(specs);
+  if (problem !== null) throw new CheckpointError(file, `corrupt weight specs: ${problem}`);
+  const expected = weightBytes(specs);
+  if (data.length !== expected) throw new CheckpointError(file, `weights are ${data.length} bytes, expected ${expected}`);
   const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-  const tensors = tf.io.decodeWeights(buffer, specs);
+  let tensors: tf.NamedTensorMap;
+  try {
+    tensors = tf.io.decodeWeights(buffer, specs);
+  } catch (error) {
+    throw new CheckpointError(file, `corrupt weights (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+  }
   const groups: Record<string, NamedArrays> = {};
   for (const [key, tensor] of Object.entries(tensors)) {
     const [prefix, name] = key.split('/') as [string, ParamName];
@@ -71,6 +109,19 @@ function decode(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]): Record<s
   return groups;
 }
 
+/** What is wrong with a checkpoint header, or null. The config itself is checked when a trainer resumes from it. */
+function headerProblem(header: unknown): string | null {
+  if (!isObject(header)) return 'not an object';
+  if (!isObject(header.config)) return 'no config';
+  if (typeof header.backend !== 'string') return 'no backend';
+  if (!isCount(header.globalStep)) return 'no global step';
+  const sampler = header.sampler;
+  if (!isObject(sampler) || !isCount(sampler.epochRandomState) || !isCount(sampler.indexInEpoch) || !isCount(sampler.epochsCompleted)) return 'no data order (sampler state)';
+  const history = header.history;
+  if (!isObject(history) || !Array.isArray(history.evaluations) || !Array.isArray(history.steps) || typeof history.status !== 'string') return 'no history';
+  return null;
+}
+
 /** The bytes of a checkpoint file. */
 export async function encodeCheckpoint(state: TrainerState): Promise<Uint8Array> {
   const { data, specs } = await encode({ params: state.params, averages: state.averages });
@@ -78,27 +129,39 @@ export async function encodeCheckpoint(state: TrainerState): Promise<Uint8Array>
   const headerBytes = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(headerBytes.length);
-  return Buffer.concat([Buffer.from(MAGIC), length, headerBytes, data]);
+  const body = Buffer.concat([Buffer.from(MAGIC), length, headerBytes, data]);
+  const all = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  // A plain Uint8Array: Buffer's slice() shares memory, unlike Uint8Array's.
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
 }
 
 /** Reads checkpoint bytes; `file` names them in errors. */
 export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainerState {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.subarray(0, MAGIC.length).toString() !== MAGIC) throw new CheckpointError(file, 'not a checkpoint of this package');
+  if (buffer.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) {
+    const firstLine = buffer.subarray(0, 40).toString('latin1').split('\n')[0];
+    if (firstLine.startsWith(MAGIC_PREFIX) && buffer.length > firstLine.length) {
+      throw new CheckpointError(file, `checkpoint format version ${JSON.stringify(firstLine.slice(MAGIC_PREFIX.length))} is not supported (this package reads version 2)`);
+    }
+    throw new CheckpointError(file, 'not a checkpoint of this package');
+  }
   const start = MAGIC.length + 4;
-  if (buffer.length < start) throw new CheckpointError(file, 'truncated header');
+  if (buffer.length < start + CHECKSUM_BYTES) throw new CheckpointError(file, 'truncated');
+  const body = buffer.subarray(0, buffer.length - CHECKSUM_BYTES);
+  if (!createHash('sha256').update(body).digest().equals(buffer.subarray(body.length))) {
+    throw new CheckpointError(file, 'corrupt or truncated (checksum mismatch)');
+  }
   const length = buffer.readUInt32LE(MAGIC.length);
-  if (buffer.length < start + length) throw new CheckpointError(file, 'truncated header');
+  if (body.length < start + length) throw new CheckpointError(file, 'truncated header');
   let header: CheckpointHeader;
   try {
-    header = JSON.parse(buffer.subarray(start, start + length).toString()) as CheckpointHeader;
+    header = JSON.parse(body.subarray(start, start + length).toString()) as CheckpointHeader;
   } catch {
     throw new CheckpointError(file, 'corrupt header');
   }
-  const weights = buffer.subarray(start + length);
-  const expected = header.specs.reduce((sum, s) => sum + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
-  if (weights.length !== expected) throw new CheckpointError(file, `weights are ${weights.length} bytes, expected ${expected}`);
-  const groups = decode(weights, header.specs);
+  const problem = headerProblem(header);
+  if (problem !== null) throw new CheckpointError(file, `corrupt header: ${problem}`);
+  const groups = decode(body.subarray(start + length), header.specs, file);
   return {
     config: header.config,
     backend: header.backend,
@@ -146,14 +209,16 @@ export async function saveWeights(dir: string, params: NamedArrays, averages: Na
 /** Reads weights written by `saveWeights`. */
 export async function loadWeights(dir: string): Promise<{ params: NamedArrays; averages: NamedArrays }> {
   const manifestPath = join(dir, WEIGHTS_MANIFEST);
-  let manifest: tf.io.WeightsManifestConfig;
+  let manifest: unknown;
   let data: Uint8Array;
   try {
-    manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as tf.io.WeightsManifestConfig;
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     data = await readFile(join(dir, WEIGHTS_FILE));
   } catch (error) {
     throw new CheckpointError(manifestPath, `cannot read the weights (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
   }
-  const groups = decode(data, manifest[0].weights);
+  const group = Array.isArray(manifest) ? (manifest[0] as unknown) : undefined;
+  if (!isObject(group) || !Array.isArray(group.weights)) throw new CheckpointError(manifestPath, 'not a weight manifest written by this package');
+  const groups = decode(data, group.weights as tf.io.WeightsManifestEntry[], join(dir, WEIGHTS_FILE));
   return { params: groups.params ?? {}, averages: groups.averages ?? {} };
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice } from './backend';
+import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, saveWeights } from './checkpoint';
 import { DEFAULT_CONFIG, configProblems, type TrainingConfig } from './config';
 import { loadMnist, type MnistSource } from './data/mnist';
@@ -92,30 +92,68 @@ function parseValue(field: keyof TrainingConfig, text: string): unknown {
   return text.trim() === '' || Number.isNaN(value) ? text : value;
 }
 
+/**
+ * Reads the flags one by one (parseArgs' strict mode would stop at the first unknown one), so
+ * that unknown flags, missing values and bad values are all reported together.
+ */
+function readFlags(args: string[], problems: string[]): Record<string, string | boolean | undefined> {
+  const specs = OPTIONS as Record<string, { type: 'string' | 'boolean' }>;
+  const isStringFlag = (name: string) => Object.hasOwn(specs, name) && specs[name].type === 'string';
+  // Without strict mode parseArgs would take the next flag as the value ("--steps --quiet"):
+  // a flag that needs a value but is followed by another flag gets an empty one instead.
+  const looksLikeFlag = (arg: string | undefined) => arg === undefined || /^--?[a-z]/i.test(arg);
+  const end = args.indexOf('--');
+  const normalised = args.map((arg, i) => {
+    const name = /^--([^=]+)$/.exec(arg)?.[1];
+    return name !== undefined && (end === -1 || i < end) && isStringFlag(name) && looksLikeFlag(args[i + 1]) ? `${arg}=` : arg;
+  });
+  const { tokens } = parseArgs({ args: normalised, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      problems.push(`unexpected argument "${token.value}"`);
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    const spec = Object.hasOwn(specs, token.name) ? specs[token.name] : undefined;
+    if (spec === undefined) {
+      problems.push(`unknown flag ${token.rawName}`);
+      continue;
+    }
+    if (values[token.name] !== undefined) problems.push(`${token.rawName} given more than once`);
+    if (spec.type === 'boolean') {
+      if (token.value !== undefined) problems.push(`${token.rawName} takes no value, got "${token.value}"`);
+      values[token.name] = true;
+    } else if (token.value === undefined || token.value === '') {
+      problems.push(`${token.rawName} needs a value (write ${token.rawName}=VALUE for a value that starts with -)`);
+    } else {
+      values[token.name] = token.value;
+    }
+  }
+  return values;
+}
+
 /** Parses `train` flags; throws `UsageError` listing every problem. */
 export function parseTrainArgs(args: string[]): CliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
-  } catch (error) {
-    throw new UsageError([error instanceof Error ? error.message : String(error)]);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
   const problems: string[] = [];
+  const values = readFlags(args, problems);
   const config: Record<string, unknown> = {};
   for (const { field, flag } of CONFIG_FLAGS) {
     const text = values[flag];
     if (typeof text === 'string') config[field] = parseValue(field, text);
   }
+  /** The flag that set each field, to name it in messages (`--steps` rather than `--training-steps`). */
+  const given: Record<string, string> = {};
   for (const [flag, field] of Object.entries(ALIASES)) {
     const text = values[flag];
     if (typeof text !== 'string') continue;
     if (config[field] !== undefined) problems.push(`--${flag} and --${kebab(field)} both given`);
     config[field] = parseValue(field, text);
+    given[field] = flag;
   }
   for (const problem of configProblems({ ...DEFAULT_CONFIG, ...config })) {
     const field = problem.split(' ')[0];
-    problems.push(`--${kebab(field)}: ${problem.slice(field.length + 1)}`);
+    problems.push(`--${given[field] ?? kebab(field)}: ${problem.slice(field.length + 1)}`);
   }
   let backend: BackendChoice | undefined;
   if (typeof values.backend === 'string') {
@@ -177,19 +215,29 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     return EXIT.ok;
   }
   const out = options.out ?? options.resume ?? join('runs', timestamp());
-  await ensureWritableDir(out);
+  // Everything that can fail before training (checkpoint, output folder, backend, data, settings)
+  // is a one-line error and exit status 1, and comes before the first step.
   let resume: TrainerState | undefined;
-  if (options.resume !== undefined) {
-    resume = await loadCheckpoint(options.resume);
-    if (Object.keys(options.config).length > 0) {
-      resume.config = { ...resume.config, ...options.config };
+  let backend: BackendInfo;
+  let trainer: Trainer;
+  try {
+    if (options.resume !== undefined) {
+      // Read first: a missing checkpoint must not leave an empty output folder behind.
+      resume = await loadCheckpoint(options.resume);
+      if (Object.keys(options.config).length > 0) {
+        resume.config = { ...resume.config, ...options.config };
+      }
     }
+    await ensureWritableDir(out);
+    backend = await setupBackend(options.backend);
+    print(describeBackend(backend));
+    const data = await loadMnist(options.source);
+    print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
+    trainer = new Trainer(data, { config: options.config, backend: backend.name, resume });
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.failed;
   }
-  const backend = await setupBackend(options.backend);
-  print(describeBackend(backend));
-  const data = await loadMnist(options.source);
-  print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
-  const trainer = new Trainer(data, { config: options.config, backend: backend.name, resume });
   if (resume !== undefined) print(`resuming at step ${resume.globalStep} from ${options.resume}`);
   print(`output: ${out}`);
   const stop = new AbortController();

@@ -114,6 +114,11 @@ function describeRange(rule: NumberRule): string {
   return rule.max >= Number.MAX_SAFE_INTEGER ? `${kind} ${low}` : `${kind} ${low} and <= ${rule.max}`;
 }
 
+/** A value as given, for messages: NaN and Infinity as such (JSON would print them as null). */
+function show(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+}
+
 /** Every problem with `config`, one message each; empty when it is valid. */
 export function configProblems(config: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -129,13 +134,13 @@ export function configProblems(config: Record<string, unknown>): string[] {
       (!rule.integer || Number.isInteger(value)) &&
       (rule.minInclusive ? value >= rule.min : value > rule.min) &&
       value <= rule.max;
-    if (!ok) problems.push(`${field} must be ${describeRange(rule)}, got ${JSON.stringify(value) ?? String(value)}`);
+    if (!ok) problems.push(`${field} must be ${describeRange(rule)}, got ${show(value)}`);
   }
   if (typeof config.useMovingAverage !== 'boolean') {
-    problems.push(`useMovingAverage must be true or false, got ${JSON.stringify(config.useMovingAverage)}`);
+    problems.push(`useMovingAverage must be true or false, got ${show(config.useMovingAverage)}`);
   }
   if (!ACTIVATIONS.includes(config.activation as Activation)) {
-    problems.push(`activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(config.activation)}`);
+    problems.push(`activation must be one of ${ACTIVATIONS.join(', ')}, got ${show(config.activation)}`);
   }
   return problems;
 }

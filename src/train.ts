@@ -95,15 +95,27 @@ export function autodiffGradients(params: Params, config: TrainingConfig, images
   return { crossEntropy, grads: new Map(variables.map(([name, v]) => [name, grads[v.name]])) };
 }
 
-/** Raised when the loss stops being a finite number; the parameters are left as they were before that step. */
+/**
+ * Mean cross-entropy above which a step counts as diverged although the loss is still finite:
+ * over 400 times that of guessing uniformly among 10 classes (ln 10 = 2.3). Too large a learning
+ * rate blows the loss up to thousands within a few steps without making it infinite (the softmax
+ * is computed stably), and leaves a dead network behind.
+ */
+export const DIVERGENCE_CROSS_ENTROPY = 1000;
+
+/**
+ * Raised when the loss stops being a finite number or exceeds the divergence threshold; the
+ * parameters are left as they were before that step.
+ */
 export class DivergenceError extends Error {
   constructor(
     readonly step: number,
     readonly learningRate: number,
     readonly crossEntropy: number,
+    readonly threshold = DIVERGENCE_CROSS_ENTROPY,
   ) {
     super(
-      `training diverged at step ${step}: the loss is ${crossEntropy} with learning rate ${learningRate}. ` +
+      `training diverged at step ${step}: the loss is ${crossEntropy}${Number.isFinite(crossEntropy) ? ` (above ${threshold})` : ''} with learning rate ${learningRate}. ` +
         'Lower learningRateBase (the tutorial uses 0.8) or check the input data.',
     );
     this.name = 'DivergenceError';
@@ -157,6 +169,8 @@ export interface TrainerOptions {
   gradientMode?: GradientMode;
   /** Continue from a saved state instead of starting fresh. */
   resume?: TrainerState;
+  /** Mean cross-entropy above which a step counts as diverged (default `DIVERGENCE_CROSS_ENTROPY`; Infinity: only a non-finite loss). */
+  divergenceThreshold?: number;
 }
 
 /** Rows of a data set as tensors, built once per trainer for evaluation. */
@@ -202,6 +216,7 @@ export class Trainer {
   private readonly gradients: (params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D) => Gradients;
   private evalSets: { validation: EvalSet; test: EvalSet } | null = null;
   private disposed = false;
+  private readonly divergenceThreshold: number;
 
   constructor(
     private readonly data: MnistData,
@@ -214,6 +229,7 @@ export class Trainer {
     }
     this.decaySteps = decayStepsFor(this.config, data.train.count);
     this.gradients = options.gradientMode === 'autodiff' ? autodiffGradients : manualGradients;
+    this.divergenceThreshold = options.divergenceThreshold ?? DIVERGENCE_CROSS_ENTROPY;
     this.params = createParams(this.config);
     if (resume !== undefined) this.restoreParams(resume.params, 'params');
     this.average = this.config.useMovingAverage ? new ExponentialMovingAverage(this.config.movingAverageDecay, paramList(this.params).map(([, v]) => v)) : null;
@@ -224,6 +240,8 @@ export class Trainer {
     this.globalStepValue = resume?.globalStep ?? 0;
     this.sampler = new BatchSampler(data.train, this.config.seed, resume?.sampler);
     this.history = resume !== undefined ? cloneHistory(resume.history) : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
+    // A resumed run may change settings (e.g. more steps): the history records those in force.
+    if (resume !== undefined) this.history.config = { ...this.config };
   }
 
   private restoreParams(values: Partial<Record<ParamName, Float32Array>>, what: string): void {
@@ -246,7 +264,8 @@ export class Trainer {
   /**
    * One training step (`train_op`): a gradient step on the next batch, then the moving-average
    * update. Returns the step's metrics when `record` is set, else null. Throws
-   * `DivergenceError`, without changing the parameters, when the loss is not finite.
+   * `DivergenceError`, without changing the parameters, when the loss is not finite or exceeds
+   * the divergence threshold.
    */
   step(recordMetrics = false): StepRecord | null {
     const batch: Batch = this.sampler.nextBatch(this.config.batchSize);
@@ -254,16 +273,17 @@ export class Trainer {
     const learningRate = this.learningRate(step);
     let crossEntropy = Number.NaN;
     let record: StepRecord | null = null;
+    const diverged = (loss: number) => !Number.isFinite(loss) || loss > this.divergenceThreshold;
     tf.tidy(() => {
       const images = tf.tensor2d(batch.images, [batch.size, this.config.inputNode]);
       const labels = tf.tensor1d(batch.labels, 'int32');
       const gradients = this.gradients(this.params, this.config, images, labels);
       crossEntropy = gradients.crossEntropy.dataSync()[0];
-      if (!Number.isFinite(crossEntropy)) return;
+      if (diverged(crossEntropy)) return;
       if (recordMetrics) record = this.stepRecord(step, learningRate, crossEntropy, gradients.grads);
       for (const [name, v] of paramList(this.params)) v.assign(tf.sub(v, tf.mul(gradients.grads.get(name)!, learningRate)));
     });
-    if (!Number.isFinite(crossEntropy)) throw new DivergenceError(step, learningRate, crossEntropy);
+    if (diverged(crossEntropy)) throw new DivergenceError(step, learningRate, crossEntropy, this.divergenceThreshold);
     this.average?.apply(step);
     this.globalStepValue++;
     return record;

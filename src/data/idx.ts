@@ -78,12 +78,9 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
-  let count = 1;
-  for (let i = 0; i < rank; i++) {
-    const size = view.getUint32(4 + 4 * i, false);
-    dims.push(size);
-    count *= size;
-  }
+  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  // A zero size makes the product 0 even when the others overflow it to Infinity (Infinity * 0 is NaN).
+  const count = dims.includes(0) ? 0 : dims.reduce((a, b) => a * b, 1);
   const bodyBytes = bytes.length - headerBytes;
   if (count !== bodyBytes) {
     const problem =

@@ -3,7 +3,7 @@
  * training batches of `next_batch`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Random } from '../random';
 import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, decodeIdx, expectMagic, readIdxFile, type IdxArray } from './idx';
@@ -118,18 +118,34 @@ export async function downloadCached(url: string, target: string, expected?: str
   try {
     response = await fetch(url);
   } catch (error) {
-    throw new DataError(url, `download failed (${error instanceof Error ? error.message : String(error)})`, 'check the URL and the network, or use the embedded data');
+    // fetch puts the reason (e.g. ECONNREFUSED) in `cause`.
+    const cause = error instanceof Error && error.cause !== undefined ? `: ${firstLine(error.cause)}` : '';
+    throw new DataError(url, `download failed (${firstLine(error)}${cause})`, 'check the URL and the network, or use the embedded data');
   }
   if (!response.ok) {
     throw new DataError(url, `download failed with HTTP ${response.status} ${response.statusText}`, 'check the base URL');
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw new DataError(url, `download failed (${firstLine(error)})`, 'check the URL and the network, or use the embedded data');
+  }
   verify(bytes, url);
-  await mkdir(dirname(target), { recursive: true });
   const partial = `${target}.${process.pid}.partial`;
-  await writeFile(partial, bytes);
-  await rename(partial, target);
+  try {
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(partial, bytes);
+    await rename(partial, target);
+  } catch (error) {
+    await rm(partial, { force: true }).catch(() => undefined);
+    throw new DataError(target, `cannot write the download cache (${firstLine(error)})`, 'choose another cache folder (cacheDir)');
+  }
   return target;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
 }
 
 /** The local paths of the four files of `source`, downloading them first for `url` sources. */

@@ -1,0 +1,379 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST, loadCheckpoint, loadWeights } from '../src/checkpoint';
+import { EXIT, UsageError, parseTrainArgs } from '../src/cli';
+import { CSV_COLUMNS, type Evaluation, type History } from '../src/history';
+
+const root = resolve(__dirname, '..', '..');
+const cliPath = join(root, 'dist', 'cli.js');
+
+/** The modules the CLI runs; dist must be at least as new as their sources. */
+const CORE = ['cli', 'train', 'checkpoint', 'config', 'io', 'history', 'model', 'backend', 'random', 'data/idx', 'data/mnist'];
+
+/** Builds dist (`npm run build`) when a core module is newer than its compiled file. */
+function ensureBuilt(): void {
+  const stale = CORE.filter((name) => {
+    const built = join(root, 'dist', `${name}.js`);
+    return !existsSync(built) || statSync(join(root, 'src', `${name}.ts`)).mtimeMs > statSync(built).mtimeMs;
+  });
+  if (stale.length === 0) return;
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
+  } catch (error) {
+    // tsc writes its output even when it reports type errors elsewhere; what matters is a fresh dist.
+    const output = String((error as { stdout?: Buffer }).stdout ?? '');
+    if (!existsSync(cliPath)) throw new Error(`dist is missing and could not be built:\n${output}`);
+  }
+}
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI in a child process. `onLine` sees each line of its standard output as it comes.
+ * A child still running after `limitSeconds` is killed and the test fails (a hang guard, far
+ * above the time any of these runs takes).
+ */
+function runCli(args: string[], onLine?: (line: string, child: ChildProcess) => void, limitSeconds = 300): Promise<Result> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) onLine?.(line, child);
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mnist-tutorial ${args.join(' ')} still running after ${limitSeconds} s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, limitSeconds * 1000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function readHistory(dir: string): History {
+  return JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as History;
+}
+
+/** Evaluations without their wall times. */
+function accuracies(history: History): Omit<Evaluation, 'elapsedSeconds'>[] {
+  return history.evaluations.map(({ step, validationAccuracy, testAccuracy }) => ({ step, validationAccuracy, testAccuracy }));
+}
+
+function assertNoTemporaryFiles(dir: string): void {
+  const leftovers = readdirSync(dir).filter((name) => /\.(tmp|partial)$/.test(name));
+  assert.deepEqual(leftovers, [], `temporary files left in ${dir}`);
+}
+
+let tmp: string;
+before(() => {
+  ensureBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'cli-test-'));
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('parseTrainArgs', () => {
+  it('no flags: the tutorial on the embedded data', () => {
+    assert.deepEqual(parseTrainArgs([]), {
+      config: {},
+      backend: undefined,
+      source: { kind: 'embedded' },
+      out: undefined,
+      checkpointEvery: undefined,
+      resume: undefined,
+      charts: true,
+      quiet: false,
+      help: false,
+    });
+  });
+
+  it('reads hyperparameters, aliases and run flags', () => {
+    const options = parseTrainArgs([
+      '--steps',
+      '200',
+      '--learning-rate=0.5',
+      '--layer1-node',
+      '20',
+      '--use-moving-average',
+      'false',
+      '--activation',
+      'linear',
+      '--init-bias',
+      '-0.5',
+      '--backend',
+      'cpu',
+      '--data-dir',
+      '/data',
+      '--out',
+      'o',
+      '--checkpoint-every',
+      '50',
+      '--no-charts',
+      '-q',
+    ]);
+    assert.deepEqual(options.config, { trainingSteps: 200, learningRateBase: 0.5, layer1Node: 20, useMovingAverage: false, activation: 'linear', initBias: -0.5 });
+    assert.equal(options.backend, 'cpu');
+    assert.deepEqual(options.source, { kind: 'directory', path: '/data' });
+    assert.equal(options.out, 'o');
+    assert.equal(options.checkpointEvery, 50);
+    assert.equal(options.charts, false);
+    assert.equal(options.quiet, true);
+    assert.deepEqual(parseTrainArgs(['--data-url', 'http://example.org/mnist/']).source, { kind: 'url', baseUrl: 'http://example.org/mnist/' });
+    assert.equal(parseTrainArgs(['-h']).help, true);
+  });
+
+  /** The problems of a UsageError thrown by parseTrainArgs. */
+  function problems(args: string[]): string[] {
+    try {
+      parseTrainArgs(args);
+    } catch (error) {
+      assert.ok(error instanceof UsageError, String(error));
+      return error.problems;
+    }
+    assert.fail(`${args.join(' ')} was accepted`);
+  }
+
+  it('reports unknown flags and bad values together', () => {
+    assert.deepEqual(problems(['--steps', 'abc', '--learning-rate-decay', '2', '--bogus']), [
+      'unknown flag --bogus',
+      '--learning-rate-decay: must be a number > 0 and <= 1, got 2',
+      '--steps: must be an integer >= 0, got "abc"',
+    ]);
+  });
+
+  it('reports every other kind of mistake', () => {
+    const found = problems([
+      'stray',
+      '-x',
+      '--quiet=yes',
+      '--eval-every',
+      '--seed',
+      '1',
+      '--seed',
+      '2',
+      '--steps',
+      '5',
+      '--training-steps',
+      '6',
+      '--backend',
+      'gpu',
+      '--checkpoint-every',
+      '0',
+      '--data-dir',
+      'd',
+      '--data-url',
+      'u',
+      '--batch-size',
+      '1.5',
+      '--use-moving-average',
+      'maybe',
+      '--activation',
+      'tanh',
+      '--record-every',
+    ]);
+    assert.ok(!found.some((p) => p.includes('"1"') || p.includes('"2"')), 'the values of --seed were taken for arguments');
+    for (const pattern of [
+      /^unexpected argument "stray"$/,
+      /^unknown flag -x$/,
+      /^--quiet takes no value, got "yes"$/,
+      /^--eval-every needs a value \(write --eval-every=VALUE for a value that starts with -\)$/,
+      /^--seed given more than once$/,
+      /^--steps and --training-steps both given$/,
+      /^--backend must be one of auto, tensorflow, wasm, cpu; got "gpu"$/,
+      /^--checkpoint-every must be an integer >= 1, got "0"$/,
+      /^--data-dir and --data-url both given/,
+      /^--batch-size: must be an integer/,
+      /^--use-moving-average: must be true or false, got "maybe"$/,
+      /^--activation: must be one of relu, linear, got "tanh"$/,
+      /^--record-every needs a value/,
+    ]) {
+      assert.ok(
+        found.some((p) => pattern.test(p)),
+        `no problem matches ${pattern}:\n${found.join('\n')}`,
+      );
+    }
+  });
+});
+
+describe('mnist-tutorial train (end to end)', () => {
+  it('a short run writes history.json, metrics.csv and the weights, and exits 0', async () => {
+    const out = join(tmp, 'short');
+    const result = await runCli(['train', '--steps', '200', '--eval-every', '100', '--out', out, '--no-charts', '--backend', 'wasm']);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    assert.match(result.stdout, /^backend: wasm/m);
+    assert.match(result.stdout, /final test accuracy \d+\.\d\d % after 200 steps/);
+
+    const history = readHistory(out);
+    assert.equal(history.backend, 'wasm');
+    assert.equal(history.status, 'completed');
+    assert.equal(history.error, null);
+    assert.equal(history.config.trainingSteps, 200);
+    assert.equal(history.config.evalEvery, 100);
+    assert.equal(history.config.layer1Node, 500);
+    assert.deepEqual(
+      history.evaluations.map((e) => e.step),
+      [0, 100, 200],
+    );
+    for (const e of history.evaluations) {
+      for (const accuracy of [e.validationAccuracy, e.testAccuracy]) assert.ok(accuracy >= 0 && accuracy <= 1, `accuracy ${accuracy}`);
+    }
+    assert.ok(history.evaluations[2].validationAccuracy > 0.9);
+    assert.deepEqual(
+      history.steps.map((s) => s.step),
+      Array.from({ length: 20 }, (_, i) => i * 10),
+    );
+    for (const s of history.steps) {
+      for (const key of ['learningRate', 'crossEntropy', 'totalLoss', 'meanAbsGradient'] as const) assert.ok(Number.isFinite(s[key]) && s[key] > 0, `${key} at ${s.step}`);
+    }
+    assert.equal(history.final?.step, 200);
+    assert.equal(history.final?.testAccuracy, history.evaluations[2].testAccuracy);
+
+    const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+    assert.equal(csv[0], CSV_COLUMNS.join(','));
+    // A row per recorded step (0, 10, ..., 190) plus one for the evaluation at 200.
+    assert.equal(csv.length, 1 + 21);
+    const rows = csv.slice(1).map((line) => line.split(','));
+    assert.ok(rows.every((cells) => cells.length === CSV_COLUMNS.length));
+    const byStep = new Map(rows.map((cells) => [Number(cells[0]), cells]));
+    const column = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
+    assert.equal(Number(byStep.get(10)![column('learning_rate')]), 0.8);
+    assert.equal(byStep.get(10)![column('validation_accuracy')], '');
+    assert.equal(Number(byStep.get(100)![column('validation_accuracy')]), history.evaluations[1].validationAccuracy);
+    assert.equal(Number(byStep.get(100)![column('cross_entropy')]), history.steps[10].crossEntropy);
+    assert.equal(byStep.get(200)![column('cross_entropy')], '');
+
+    const weights = await loadWeights(out);
+    assert.equal(weights.params.weights1?.length, 784 * 500);
+    assert.equal(weights.params.biases2?.length, 10);
+    assert.equal(weights.averages.weights2?.length, 500 * 10);
+    assert.ok(existsSync(join(out, WEIGHTS_MANIFEST)) && existsSync(join(out, WEIGHTS_FILE)));
+    assert.ok(!existsSync(join(out, CHECKPOINT_FILE)), 'no checkpoint unless asked for');
+    assertNoTemporaryFiles(out);
+  });
+
+  it('bad flags print the usage and every problem, and exit 2 before doing anything', async () => {
+    const out = join(tmp, 'bad-flags');
+    const result = await runCli(['train', '--steps', 'abc', '--learning-rate-decay', '2', '--bogus', '--out', out]);
+    assert.equal(result.code, EXIT.usage);
+    assert.match(result.stderr, /^error: unknown flag --bogus$/m);
+    assert.match(result.stderr, /^error: --steps: must be an integer >= 0, got "abc"$/m);
+    assert.match(result.stderr, /^error: --learning-rate-decay: must be a number > 0 and <= 1, got 2$/m);
+    assert.match(result.stderr, /Usage: mnist-tutorial train/);
+    assert.equal(result.stdout, '');
+    assert.ok(!existsSync(out));
+  });
+
+  it('--help prints the usage and exits 0; an unknown command exits 2', async () => {
+    const help = await runCli(['train', '--help']);
+    assert.equal(help.code, EXIT.ok);
+    assert.match(help.stdout, /Usage: mnist-tutorial train/);
+    const unknown = await runCli(['fly']);
+    assert.equal(unknown.code, EXIT.usage);
+    assert.match(unknown.stderr, /error: unknown command "fly"/);
+  });
+
+  it('a learning rate of 50 diverges: exit 1, history.json says so, naming the step and learning rate', async () => {
+    const out = join(tmp, 'diverged');
+    const result = await runCli(['train', '--learning-rate', '50', '--steps', '100', '--out', out, '--no-charts', '--backend', 'wasm']);
+    assert.equal(result.code, EXIT.failed);
+    assert.match(result.stderr, /^error: training diverged at step \d+: .*with learning rate 50\b/m);
+    const history = readHistory(out);
+    assert.equal(history.status, 'diverged');
+    assert.match(history.error ?? '', /^training diverged at step \d+: .*with learning rate 50\b/);
+    assert.equal(history.final, null);
+    assert.deepEqual(
+      history.evaluations.map((e) => e.step),
+      [0],
+    );
+    // The weights of the last good step are kept.
+    assert.equal((await loadWeights(out)).params.weights1?.length, 784 * 500);
+    assertNoTemporaryFiles(out);
+  });
+
+  it('SIGINT stops the run (exit 130, history stopped, checkpoint written); --resume finishes it exactly as an uninterrupted run', async () => {
+    const flags = ['--steps', '300', '--eval-every', '100', '--checkpoint-every', '100', '--no-charts', '--backend', 'wasm'];
+    const whole = join(tmp, 'whole');
+    const uninterrupted = await runCli(['train', ...flags, '--out', whole]);
+    assert.equal(uninterrupted.code, EXIT.ok, uninterrupted.stderr);
+    const expected = readHistory(whole);
+    assert.deepEqual(
+      expected.evaluations.map((e) => e.step),
+      [0, 100, 200, 300],
+    );
+
+    // Interrupted once the step-100 evaluation is out (so a periodic checkpoint exists too).
+    const parted = join(tmp, 'parted');
+    let interrupted = false;
+    const stopped = await runCli(['train', ...flags, '--out', parted], (line, child) => {
+      if (!interrupted && line.startsWith('step 100: validation accuracy')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.ok(interrupted, `the run never reached step 100:\n${stopped.stdout}\n${stopped.stderr}`);
+    assert.equal(stopped.code, EXIT.interrupted, stopped.stderr);
+    assert.match(stopped.stdout, /interrupt: stopping after this step/);
+    const partial = readHistory(parted);
+    assert.equal(partial.status, 'stopped');
+    const stopStep = Number(/^stopped at step (\d+) of 300$/.exec(partial.error ?? '')?.[1]);
+    assert.ok(stopStep >= 100 && stopStep < 300, `stopped at ${partial.error}`);
+    assert.equal(partial.steps.at(-1)!.step, Math.floor((stopStep - 1) / 10) * 10);
+    const checkpoint = await loadCheckpoint(parted);
+    assert.equal(checkpoint.globalStep, stopStep);
+    assertNoTemporaryFiles(parted);
+
+    const resumed = await runCli(['train', '--resume', parted, '--no-charts', '--backend', 'wasm']);
+    assert.equal(resumed.code, EXIT.ok, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from `));
+    const finished = readHistory(parted);
+    assert.equal(finished.status, 'completed');
+    assert.deepEqual(accuracies(finished), accuracies(expected));
+    assert.deepEqual(finished.steps, expected.steps);
+    assert.deepEqual(finished.final, expected.final);
+    assert.deepEqual(finished.config, expected.config);
+    const [a, b] = [await loadWeights(whole), await loadWeights(parted)];
+    assert.deepEqual(Array.from(b.averages.weights2!), Array.from(a.averages.weights2!));
+  });
+
+  it('--out below a regular file fails before training, naming the path, and writes nothing', async () => {
+    const file = join(tmp, 'not-a-folder');
+    writeFileSync(file, 'keep me');
+    const out = join(file, 'run');
+    const result = await runCli(['train', '--steps', '10', '--out', out, '--no-charts']);
+    assert.equal(result.code, EXIT.failed);
+    assert.equal(result.stderr.trim(), `error: ${out}: cannot write output here: a part of the path is a file, not a folder`);
+    // Nothing was started: no backend, no data, no training.
+    assert.doesNotMatch(result.stdout, /backend:|step 0/);
+    assert.equal(readFileSync(file, 'utf8'), 'keep me');
+    assert.deepEqual(
+      readdirSync(tmp).filter((name) => name.startsWith('not-a-folder')),
+      ['not-a-folder'],
+    );
+  });
+
+  it('--resume from a folder without a checkpoint fails before training and creates nothing', async () => {
+    const missing = join(tmp, 'no-such-run');
+    const result = await runCli(['train', '--resume', missing, '--no-charts']);
+    assert.equal(result.code, EXIT.failed);
+    assert.match(result.stderr, new RegExp(`^error: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no checkpoint found`));
+    assert.doesNotMatch(result.stdout, /backend:/);
+    assert.ok(!existsSync(missing), `${relative(root, missing)} was created`);
+  });
+});
