@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { SamplerState } from './data/mnist';
 import type { History } from './history';
 import { writeFileAtomic } from './io';
-import { PARAM_NAMES, type ParamName } from './model';
+import type { TrainingConfig } from './config';
+import { PARAM_NAMES, paramShapes, type ParamName } from './model';
 import type { TrainerState } from './train';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
@@ -45,16 +46,20 @@ interface CheckpointHeader {
 
 type NamedArrays = Partial<Record<ParamName, Float32Array>>;
 
-/** Encodes named float arrays with `prefix/` names. */
-function namedTensors(arrays: NamedArrays, prefix: string): tf.NamedTensorMap {
+/** Encodes named float arrays with `prefix/` names, shaped as the network's parameters when `config` is given. */
+function namedTensors(arrays: NamedArrays, prefix: string, config?: TrainingConfig): tf.NamedTensorMap {
+  const shapes = config === undefined ? {} : paramShapes(config);
   const map: tf.NamedTensorMap = {};
-  for (const [name, values] of Object.entries(arrays)) map[`${prefix}/${name}`] = tf.tensor1d(values!);
+  for (const [name, values] of Object.entries(arrays) as [ParamName, Float32Array][]) {
+    const shape = shapes[name];
+    map[`${prefix}/${name}`] = shape !== undefined && shape.reduce((a, b) => a * b, 1) === values.length ? tf.tensor(values, shape) : tf.tensor1d(values);
+  }
   return map;
 }
 
-async function encode(groups: Record<string, NamedArrays>): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
+async function encode(groups: Record<string, NamedArrays>, config?: TrainingConfig): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
   const tensors: tf.NamedTensorMap = {};
-  for (const [prefix, arrays] of Object.entries(groups)) Object.assign(tensors, namedTensors(arrays, prefix));
+  for (const [prefix, arrays] of Object.entries(groups)) Object.assign(tensors, namedTensors(arrays, prefix, config));
   try {
     const { data, specs } = await tf.io.encodeWeights(tensors);
     return { data: new Uint8Array(data), specs };
@@ -124,7 +129,7 @@ function headerProblem(header: unknown): string | null {
 
 /** The bytes of a checkpoint file. */
 export async function encodeCheckpoint(state: TrainerState): Promise<Uint8Array> {
-  const { data, specs } = await encode({ params: state.params, averages: state.averages });
+  const { data, specs } = await encode({ params: state.params, averages: state.averages }, state.config);
   const header: CheckpointHeader = { config: state.config, backend: state.backend, globalStep: state.globalStep, sampler: state.sampler, history: state.history, specs };
   const headerBytes = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
@@ -198,9 +203,13 @@ export async function loadCheckpoint(pathOrDir: string): Promise<TrainerState> {
 export const WEIGHTS_MANIFEST = 'weights.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
-/** Writes parameters (and their moving averages) as a TensorFlow.js weight manifest plus binary file. */
-export async function saveWeights(dir: string, params: NamedArrays, averages: NamedArrays): Promise<void> {
-  const { data, specs } = await encode({ params, averages });
+/**
+ * Writes parameters (and their moving averages) as a TensorFlow.js weight manifest plus binary
+ * file, each tensor with its shape when `config` is given. The binary file is written first, the
+ * manifest last, and `loadWeights` checks that their sizes agree.
+ */
+export async function saveWeights(dir: string, params: NamedArrays, averages: NamedArrays, config?: TrainingConfig): Promise<void> {
+  const { data, specs } = await encode({ params, averages }, config);
   const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_FILE], weights: specs }];
   await writeFileAtomic(join(dir, WEIGHTS_FILE), data);
   await writeFileAtomic(join(dir, WEIGHTS_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);

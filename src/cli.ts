@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
+import { ChromiumNotFoundError, exportRunCharts } from './charts/export';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, saveWeights } from './checkpoint';
 import { DEFAULT_CONFIG, configProblems, type TrainingConfig } from './config';
 import { loadMnist, type MnistSource } from './data/mnist';
@@ -197,11 +198,25 @@ export async function writeHistoryFiles(dir: string, history: History): Promise<
   await writeFileAtomic(join(dir, 'metrics.csv'), historyToCsv(history));
 }
 
-/** Extra output a run writes beside its history (charts); set by the charts module when present. */
+/** Extra output a run writes beside its history (the charts by default). */
 export type OutputHook = (dir: string, history: History, print: (line: string) => void) => Promise<void>;
 
 /** Runs `train`; returns the exit status. */
-export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput?: OutputHook): Promise<number> {
+/**
+ * The charts of a run (accuracy, loss, learning rate, gradients) as HTML, SVG and PNG; without a
+ * Chromium to render images, HTML only.
+ */
+export const writeRunCharts: OutputHook = async (dir, history, print) => {
+  try {
+    await exportRunCharts(dir, history, { data: false });
+  } catch (error) {
+    if (!(error instanceof ChromiumNotFoundError)) throw error;
+    await exportRunCharts(dir, history, { data: false, formats: ['html'] });
+    print(`charts written as HTML only: ${error.message.split('\n')[0]}`);
+  }
+};
+
+export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput: OutputHook = writeRunCharts): Promise<number> {
   let options: CliOptions;
   try {
     options = parseTrainArgs(args);
@@ -215,6 +230,16 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     return EXIT.ok;
   }
   const out = options.out ?? options.resume ?? join('runs', timestamp());
+  // Installed before the slow set-up, so that an early Ctrl-C also ends with the history written.
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    print('interrupt: stopping after this step and saving (Ctrl-C again to quit at once)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
   // Everything that can fail before training (checkpoint, output folder, backend, data, settings)
   // is a one-line error and exit status 1, and comes before the first step.
   let resume: TrainerState | undefined;
@@ -235,20 +260,12 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
     trainer = new Trainer(data, { config: options.config, backend: backend.name, resume });
   } catch (error) {
+    process.off('SIGINT', onSigint);
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failed;
   }
   if (resume !== undefined) print(`resuming at step ${resume.globalStep} from ${options.resume}`);
   print(`output: ${out}`);
-  const stop = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    print('interrupt: stopping after this step and saving (Ctrl-C again to quit at once)');
-    stop.abort();
-  };
-  process.on('SIGINT', onSigint);
   let status: number = EXIT.ok;
   try {
     await trainer.run({
@@ -266,7 +283,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     const { history } = trainer;
     await writeHistoryFiles(out, history);
     const state = trainer.state();
-    await saveWeights(out, state.params, state.averages);
+    await saveWeights(out, state.params, state.averages, state.config);
     if (status === EXIT.interrupted && options.checkpointEvery !== undefined) await saveCheckpoint(out, state);
     trainer.dispose();
     if (options.charts && extraOutput !== undefined) {
@@ -282,7 +299,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
         ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
         : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
     );
-    print(`wrote ${out}/history.json, metrics.csv, weights.json, weights.bin`);
+    print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin${options.charts ? ', charts' : ''}`);
   }
   return status;
 }

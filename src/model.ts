@@ -33,6 +33,17 @@ export function isWeight(name: ParamName): boolean {
   return name === 'weights1' || name === 'weights2';
 }
 
+/** The shape of each parameter under `config` (the linear model has no second layer). */
+export function paramShapes(config: TrainingConfig): Partial<Record<ParamName, number[]>> {
+  if (config.layer1Node === 0) return { weights1: [config.inputNode, config.outputNode], biases1: [config.outputNode] };
+  return {
+    weights1: [config.inputNode, config.layer1Node],
+    biases1: [config.layer1Node],
+    weights2: [config.layer1Node, config.outputNode],
+    biases2: [config.outputNode],
+  };
+}
+
 /**
  * Fresh parameters as in the tutorial: weights from a truncated normal (stddev `initStddev`,
  * values beyond two standard deviations drawn again), biases filled with `initBias`.
