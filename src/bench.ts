@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { BACKENDS, parseBackendChoice, setupBackend, type BackendName } from './backend';
+import { createNotebookCharts } from './charts/display';
 import { loadMnist, type MnistData } from './data/mnist';
 import { Trainer, type GradientMode } from './train';
 
@@ -63,6 +64,52 @@ export function benchBackend(data: MnistData, backend: BackendName, gradientMode
   }
 }
 
+export interface LiveDisplayCost {
+  backend: BackendName;
+  steps: number;
+  /** Wall time of the training loop, display included. */
+  trainMs: number;
+  /** Calls of the live display's progress callback, redraws, and the time spent in the callback. */
+  progressCalls: number;
+  redraws: number;
+  displayMs: number;
+  /** `displayMs` as a share of `trainMs`. */
+  displayPercent: number;
+}
+
+/**
+ * The cost of the notebook's live display during training: a short run with the live charts
+ * (redrawn every `intervalMs`, as in a notebook) writing into a stand-in notebook output, timing
+ * every call of the progress callback.
+ */
+export async function benchLiveDisplay(data: MnistData, backend: BackendName, steps: number, intervalMs = 2000): Promise<LiveDisplayCost> {
+  const outputs: string[] = [];
+  const charts = createNotebookCharts({
+    output: { html: (html) => outputs.push(html), newDisplay: () => ({ html: (html) => outputs.push(html) }), note: () => undefined },
+    renderSvg: null,
+  });
+  const live = charts.liveTraining({ intervalMs });
+  let displayMs = 0;
+  let progressCalls = 0;
+  const trainer = new Trainer(data, { backend, config: { trainingSteps: steps, evalEvery: Math.max(1, Math.floor(steps / 4)) } });
+  try {
+    const start = performance.now();
+    await trainer.run({
+      onProgress: (progress) => {
+        const t = performance.now();
+        live.onProgress(progress);
+        displayMs += performance.now() - t;
+        progressCalls++;
+      },
+    });
+    const trainMs = performance.now() - start;
+    return { backend, steps, trainMs, progressCalls, redraws: live.stats.redraws, displayMs, displayPercent: (100 * displayMs) / trainMs };
+  } finally {
+    trainer.dispose();
+    await charts.close();
+  }
+}
+
 const round = (x: number) => Math.round(x * 100) / 100;
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
@@ -72,14 +119,16 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       backend: { type: 'string', default: 'all' },
       steps: { type: 'string', default: '200' },
       autodiff: { type: 'boolean', default: false },
+      live: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff]
+    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
-pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients.
-Prints one JSON line per backend and gradient mode.`);
+pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
+--live measures the notebook's live charts during a run of 10 x N steps.
+Prints one JSON line per backend and measurement.`);
     return 0;
   }
   const steps = Number(values.steps);
@@ -103,6 +152,10 @@ Prints one JSON line per backend and gradient mode.`);
       const result = benchBackend(data, name, mode, backendSteps);
       const rounded = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
       console.log(JSON.stringify(rounded));
+    }
+    if (values.live) {
+      const cost = await benchLiveDisplay(data, name, backendSteps * 10);
+      console.log(JSON.stringify({ liveDisplay: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
     }
   }
   return 0;
