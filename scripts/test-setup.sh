@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the npm packages, from Debian's packages: Chromium (charts
-# are rendered and checked in a real browser) and Jupyter with nbclient and nbconvert (the
-# notebooks are executed by the tslab kernel); then registers the tslab kernel with that Jupyter.
+# Installs what the tests need beyond the npm packages, from Debian's packages, then registers
+# the tslab kernel with Debian's Jupyter:
+# - chromium: charts are rendered and checked in a real browser;
+# - Jupyter with nbclient and nbconvert: every notebook is executed by the tslab kernel and
+#   rendered to HTML (whose pages load libjs-requirejs and libjs-mathjax);
+# - fonts: Chinese glyphs for the tutorial's log lines in the screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
-  chromium fonts-liberation jupyter-notebook python3-nbclient python3-nbconvert python3-ipykernel
-# Debian's Python has Jupyter; another python3 earlier on PATH may not.
-npx tslab install --python=/usr/bin/python3
+$sudo apt-get install -y --no-install-recommends \
+  chromium \
+  jupyter-notebook python3-notebook python3-nbclient python3-nbconvert python3-nbformat \
+  python3-ipykernel python3-jupyter-client \
+  libjs-requirejs libjs-mathjax \
+  fonts-wqy-zenhei fonts-dejavu-core
+# Debian's Python (/usr/bin/python3) has Jupyter; a python3 earlier on PATH may not.
+if [ -x node_modules/.bin/tslab ]; then
+  node_modules/.bin/tslab install --python=/usr/bin/python3
+  /usr/bin/python3 -c 'from jupyter_client.kernelspec import KernelSpecManager as M; s = M().find_kernel_specs(); assert "tslab" in s, s; print("jupyter kernels:", ", ".join(sorted(s)))'
+else
+  echo "node_modules/ is missing: run npm ci, then this script again to register the tslab kernel" >&2
+  exit 1
+fi

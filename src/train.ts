@@ -343,7 +343,12 @@ export class Trainer {
     const log = options.log ?? (() => undefined);
     const stop = new AbortController();
     const onSigint = () => stop.abort();
-    if (options.stopOnSigint) process.on('SIGINT', onSigint);
+    if (options.stopOnSigint) {
+      // tslab runs the synchronous start of a notebook cell under Node's breakOnSigint, and a
+      // SIGINT listener added there is lost when it ends: add it one event-loop turn later.
+      await yieldToEventLoop();
+      process.on('SIGINT', onSigint);
+    }
     const stopped = () => stop.signal.aborted || options.signal?.aborted === true;
     const startStep = this.globalStepValue;
     const startTime = performance.now();

@@ -216,7 +216,16 @@ export async function withRenderer<T>(use: (renderer: Renderer) => Promise<T>, o
   const { chromium } = await import('playwright-core');
   let browser;
   try {
-    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], timeout: options.launchTimeoutMs ?? 30_000 });
+    // Playwright's own signal handlers would exit the process on Ctrl-C (in a notebook: on
+    // "interrupt kernel" while the shared browser is open); the owner of the process decides.
+    browser = await chromium.launch({
+      executablePath,
+      args: [...CHROMIUM_ARGS],
+      timeout: options.launchTimeoutMs ?? 30_000,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
   } catch (error) {
     throw new Error(`could not start Chromium (${executablePath}): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
