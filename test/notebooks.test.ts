@@ -16,10 +16,11 @@ import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { ConfigError } from '../src/config';
-import type { DataSet } from '../src/data/mnist';
+import { mnistFromBytes, type DataSet } from '../src/data/mnist';
 import type { History } from '../src/history';
 import { asciiDigit, digitsPng, evalEveryFor, findJupyter, notebookSteps, runInNotebook, textTable, tutorialConfig } from '../src/notebook';
-import type { RunOptions, Trainer } from '../src/train';
+import { setupBackend } from '../src/backend';
+import { Trainer, type RunOptions } from '../src/train';
 
 const ROOT = resolve(__dirname, '..', '..');
 const NOTEBOOKS = join(ROOT, 'notebooks');
@@ -130,19 +131,38 @@ describe('notebook display helpers', () => {
 });
 
 describe('runInNotebook', () => {
-  test('starts trainer.run after the current event-loop turn, with stopOnSigint on', async () => {
+  test('runs the trainer with stopOnSigint on, unless told otherwise', async () => {
     const calls: RunOptions[] = [];
     const history = { status: 'completed' } as History;
     const trainer = { run: async (options: RunOptions) => (calls.push(options), history) } as unknown as Trainer;
     const log = () => undefined;
-    const running = runInNotebook(trainer, { log });
-    assert.equal(calls.length, 0, 'not started synchronously (a SIGINT listener added then would be lost in tslab)');
-    assert.equal(await running, history);
-    assert.equal(calls.length, 1);
+    assert.equal(await runInNotebook(trainer, { log }), history);
     assert.equal(calls[0].stopOnSigint, true);
     assert.equal(calls[0].log, log);
     await runInNotebook(trainer, { stopOnSigint: false });
     assert.equal(calls[1].stopOnSigint, false, 'an explicit stopOnSigint wins');
+  });
+
+  test('the SIGINT listener is added after the cell\'s synchronous start (tslab loses listeners added during it)', async () => {
+    const idx = (magic: number, dims: number[], values: number[]) => {
+      const header = Buffer.alloc(4 + 4 * dims.length);
+      header.writeUInt32BE(magic, 0);
+      dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+      return Buffer.concat([header, Buffer.from(values)]);
+    };
+    const images = (n: number) => idx(0x803, [n, 28, 28], Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256));
+    const labels = (n: number) => idx(0x801, [n], Array.from({ length: n }, (_, i) => i % 10));
+    await setupBackend('wasm');
+    const data = mnistFromBytes({ trainImages: images(50), trainLabels: labels(50), testImages: images(10), testLabels: labels(10) });
+    const trainer = new Trainer(data, { config: { layer1Node: 4, batchSize: 5, trainingSteps: 3, evalEvery: 3 } });
+    const before = process.listenerCount('SIGINT');
+    let during = -1;
+    const running = runInNotebook(trainer, { onProgress: () => (during = process.listenerCount('SIGINT')) });
+    assert.equal(process.listenerCount('SIGINT'), before, 'no listener added synchronously');
+    await running;
+    trainer.dispose();
+    assert.equal(during, before + 1, 'the listener is there while training runs');
+    assert.equal(process.listenerCount('SIGINT'), before, 'and removed afterwards');
   });
 });
 
