@@ -23,17 +23,8 @@ import { mnistFromBytes, type MnistFileRole } from '../src/data/mnist';
 import { OutputError } from '../src/io';
 import type { ParamName } from '../src/model';
 import { Trainer, type TrainerState } from '../src/train';
+import { idxBytes } from './helpers/idx';
 
-/** An IDX file of unsigned bytes. */
-function idxBytes(dims: number[], values: ArrayLike<number>): Uint8Array {
-  const bytes = new Uint8Array(4 + 4 * dims.length + values.length);
-  const view = new DataView(bytes.buffer);
-  bytes[2] = 0x08;
-  bytes[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  bytes.set(values, 4 + 4 * dims.length);
-  return bytes;
-}
 
 /** A tiny data set: 4 x 4 images, so that states are small and quick to make. */
 function tinyData() {

@@ -20,6 +20,8 @@ import { mnistFromBytes, type DataSet } from '../src/data/mnist';
 import type { History } from '../src/history';
 import { asciiDigit, digitsPng, evalEveryFor, findJupyter, notebookSteps, runInNotebook, textTable, tutorialConfig } from '../src/notebook';
 import { setupBackend } from '../src/backend';
+import { CHROMIUM_ARGS } from '../src/charts/export';
+import { mnistLikeFiles } from './helpers/idx';
 import { Trainer, type RunOptions } from '../src/train';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -31,16 +33,6 @@ const PYTHON = process.env.NOTEBOOK_PYTHON ?? '/usr/bin/python3';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STEPS = process.env.NOTEBOOK_TEST_STEPS ?? '300';
 const CELL_TIMEOUT_SECONDS = Number(process.env.NOTEBOOK_CELL_TIMEOUT ?? 900);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // ---------------------------------------------------------------------------------------------
 // src/notebook.ts
@@ -144,16 +136,8 @@ describe('runInNotebook', () => {
   });
 
   test('the SIGINT listener is added after the cell\'s synchronous start (tslab loses listeners added during it)', async () => {
-    const idx = (magic: number, dims: number[], values: number[]) => {
-      const header = Buffer.alloc(4 + 4 * dims.length);
-      header.writeUInt32BE(magic, 0);
-      dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-      return Buffer.concat([header, Buffer.from(values)]);
-    };
-    const images = (n: number) => idx(0x803, [n, 28, 28], Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256));
-    const labels = (n: number) => idx(0x801, [n], Array.from({ length: n }, (_, i) => i % 10));
     await setupBackend('wasm');
-    const data = mnistFromBytes({ trainImages: images(50), trainLabels: labels(50), testImages: images(10), testLabels: labels(10) });
+    const data = mnistFromBytes(mnistLikeFiles(50, 10));
     const trainer = new Trainer(data, { config: { layer1Node: 4, batchSize: 5, trainingSteps: 3, evalEvery: 3 } });
     const before = process.listenerCount('SIGINT');
     let during = -1;
@@ -340,7 +324,7 @@ interface PageReport {
 /** Opens the page in headless Chromium, waits for every chart, counts their traces and takes a screenshot. */
 async function inspectPage(html: string, screenshot: string): Promise<{ report: PageReport; pageErrors: string[] }> {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], timeout: 60_000 });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const pageErrors: string[] = [];

@@ -22,17 +22,8 @@ import {
   type MnistFileRole,
 } from '../../src/data/mnist';
 import { Random } from '../../src/random';
+import { idxBytes } from '../helpers/idx';
 
-/** An IDX file of unsigned bytes. */
-function idxBytes(dims: number[], values: ArrayLike<number>): Uint8Array {
-  const bytes = new Uint8Array(4 + 4 * dims.length + values.length);
-  const view = new DataView(bytes.buffer);
-  bytes[2] = 0x08;
-  bytes[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  bytes.set(values, 4 + 4 * dims.length);
-  return bytes;
-}
 
 const ROWS = 2;
 const COLS = 3;
