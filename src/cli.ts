@@ -3,15 +3,16 @@
  * The command line: `mnist-tutorial train [flags]` runs the tutorial (30,000 steps by default)
  * and writes its history, metrics, weights and charts to `--out`.
  */
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
 import { ChromiumNotFoundError, exportRunCharts } from './charts/export';
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, saveWeights } from './checkpoint';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { DEFAULT_CONFIG, configProblems, type TrainingConfig } from './config';
-import { loadMnist, type MnistSource } from './data/mnist';
-import { historyToCsv, historyToJson, type History } from './history';
-import { ensureWritableDir, writeFileAtomic } from './io';
+import { loadMnist, type MnistData, type MnistSource } from './data/mnist';
+import type { History } from './history';
+import { ensureWritableDir } from './io';
+import { saveRun, timestamp } from './runs';
 import { Trainer, type TrainerState } from './train';
 
 /** Exit statuses: 2 for bad usage, 130 for an interrupt (128 + SIGINT), as shells do. */
@@ -188,16 +189,6 @@ export function parseTrainArgs(args: string[]): CliOptions {
   };
 }
 
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-}
-
-/** Writes history.json and metrics.csv. */
-export async function writeHistoryFiles(dir: string, history: History): Promise<void> {
-  await writeFileAtomic(join(dir, 'history.json'), historyToJson(history));
-  await writeFileAtomic(join(dir, 'metrics.csv'), historyToCsv(history));
-}
-
 /** Extra output a run writes beside its history (the charts by default). */
 export type OutputHook = (dir: string, history: History, print: (line: string) => void) => Promise<void>;
 
@@ -245,6 +236,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
   let resume: TrainerState | undefined;
   let backend: BackendInfo;
   let trainer: Trainer;
+  let data: MnistData;
   try {
     if (options.resume !== undefined) {
       // Read first: a missing checkpoint must not leave an empty output folder behind.
@@ -256,7 +248,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     await ensureWritableDir(out);
     backend = await setupBackend(options.backend);
     print(describeBackend(backend));
-    const data = await loadMnist(options.source);
+    data = await loadMnist(options.source);
     print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
     trainer = new Trainer(data, { config: options.config, backend: backend.name, resume });
   } catch (error) {
@@ -281,9 +273,10 @@ export async function runTrain(args: string[], print: (line: string) => void = c
   } finally {
     process.off('SIGINT', onSigint);
     const { history } = trainer;
-    await writeHistoryFiles(out, history);
     const state = trainer.state();
-    await saveWeights(out, state.params, state.averages, state.config);
+    // A saved run (history.json, metrics.csv, weights, run.json): listed by listRuns and reused
+    // by trainOrLoad in the notebooks when the settings match.
+    await saveRun(history, state, { name: basename(resolve(out)), runsDir: dirname(resolve(out)), data });
     if (status === EXIT.interrupted && options.checkpointEvery !== undefined) await saveCheckpoint(out, state);
     trainer.dispose();
     if (options.charts && extraOutput !== undefined) {
@@ -299,7 +292,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
         ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
         : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
     );
-    print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin${options.charts ? ', charts' : ''}`);
+    print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json${options.charts ? ', charts' : ''}`);
   }
   return status;
 }

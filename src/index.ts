@@ -3,6 +3,7 @@
  * checkpoints and charts.
  */
 export * from './backend';
+export * from './charts';
 export * from './checkpoint';
 export * from './config';
 export * from './data/idx';
@@ -10,5 +11,8 @@ export * from './data/mnist';
 export * from './history';
 export * from './io';
 export * from './model';
+export * from './notebook';
+export * from './predict';
 export * from './random';
+export * from './runs';
 export * from './train';

@@ -22,7 +22,7 @@ import { makeConfig, type TrainingConfig } from './config';
 import type { MnistData } from './data/mnist';
 import { historyToCsv, historyToJson, parseHistory, type History, type RunStatus } from './history';
 import { ensureWritableDir, writeFileAtomic } from './io';
-import { PARAM_NAMES, type ParamName, type Params } from './model';
+import { PARAM_NAMES, paramShapes, type ParamName, type Params } from './model';
 import { DivergenceError, Trainer, type Progress, type TrainerState } from './train';
 
 export const RUN_FILE = 'run.json';
@@ -165,7 +165,8 @@ export function runKey(config: Partial<TrainingConfig>, data: MnistData | string
   return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) })).slice(0, 32);
 }
 
-function timestamp(): string {
+/** The current time as a folder name: `2026-11-28_04-55-00`. */
+export function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
 }
 
@@ -218,7 +219,7 @@ export async function saveRun(history: History, trainerOrState: Trainer | Traine
   await rm(join(dir, RUN_FILE), { force: true });
   await writeFileAtomic(join(dir, HISTORY_FILE), historyToJson(history));
   await writeFileAtomic(join(dir, METRICS_FILE), historyToCsv(history));
-  await saveWeights(dir, state.params, state.averages);
+  await saveWeights(dir, state.params, state.averages, config);
   await writeFileAtomic(join(dir, RUN_FILE), `${JSON.stringify(meta, null, 1)}\n`);
   return { name, dir, meta, history };
 }
@@ -315,12 +316,6 @@ export interface RunModel {
   /** What the run was evaluated with: the moving averages when used, else the parameters. */
   evaluated: Params;
   dispose(): void;
-}
-
-function paramShapes(config: TrainingConfig): Partial<Record<ParamName, number[]>> {
-  const { inputNode, outputNode, layer1Node } = config;
-  if (layer1Node === 0) return { weights1: [inputNode, outputNode], biases1: [outputNode] };
-  return { weights1: [inputNode, layer1Node], biases1: [layer1Node], weights2: [layer1Node, outputNode], biases2: [outputNode] };
 }
 
 function buildParams(values: Partial<Record<ParamName, Float32Array>>, config: TrainingConfig, where: string): Params {

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST, loadCheckpoint, loadWeights } from '../src/checkpoint';
 import { EXIT, UsageError, parseTrainArgs } from '../src/cli';
 import { CSV_COLUMNS, type Evaluation, type History } from '../src/history';
+import { listRuns, loadRun, loadRunModel } from '../src/runs';
 
 const root = resolve(__dirname, '..', '..');
 const cliPath = join(root, 'dist', 'cli.js');
@@ -266,6 +267,14 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.ok(existsSync(join(out, WEIGHTS_MANIFEST)) && existsSync(join(out, WEIGHTS_FILE)));
     assert.ok(!existsSync(join(out, CHECKPOINT_FILE)), 'no checkpoint unless asked for');
     assertNoTemporaryFiles(out);
+
+    // The output folder is a saved run: listed, and loaded back with its weights' shapes.
+    const [listed] = await listRuns(tmp).then((runs) => runs.filter((r) => r.name === 'short'));
+    assert.equal(listed?.status, 'completed');
+    assert.equal(listed?.finalTestAccuracy, history.final?.testAccuracy);
+    const model = await loadRunModel(await loadRun(out));
+    assert.deepEqual(model.params.weights1.shape, [784, 500]);
+    model.dispose();
   });
 
   it('bad flags print the usage and every problem, and exit 2 before doing anything', async () => {

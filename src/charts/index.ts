@@ -6,3 +6,4 @@ export * from './figures';
 export * from './reference';
 export * from './export';
 export * from './display';
+export * from './predictions';
