@@ -28,6 +28,7 @@ const ROOT = resolve(__dirname, '..', '..');
 const NOTEBOOKS = join(ROOT, 'notebooks');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'notebooks');
 const EXECUTOR = join(ROOT, 'test', 'notebooks', 'execute_notebook.py');
+const INTERRUPTER = join(ROOT, 'test', 'notebooks', 'interrupt_kernel.py');
 /** Debian's Python, the one with Jupyter (the first `python3` on PATH may be another). */
 const PYTHON = process.env.NOTEBOOK_PYTHON ?? '/usr/bin/python3';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -406,4 +407,32 @@ describe('notebooks', () => {
       t.diagnostic(`${base}.html: ${report.charts} charts drawn, traces per chart ${report.traces.join(' ')}`);
     });
   }
+});
+
+describe('interrupting the kernel during training', () => {
+  test('stops the run within a few steps, keeps its history and the kernel, and frees every tensor on dispose', { timeout: 10 * 60_000 }, () => {
+    assert.equal(missingTools(), null, missingTools() ?? '');
+    ensureKernel();
+    // The script trains in one cell, sends Jupyter's interrupt (SIGINT) once step 200 is passed,
+    // then asks the same kernel where the run stands.
+    const result = spawnSync(PYTHON, [INTERRUPTER, NOTEBOOKS], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
+      timeout: 9 * 60_000,
+    });
+    assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
+    const findings = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+      interruptedCell: string;
+      afterInterrupt: { status: string; step: number; recorded: number; tensors: number };
+      threeSecondsLater: { step: number };
+      kernelAlive: boolean;
+      afterDispose: { tensors: number };
+    };
+    assert.equal(findings.kernelAlive, true, 'the kernel survives the interrupt');
+    assert.equal(findings.afterInterrupt.status, 'stopped');
+    assert.ok(findings.afterInterrupt.step >= 200 && findings.afterInterrupt.step < 260, `stopped at step ${findings.afterInterrupt.step}, soon after step 200`);
+    assert.equal(findings.threeSecondsLater.step, findings.afterInterrupt.step, 'no training goes on in the background');
+    assert.ok(findings.afterInterrupt.recorded >= 20, 'the history so far is kept');
+    assert.equal(findings.afterDispose.tensors, 0, 'no tensor left after dispose');
+  });
 });

@@ -1,0 +1,123 @@
+"""Interrupts a training run in a real tslab kernel, as Jupyter's *Kernel -> Interrupt* does.
+
+Usage: /usr/bin/python3 interrupt_kernel.py NOTEBOOKS_DIR
+
+Starts the tslab kernel in NOTEBOOKS_DIR, starts a long training run in one cell, interrupts the
+kernel (SIGINT, Jupyter's default interrupt mode) once training is under way, then asks the same
+kernel, in later cells, where the run stands. Prints one JSON line with what it found; exit
+status 0 when it could run the scenario (the caller checks the findings), 2 when not.
+"""
+import json
+import sys
+import time
+from queue import Empty
+
+try:
+    from jupyter_client.manager import start_new_kernel
+except ImportError as error:  # pragma: no cover - depends on the machine
+    print(f"error: {error}; run with Debian's /usr/bin/python3 (python3-jupyter-client)", file=sys.stderr)
+    sys.exit(2)
+
+SETUP = """
+import * as tf from '@tensorflow/tfjs';
+import { setupBackend, loadMnist, Trainer } from '../dist';
+import { runInNotebook } from '../dist/notebook';
+await setupBackend('wasm');
+const data = await loadMnist();
+const trainer = new Trainer(data, { config: { trainingSteps: 100000, evalEvery: 100000, recordEvery: 10 } });
+"""
+
+RUN = """
+let announced = false;
+await runInNotebook(trainer, { onProgress: (p) => { if (!announced && p.step >= 200) { announced = true; console.log('TRAINING UNDER WAY'); } } });
+"""
+
+REPORT = """
+console.log('REPORT ' + JSON.stringify({ status: trainer.history.status, step: trainer.globalStep, recorded: trainer.history.steps.length, tensors: tf.memory().numTensors }));
+"""
+
+
+def run_cell(kc, code, timeout=300):
+    """Runs a cell; returns (reply status, stdout text, error text)."""
+    msg_id = kc.execute(code, stop_on_error=False)
+    out, err = [], []
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(1, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            (out if content["name"] == "stdout" else err).append(content["text"])
+        elif kind == "error":
+            err.append(f"{content['ename']}: {content['evalue']}")
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    return shell_reply(kc, msg_id)["content"]["status"], "".join(out), "".join(err)
+
+
+def shell_reply(kc, msg_id):
+    """The execute_reply of `msg_id` (other replies, e.g. to kernel_info, are passed over)."""
+    while True:
+        reply = kc.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+
+
+def report(kc):
+    status, out, err = run_cell(kc, REPORT)
+    for line in out.splitlines():
+        if line.startswith("REPORT "):
+            return json.loads(line[len("REPORT "):])
+    raise RuntimeError(f"no report ({status}): {out} {err}")
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    km, kc = start_new_kernel(kernel_name="tslab", cwd=argv[1], startup_timeout=120)
+    findings = {}
+    try:
+        status, out, err = run_cell(kc, SETUP)
+        if status != "ok":
+            print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
+            return 2
+        # stop_on_error=False: the interrupted cell's error must not abort the cells after it.
+        msg_id = kc.execute(RUN, stop_on_error=False)
+        started = time.monotonic()
+        under_way = False
+        while time.monotonic() - started < 300 and not under_way:
+            try:
+                msg = kc.get_iopub_msg(timeout=5)
+            except Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                under_way = "TRAINING UNDER WAY" in msg["content"]["text"]
+        if not under_way:
+            print("error: training did not get under way", file=sys.stderr)
+            return 2
+        km.interrupt_kernel()
+        # The interrupted cell ends (tslab reports it as interrupted); drain its messages.
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        findings["interruptedCell"] = shell_reply(kc, msg_id)["content"]["status"]
+        # tslab drops the requests that arrive within 200 ms of a failed cell (a person is slower).
+        time.sleep(1)
+        first = report(kc)
+        time.sleep(3)
+        second = report(kc)
+        findings.update({"afterInterrupt": first, "threeSecondsLater": second, "kernelAlive": km.is_alive()})
+        status, out, err = run_cell(kc, "trainer.dispose();\n" + REPORT)
+        findings["afterDispose"] = json.loads(next(l for l in out.splitlines() if l.startswith("REPORT "))[len("REPORT "):])
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    print(json.dumps(findings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
