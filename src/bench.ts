@@ -110,6 +110,33 @@ export async function benchLiveDisplay(data: MnistData, backend: BackendName, st
   }
 }
 
+export interface MemorySample {
+  step: number;
+  tensors: number;
+  /** Bytes held by tensors (tf.memory().numBytes). */
+  tensorBytes: number;
+  rssMB: number;
+}
+
+/**
+ * A long run of the tutorial with a memory sample at each evaluation: the tensor count, the
+ * bytes held by tensors and the process's resident memory, to show that they stay flat.
+ */
+export async function benchSoak(data: MnistData, backend: BackendName, steps: number): Promise<MemorySample[]> {
+  const samples: MemorySample[] = [];
+  const sample = (step: number) => {
+    const memory = tf.memory();
+    samples.push({ step, tensors: memory.numTensors, tensorBytes: memory.numBytes, rssMB: process.memoryUsage().rss / 2 ** 20 });
+  };
+  const trainer = new Trainer(data, { backend, config: { trainingSteps: steps } });
+  try {
+    await trainer.run({ onEvaluation: (evaluation) => sample(evaluation.step) });
+  } finally {
+    trainer.dispose();
+  }
+  return samples;
+}
+
 const round = (x: number) => Math.round(x * 100) / 100;
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
@@ -120,14 +147,16 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       steps: { type: 'string', default: '200' },
       autodiff: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
+      soak: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live]
+    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
 pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
---live measures the notebook's live charts during a run of 10 x N steps.
+--live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
+that many steps of the tutorial and samples tensors and memory at every evaluation.
 Prints one JSON line per backend and measurement.`);
     return 0;
   }
@@ -152,6 +181,14 @@ Prints one JSON line per backend and measurement.`);
       const result = benchBackend(data, name, mode, backendSteps);
       const rounded = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
       console.log(JSON.stringify(rounded));
+    }
+    if (values.soak !== undefined) {
+      const soakSteps = Number(values.soak);
+      if (!Number.isInteger(soakSteps) || soakSteps < 1) throw new Error(`--soak must be a whole number of steps, got "${values.soak}"`);
+      const samples = await benchSoak(data, name, soakSteps);
+      const field = (key: keyof MemorySample) => samples.map((s) => s[key]);
+      const summary = (values: number[]) => ({ first: round(values[0]), last: round(values.at(-1)!), min: round(Math.min(...values)), max: round(Math.max(...values)) });
+      console.log(JSON.stringify({ soak: { backend: name, steps: soakSteps, samples: samples.length, tensors: summary(field('tensors')), tensorBytes: summary(field('tensorBytes')), rssMB: summary(field('rssMB')) } }));
     }
     if (values.live) {
       const cost = await benchLiveDisplay(data, name, backendSteps * 10);
