@@ -247,6 +247,16 @@ async function readMeta(dir: string): Promise<RunMeta> {
   return meta as RunMeta;
 }
 
+/** The description of the run in `dir`, or null when `dir` holds no readable run (an unfinished save, another folder). */
+async function readMetaIfRun(dir: string): Promise<RunMeta | null> {
+  if (!existsSync(join(dir, RUN_FILE))) return null;
+  try {
+    return await readMeta(dir);
+  } catch {
+    return null;
+  }
+}
+
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
@@ -293,13 +303,8 @@ export async function listRuns(runsDir = defaultRunsDir()): Promise<RunSummary[]
   for (const entry of entries.sort()) {
     if (entry.startsWith('.')) continue;
     const dir = join(runsDir, entry);
-    if (!existsSync(join(dir, RUN_FILE))) continue;
-    let meta: RunMeta;
-    try {
-      meta = await readMeta(dir);
-    } catch {
-      continue;
-    }
+    const meta = await readMetaIfRun(dir);
+    if (meta === null) continue;
     runs.push({ name: entry, dir, date: meta.date, status: meta.status, steps: meta.steps, finalTestAccuracy: meta.finalTestAccuracy, key: meta.key });
   }
   return runs.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
@@ -384,14 +389,8 @@ async function findCompletedRun(key: string, name: string, runsDir: string): Pro
   const candidates = [name, ...(await listRuns(runsDir)).map((r) => r.name).filter((n) => n !== name)];
   for (const candidate of candidates) {
     const dir = join(runsDir, candidate);
-    if (!existsSync(join(dir, RUN_FILE))) continue;
-    let meta: RunMeta;
-    try {
-      meta = await readMeta(dir);
-    } catch {
-      continue;
-    }
-    if (meta.key !== key || meta.status !== 'completed') continue;
+    const meta = await readMetaIfRun(dir);
+    if (meta === null || meta.key !== key || meta.status !== 'completed') continue;
     try {
       return await loadRun(dir, runsDir);
     } catch {
