@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,20 +247,28 @@ describe('exportRunCharts without a browser', () => {
     await assert.rejects(exportFigure(lossFigure(makeHistory()), join(target, 'loss.svg')), OutputError);
   });
 
-  it('gives an OutputError for a folder without write permission', async (t) => {
+  it('gives an OutputError for a folder without write permission', async () => {
+    // Permission bits do not bind root: as root, the export runs in a child process as the
+    // unprivileged user "nobody", for whom the folder is read-only.
     const locked = join(dir, 'locked');
     await mkdir(locked);
-    await chmod(locked, 0o500);
+    await chmod(dir, 0o755);
+    await chmod(locked, 0o555);
     try {
-      if (process.getuid?.() === 0) {
-        t.skip('running as root: permissions do not apply');
-        return;
-      }
-      await assert.rejects(exportRunCharts(locked, makeHistory(), { formats: ['html'] }), (error: unknown) => {
-        assert.ok(error instanceof OutputError);
-        assert.match(error.message, /permission denied/);
-        return true;
-      });
+      const exportModule = join(__dirname, '..', '..', 'src', 'charts', 'export.js');
+      const historyModule = join(__dirname, 'histories.js');
+      const script = `
+        const { exportRunCharts } = require(${JSON.stringify(exportModule)});
+        const { makeHistory } = require(${JSON.stringify(historyModule)});
+        exportRunCharts(${JSON.stringify(locked)}, makeHistory(), { formats: ['html'] }).then(
+          () => console.log(JSON.stringify({ ok: true })),
+          (error) => console.log(JSON.stringify({ name: error.name, message: error.message })));`;
+      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: tmpdir(), ...asNobody });
+      assert.equal(result.status, 0, result.stderr);
+      const outcome = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { name?: string; message?: string };
+      assert.equal(outcome.name, 'OutputError');
+      assert.match(outcome.message ?? '', /locked: cannot write output here: permission denied/);
       assert.deepEqual(await readdir(locked), []);
     } finally {
       await chmod(locked, 0o700);
