@@ -11,6 +11,7 @@ import { BACKENDS, parseBackendChoice, setupBackend, type BackendName } from './
 import { createNotebookCharts } from './charts/display';
 import { loadMnist, type MnistData } from './data/mnist';
 import { Trainer, type GradientMode } from './train';
+import { runCommand } from './command';
 
 export interface BenchResult {
   backend: BackendName;
@@ -198,14 +199,4 @@ Prints one JSON line per backend and measurement.`);
   return 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCommand(main);

@@ -14,6 +14,7 @@ import type { History } from './history';
 import { ensureWritableDir } from './io';
 import { saveRun, timestamp } from './runs';
 import { Trainer, type TrainerState } from './train';
+import { runCommand } from './command';
 
 /** Exit statuses: 2 for bad usage, 130 for an interrupt (128 + SIGINT), as shells do. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -309,14 +310,4 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   return EXIT.usage;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = EXIT.failed;
-    },
-  );
-}
+if (require.main === module) runCommand(main);

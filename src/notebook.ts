@@ -11,6 +11,7 @@ import { ConfigError, DEFAULT_CONFIG, makeConfig, type TrainingConfig } from './
 import type { DataSet } from './data/mnist';
 import type { History } from './history';
 import type { RunOptions, Trainer } from './train';
+import { runCommand } from './command';
 
 /** The environment variable that overrides the notebooks' number of training steps. */
 export const STEPS_ENV = 'MNIST_STEPS';
@@ -236,14 +237,4 @@ export async function launchNotebooks(extraArgs: string[] = [], env: NodeJS.Proc
   });
 }
 
-if (require.main === module) {
-  launchNotebooks(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCommand(() => launchNotebooks(process.argv.slice(2)));
