@@ -302,27 +302,38 @@ export function referenceTrace(): Trace {
   };
 }
 
+/**
+ * Two metrics of each run, as lines: for one run, a colour per metric; for several, a colour per
+ * run with the second metric dotted, grouped by run in the legend.
+ */
+function pairedTraces(
+  resolved: NamedRun[],
+  metrics: readonly [Metric, Metric],
+  label: (metric: Metric) => string,
+  options: FigureOptions,
+  logY: boolean,
+  markers: boolean,
+): Trace[] {
+  const single = resolved.length === 1;
+  return resolved.flatMap((run, i) =>
+    metrics.map((metric, k) =>
+      line(traceName(resolved, run, label(metric)), metricSeries(run.history, metric, options), logY, {
+        color: single ? color(k) : color(i),
+        dash: single || k === 0 ? 'solid' : 'dot',
+        ...(markers ? { markers: true } : {}),
+        group: single ? undefined : run.name,
+      }),
+    ),
+  );
+}
+
 /** Validation and test accuracy (%) against the training step. */
 export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}): Figure {
   const chart = 'accuracyFigure';
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
-  const data: Trace[] = [];
-  resolved.forEach((run, i) => {
-    const single = resolved.length === 1;
-    for (const [k, metric] of (['validationAccuracy', 'testAccuracy'] as const).entries()) {
-      const label = metric === 'validationAccuracy' ? 'validation' : 'test';
-      data.push(
-        line(traceName(resolved, run, label), metricSeries(run.history, metric, options), logY, {
-          color: single ? color(k) : color(i),
-          dash: single || metric === 'validationAccuracy' ? 'solid' : 'dot',
-          markers: true,
-          group: single ? undefined : run.name,
-        }),
-      );
-    }
-  });
+  const data = pairedTraces(resolved, ['validationAccuracy', 'testAccuracy'], (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'), options, logY, true);
   if (options.reference === true) data.push(referenceTrace());
   return { data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data.length) };
 }
@@ -333,19 +344,7 @@ export function lossFigure(runs: Runs, options: FigureOptions = {}): Figure {
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
-  const data: Trace[] = [];
-  resolved.forEach((run, i) => {
-    const single = resolved.length === 1;
-    for (const [k, metric] of (['crossEntropy', 'totalLoss'] as const).entries()) {
-      data.push(
-        line(traceName(resolved, run, METRIC_INFO[metric].label), metricSeries(run.history, metric, options), logY, {
-          color: single ? color(k) : color(i),
-          dash: single || metric === 'crossEntropy' ? 'solid' : 'dot',
-          group: single ? undefined : run.name,
-        }),
-      );
-    }
-  });
+  const data = pairedTraces(resolved, ['crossEntropy', 'totalLoss'], (metric) => METRIC_INFO[metric].label, options, logY, false);
   return { data, layout: layout(chartTitle(`Training loss${smoothingNote(options)}`, resolved, runs), 'loss (nats)', options, logY, true, data.length) };
 }
 
