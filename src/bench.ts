@@ -206,7 +206,8 @@ Prints one JSON line per backend and measurement, then one comparing them.`);
   const peerScript = values['peer-torch'];
   const peer = peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });
   if (peer !== null) console.log(JSON.stringify(peer));
-  if (results.length + (peer === null ? 0 : 1) > 1) console.log(JSON.stringify(comparison(results, peer)));
+  const compared = comparison(results, peer);
+  if (Object.keys(compared.compare.msPerStep).length > 1) console.log(JSON.stringify(compared));
   return 0;
 }
 
