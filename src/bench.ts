@@ -12,6 +12,7 @@ import { createNotebookCharts } from './charts/display';
 import { loadMnist, type MnistData } from './data/mnist';
 import { Trainer, type GradientMode } from './train';
 import { runCommand } from './command';
+import { benchTorchPeer, comparison } from './bench/peer';
 
 export interface BenchResult {
   backend: BackendName;
@@ -149,16 +150,20 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       autodiff: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       soak: { type: 'string' },
+      'peer-torch': { type: 'string' },
+      'peer-python': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS]
+                       [--peer-torch seed_torch.py [--peer-python PYTHON]]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
 pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
 --live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
-that many steps of the tutorial and samples tensors and memory at every evaluation.
-Prints one JSON line per backend and measurement.`);
+that many steps of the tutorial and samples tensors and memory at every evaluation;
+--peer-torch also times the PyTorch port (N steps, one thread, Debian's python3 by default).
+Prints one JSON line per backend and measurement, then one comparing them.`);
     return 0;
   }
   const steps = Number(values.steps);
@@ -168,6 +173,7 @@ Prints one JSON line per backend and measurement.`);
   }
   const wanted: BackendName[] = values.backend === 'all' ? [...BACKENDS] : [parseBackendChoice(values.backend as string, '--backend') as BackendName];
   const data = await loadMnist();
+  const results: BenchResult[] = [];
   for (const name of wanted) {
     try {
       await setupBackend(name);
@@ -180,6 +186,7 @@ Prints one JSON line per backend and measurement.`);
     const modes: GradientMode[] = values.autodiff ? ['manual', 'autodiff'] : ['manual'];
     for (const mode of modes) {
       const result = benchBackend(data, name, mode, backendSteps);
+      results.push(result);
       const rounded = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
       console.log(JSON.stringify(rounded));
     }
@@ -196,6 +203,11 @@ Prints one JSON line per backend and measurement.`);
       console.log(JSON.stringify({ liveDisplay: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
     }
   }
+  const peerScript = values['peer-torch'];
+  const peer = peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });
+  if (peer !== null) console.log(JSON.stringify(peer));
+  const compared = comparison(results, peer);
+  if (Object.keys(compared.compare.msPerStep).length > 1) console.log(JSON.stringify(compared));
   return 0;
 }
 

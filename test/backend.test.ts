@@ -5,26 +5,37 @@ import { describe, it } from 'node:test';
 import { BackendError, backendFromEnv, describeBackend, parseBackendChoice } from '../src/backend';
 
 const root = resolve(__dirname, '..', '..');
-const fakeNative = join(root, 'test', 'fixtures', 'fake-native');
+const preload = join(root, 'test', 'fixtures', 'fake-native', 'preload.js');
 
-/** Runs setupBackend in a fresh process (the backend registry is per process) and returns its report. */
-function setupInChild(choice: string | undefined, env: NodeJS.ProcessEnv = {}): { name: string; provider: string; skipped: { name: string }[] } {
+/**
+ * What `require('@tensorflow/tfjs-node')` finds in a child process, whether or not the real
+ * package is installed: nothing, or the stand-in that registers a cpu-backed `tensorflow`.
+ * (The real native backend is tested in native.test.ts.)
+ */
+type Native = 'missing' | 'fake';
+
+/** Runs a script in a fresh process (the backend registry is per process); returns its last line. */
+function runInChild(script: string, native: Native, env: NodeJS.ProcessEnv = {}): string {
+  const out = execFileSync(process.execPath, ['-r', preload, '-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '', FAKE_NATIVE: native, ...env }, encoding: 'utf8' });
+  return out.trim().split('\n').at(-1)!;
+}
+
+/** Runs setupBackend in a fresh process and returns its report. */
+function setupInChild(choice: string | undefined, native: Native, env: NodeJS.ProcessEnv = {}): { name: string; provider: string; skipped: { name: string }[] } {
   const script = `require(${JSON.stringify(join(root, 'dist', 'backend.js'))}).setupBackend(${choice === undefined ? '' : JSON.stringify(choice)})
     .then((info) => { console.log(JSON.stringify(info)); }, (error) => { console.log(JSON.stringify({ error: error.message })); });`;
-  const out = execFileSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '', ...env }, encoding: 'utf8' });
-  const lines = out.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
+  return JSON.parse(runInChild(script, native, env));
 }
 
 describe('backend choice', () => {
   it('falls back to wasm when native TensorFlow is not installed, and says why', () => {
-    const info = setupInChild(undefined);
+    const info = setupInChild(undefined, 'missing');
     assert.equal(info.name, 'wasm');
     assert.deepEqual(info.skipped.map((s) => s.name), ['tensorflow']);
   });
 
   it('prefers native TensorFlow when @tensorflow/tfjs-node loads', () => {
-    const info = setupInChild(undefined, { NODE_PATH: fakeNative });
+    const info = setupInChild(undefined, 'fake');
     assert.equal(info.name, 'tensorflow');
     assert.equal(info.provider, '@tensorflow/tfjs-node');
     assert.deepEqual(info.skipped, []);
@@ -51,17 +62,16 @@ describe('backend choice', () => {
         trainer.dispose();
         console.log(JSON.stringify({ backend: history.backend, steps: history.steps.length, status: history.status }));
       });`;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '', NODE_PATH: fakeNative }, encoding: 'utf8' });
-    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { backend: 'tensorflow', steps: 3, status: 'completed' });
+    assert.deepEqual(JSON.parse(runInChild(script, 'fake')), { backend: 'tensorflow', steps: 3, status: 'completed' });
   });
 
   it('honours MNIST_BACKEND and an explicit choice', () => {
-    assert.equal(setupInChild(undefined, { MNIST_BACKEND: 'cpu' }).name, 'cpu');
-    assert.equal(setupInChild('wasm', { NODE_PATH: fakeNative }).name, 'wasm');
+    assert.equal(setupInChild(undefined, 'fake', { MNIST_BACKEND: 'cpu' }).name, 'cpu');
+    assert.equal(setupInChild('wasm', 'fake').name, 'wasm');
   });
 
   it('fails clearly when a forced backend cannot start', () => {
-    const result = setupInChild('tensorflow') as unknown as { error: string };
+    const result = setupInChild('tensorflow', 'missing') as unknown as { error: string };
     assert.match(result.error, /backend "tensorflow" could not be started: .*tfjs-node not installed/);
   });
 

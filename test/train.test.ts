@@ -21,6 +21,7 @@ import {
   type TrainerState,
   type TrainingFailure,
 } from '../src/train';
+import { maxAbs, maxAbsDiff } from './helpers/arrays';
 
 let data: MnistData;
 
@@ -46,19 +47,6 @@ function small(): MnistData {
 function withoutWallTimes(history: History): unknown {
   const { startedAt: _s, finishedAt: _f, wallTimeSeconds: _w, ...rest } = history;
   return { ...rest, evaluations: history.evaluations.map(({ elapsedSeconds: _e, ...evaluation }) => evaluation) };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
-
-function maxAbs(a: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]));
-  return max;
 }
 
 /** Asserts two sets of named arrays are equal within `tolerance`, relative to their scale. */
