@@ -5,6 +5,7 @@
 # - Jupyter with nbclient and nbconvert: every notebook is executed by the tslab kernel and
 #   rendered to HTML (whose pages load libjs-requirejs and libjs-mathjax);
 # - fonts: Chinese glyphs for the tutorial's log lines in the screenshots.
+# - the native TensorFlow backend (scripts/setup-native-tf.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""
@@ -25,3 +26,6 @@ else
   echo "node_modules/ is missing: run npm ci, then this script again to register the tslab kernel" >&2
   exit 1
 fi
+# The native backend: tfjs-node's addon built against PyPI's TensorFlow C library (its own
+# install script cannot download libtensorflow here); the native tests require it in CI.
+bash scripts/setup-native-tf.sh
