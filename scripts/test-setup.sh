@@ -4,7 +4,7 @@
 # - chromium: charts are rendered and checked in a real browser;
 # - Jupyter with nbclient and nbconvert: every notebook is executed by the tslab kernel and
 #   rendered to HTML (whose pages load libjs-requirejs and libjs-mathjax);
-# - fonts: Chinese glyphs for the tutorial's log lines in the screenshots.
+# - fonts: Chinese glyphs for the tutorial's log lines in the screenshots;
 # - the native TensorFlow backend (scripts/setup-native-tf.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
