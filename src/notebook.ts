@@ -13,6 +13,8 @@ import type { History } from './history';
 import type { RunOptions, Trainer } from './train';
 import { runCommand } from './command';
 
+export { drawDigit, type DrawDigitOptions, type DrawDigitOutput } from './draw/widget';
+
 /** The environment variable that overrides the notebooks' number of training steps. */
 export const STEPS_ENV = 'MNIST_STEPS';
 
