@@ -19,7 +19,7 @@ import { predict, preprocessDigitImage } from '../src/predict';
 import { loadRunModel, saveRun, type RunModel } from '../src/runs';
 import { Trainer } from '../src/train';
 import { skeletonStrokes } from './helpers/strokes';
-import { labCommand, notebookJson, openBrowser, openNotebook, REPO_ROOT, runAll, startLab } from './lab/harness';
+import { cellStates, labCommand, notebookJson, openBrowser, openNotebook, REPO_ROOT, runAll, startLab } from './lab/harness';
 
 const STEPS = 1500;
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
@@ -304,12 +304,23 @@ describe('drawDigit in a real JupyterLab', () => {
         assert.ok(padBytes >= savedHtml.length * 0.99, `the saved notebook holds ${padBytes} bytes of the pad's output`);
 
         if (app === 'lab') {
+          // Reopened in a fresh page: the saved output is trusted and the pad works without running a cell.
+          await labCommand(page, 'application:close-all');
+          await page.reload();
+          await openNotebook(page, lab, 'draw.ipynb');
+          const reopened = page.locator(`.jp-NotebookPanel:not(.lm-mod-hidden) .${DRAW_CLASS}`);
+          await reopened.locator('canvas.mnist-draw-canvas').waitFor({ timeout: 30_000 });
+          assert.deepEqual((await cellStates(page)).map((c) => c.executionCount), [1, 2], 'reopened with its saved outputs');
+          await drawStrokes(page, reopened.locator('canvas.mnist-draw-canvas'), skeletonStrokes(data.test.images.subarray(seven * 784, (seven + 1) * 784)));
+          assert.equal((await widgetState(reopened)).predicted, 7, 'the reopened pad reads the 7');
+
+          await labCommand(page, 'application:close-all');
           await openNotebook(page, lab, 'untrusted.ipynb');
-          const note = page.locator(`.${DRAW_CLASS} .${DRAW_NOTE_CLASS}`);
+          const note = page.locator(`.jp-NotebookPanel:not(.lm-mod-hidden) .${DRAW_CLASS} .${DRAW_NOTE_CLASS}`);
           await note.waitFor({ timeout: 30_000 });
           assert.match((await note.textContent()) ?? '', /scripts do not run here/);
-          assert.equal(await page.locator('.jp-Notebook canvas.mnist-draw-canvas').count(), 0, 'no pad in an untrusted notebook');
-          assert.equal(await page.locator('.jp-Notebook').getByText('encoded').count(), 0, 'no script text shown');
+          assert.equal(await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) canvas').count(), 0, 'no pad in an untrusted notebook');
+          assert.equal(await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea').getByText('encoded').count(), 0, 'no script text shown');
           await note.screenshot({ path: join(ARTIFACTS, 'draw-digit-untrusted.png') });
         }
       } finally {
