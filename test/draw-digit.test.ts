@@ -218,6 +218,43 @@ describe('drawDigit widget in Chromium', () => {
     }
   });
 
+  it('draws with a finger and a pen too', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 }, hasTouch: true });
+    const page = await context.newPage();
+    try {
+      await page.setContent(`<!doctype html><html><body>${drawDigitHtml(quantizeModel(model), { id: 'pad' })}</body></html>`);
+      const root = page.locator('#pad');
+      const canvas = root.locator('canvas.mnist-draw-canvas');
+      await canvas.waitFor();
+      const box = (await canvas.boundingBox())!;
+      const scale = box.width / 28;
+      // Through Chromium's input pipeline (DevTools protocol), as a touch screen and a pen send them.
+      const cdp = await context.newCDPSession(page);
+      const [zero, one] = firstOfEachDigit();
+      const strokesOf = (index: number) => skeletonStrokes(data.test.images.subarray(index * 784, (index + 1) * 784)).map((s) => s.map((p) => ({ x: box.x + p.x * scale, y: box.y + p.y * scale })));
+      for (const [kind, index, label] of [['touch', one, 1], ['pen', zero, 0]] as const) {
+        await root.locator('button.mnist-draw-clear').click();
+        for (const stroke of strokesOf(index)) {
+          for (const [i, p] of stroke.entries()) {
+            if (kind === 'touch') {
+              await cdp.send('Input.dispatchTouchEvent', { type: i === 0 ? 'touchStart' : 'touchMove', touchPoints: [{ x: p.x, y: p.y }] });
+            } else {
+              await cdp.send('Input.dispatchMouseEvent', { type: i === 0 ? 'mousePressed' : 'mouseMoved', x: p.x, y: p.y, button: 'left', buttons: 1, clickCount: 1, pointerType: 'pen' });
+            }
+          }
+          const last = stroke.at(-1)!;
+          if (kind === 'touch') await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+          else await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: last.x, y: last.y, button: 'left', buttons: 0, clickCount: 1, pointerType: 'pen' });
+        }
+        const state = await widgetState(root);
+        checkAgainstPackage(state, `a ${label} drawn by ${kind}`);
+        assert.equal(state.predicted, label, `a ${label} drawn by ${kind} was read as ${state.predicted}`);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
   it('shows a note, and no pad, where scripts do not run', async () => {
     const page = await browser.newPage({ javaScriptEnabled: false });
     try {

@@ -199,7 +199,8 @@ ${quantizedForwardSource()}
     canvas.addEventListener("pointerdown", function (e) {
       if (e.button !== 0 && e.pointerType === "mouse") return;
       e.preventDefault();
-      canvas.setPointerCapture(e.pointerId);
+      // Keep the stroke when the pointer leaves the canvas; a pointer the browser no longer tracks cannot be captured.
+      try { canvas.setPointerCapture(e.pointerId); } catch (error) { /* draw without capture */ }
       last = point(e);
       stroke(last, last);
       update();
