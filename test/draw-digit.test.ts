@@ -19,7 +19,7 @@ import { predict, preprocessDigitImage } from '../src/predict';
 import { loadRunModel, saveRun, type RunModel } from '../src/runs';
 import { Trainer } from '../src/train';
 import { skeletonStrokes } from './helpers/strokes';
-import { cellStates, labCommand, notebookJson, openBrowser, openNotebook, REPO_ROOT, runAll, startLab } from './lab/harness';
+import { cellStates, labCommand, notebookJson, openBrowser, openNotebook, REPO_ROOT, runAll, startLab, trustNotebook } from './lab/harness';
 
 const STEPS = 1500;
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
@@ -301,6 +301,29 @@ describe('drawDigit in a real JupyterLab', () => {
     "console.log(`network: ${model.name}, ${model.config.trainingSteps} steps`);",
   ].join('\n');
   const drawCell = 'const pad = drawDigit(model);\nconsole.log(`the pad adds ${pad.bytes} bytes to the notebook`);';
+
+  it("works, saved and trusted, in Debian's classic Notebook 6 without running a cell", async () => {
+    const lab = await startLab({
+      app: 'classic',
+      files: { 'saved.ipynb': notebookJson([{ source: drawCell, outputs: [{ output_type: 'display_data', data: { 'text/html': drawDigitHtml(quantizeModel(model)) }, metadata: {} }] }]) },
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await trustNotebook(lab, 'saved.ipynb');
+      await openNotebook(page, lab, 'saved.ipynb');
+      const root = page.locator(`.${DRAW_CLASS}`);
+      await root.locator('canvas.mnist-draw-canvas').waitFor({ timeout: 30_000 });
+      const two = firstOfEachDigit()[2];
+      await drawStrokes(page, root.locator('canvas.mnist-draw-canvas'), skeletonStrokes(data.test.images.subarray(two * 784, (two + 1) * 784)));
+      const state = await widgetState(root);
+      checkAgainstPackage(state, 'the 2 in the classic Notebook');
+      assert.equal(state.predicted, 2);
+      await page.screenshot({ path: join(ARTIFACTS, 'draw-digit-classic-notebook.png') });
+    } finally {
+      await page.close();
+      await lab.stop();
+    }
+  });
 
   for (const app of ['lab', 'notebook'] as const) {
     it(`Run All in ${app === 'lab' ? 'JupyterLab' : 'Notebook 7'}, draw a 7, screenshot; saved outputs shown untrusted give the note`, async () => {

@@ -11,7 +11,7 @@
  *   nothing about the end of Run All);
  * - `writeNotebook`: a notebook file from cell sources (and optional saved outputs).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -37,20 +37,22 @@ export function labUnavailable(env: NodeJS.ProcessEnv = process.env): string | n
 }
 
 export interface Lab {
-  app: 'lab' | 'notebook';
+  app: 'lab' | 'notebook' | 'classic';
   /** The server's base URL, e.g. http://127.0.0.1:41234/ */
   url: string;
   token: string;
   /** The folder the server serves (temporary; removed by `stop`). */
   root: string;
+  /** The server's environment (its own Jupyter folders). */
+  env: NodeJS.ProcessEnv;
   /** The server's output so far, for error messages. */
   log(): string;
   stop(): Promise<void>;
 }
 
 export interface StartLabOptions {
-  /** JupyterLab (default) or Notebook 7. */
-  app?: 'lab' | 'notebook';
+  /** JupyterLab (default) or Notebook 7 from the project's environment, or Debian's classic Notebook 6 (`/usr/bin/python3`). */
+  app?: 'lab' | 'notebook' | 'classic';
   /** Files to put in the root folder before starting (path relative to the root -> contents). */
   files?: Record<string, string>;
   /** Symbolic links in the root folder (name -> target), e.g. the compiled package. */
@@ -72,9 +74,9 @@ async function freePort(): Promise<number> {
 
 /** Starts a Jupyter server from the project's environment in a fresh temporary root folder. */
 export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
-  const unavailable = labUnavailable();
-  if (unavailable !== null) throw new Error(unavailable);
   const app = options.app ?? 'lab';
+  const unavailable = app === 'classic' ? null : labUnavailable();
+  if (unavailable !== null) throw new Error(unavailable);
   const home = await mkdtemp(join(tmpdir(), 'mnist-lab-'));
   const root = join(home, 'root');
   const dirs = { JUPYTER_CONFIG_DIR: 'config', JUPYTER_DATA_DIR: 'data', JUPYTER_RUNTIME_DIR: 'runtime', JUPYTERLAB_SETTINGS_DIR: 'settings', JUPYTERLAB_WORKSPACES_DIR: 'workspaces' };
@@ -97,18 +99,23 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
   const args = [
-    app,
+    ...(app === 'classic' ? ['-m', 'notebook'] : [app]),
     '--no-browser',
     '--ip=127.0.0.1',
     `--port=${port}`,
     '--port-retries=0',
-    `--IdentityProvider.token=${token}`,
-    `--ServerApp.root_dir=${root}`,
-    // window.jupyterapp, for running commands.
-    `--${app === 'lab' ? 'LabApp' : 'JupyterNotebookApp'}.expose_app_in_browser=True`,
+    ...(app === 'classic'
+      ? [`--NotebookApp.token=${token}`, `--NotebookApp.notebook_dir=${root}`]
+      : [
+          `--IdentityProvider.token=${token}`,
+          `--ServerApp.root_dir=${root}`,
+          // window.jupyterapp, for running commands.
+          `--${app === 'lab' ? 'LabApp' : 'JupyterNotebookApp'}.expose_app_in_browser=True`,
+        ]),
   ];
   if (process.getuid?.() === 0) args.push('--allow-root');
-  const child: ChildProcess = spawn(join(labVenv(), 'bin', 'jupyter'), args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = app === 'classic' ? CLASSIC_PYTHON : join(labVenv(), 'bin', 'jupyter');
+  const child: ChildProcess = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -145,7 +152,17 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { app, url, token, root, log: () => output, stop };
+  return { app, url, token, root, env, log: () => output, stop };
+}
+
+/** Debian's Python, which has the classic Notebook 6. */
+export const CLASSIC_PYTHON = '/usr/bin/python3';
+
+/** Signs a notebook in the server's folders, as Jupyter does when it saves one it ran: its outputs are trusted. */
+export async function trustNotebook(lab: Lab, path: string): Promise<void> {
+  const python = lab.app === 'classic' ? CLASSIC_PYTHON : join(labVenv(), 'bin', 'python');
+  const result = spawnSync(python, ['-m', 'nbformat.sign', join(lab.root, path)], { env: lab.env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`could not sign ${path}: ${result.stderr}`);
 }
 
 /** A headless Chromium (Debian's, or CHROMIUM_PATH). */
@@ -175,10 +192,14 @@ export function notebookJson(cells: { source: string; outputs?: object[]; type?:
   );
 }
 
-/** Opens `path` (relative to the root) and waits until its kernel is idle. */
+/** Opens `path` (relative to the root) and waits until its kernel is idle (classic Notebook: until its cells are shown). */
 export async function openNotebook(page: Page, lab: Lab, path: string, timeoutMs = 90_000): Promise<void> {
   const route = lab.app === 'lab' ? `lab/tree/${path}` : `notebooks/${path}`;
   await page.goto(`${lab.url}${route}?token=${lab.token}`, { timeout: timeoutMs });
+  if (lab.app === 'classic') {
+    await page.waitForSelector('#notebook-container .cell', { timeout: timeoutMs });
+    return;
+  }
   await page.waitForSelector('.jp-Notebook', { timeout: timeoutMs });
   await page.waitForFunction(() => {
     const app = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp;
