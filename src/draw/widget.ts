@@ -93,7 +93,7 @@ ${quantizedForwardSource()}
     var model = decode();
     var note = root.querySelector(".${DRAW_NOTE_CLASS}");
     if (note) note.parentNode.removeChild(note);
-    var row = el("div", "display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;font-family:sans-serif;font-size:13px;color:#222");
+    var row = el("div", "display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;font-family:sans-serif;font-size:13px;color:var(--jp-ui-font-color1, #222)");
     var left = el("div", "display:flex;flex-direction:column;gap:6px");
     left.appendChild(el("div", "", "Draw a digit:"));
     var canvas = el("canvas", "width:" + SIZE + "px;height:" + SIZE + "px;border:1px solid #999;border-radius:4px;cursor:crosshair;touch-action:none;background:#fff");
@@ -120,7 +120,7 @@ ${quantizedForwardSource()}
     for (var c = 0; c < 10; c++) {
       var line = el("div", "display:flex;align-items:center;gap:6px");
       line.appendChild(el("span", "width:10px;text-align:right;font-family:monospace", String(c)));
-      var track = el("div", "flex:1;height:14px;background:#eee;border-radius:2px;overflow:hidden");
+      var track = el("div", "flex:1;height:14px;background:var(--jp-layout-color3, #eee);border-radius:2px;overflow:hidden");
       var bar = el("div", "height:100%;width:0;background:#7aa6d6");
       track.appendChild(bar);
       line.appendChild(track);
@@ -178,7 +178,8 @@ ${quantizedForwardSource()}
       pending = true;
       requestAnimationFrame(function () { pending = false; show(); });
     }
-    var last = null;
+    // One pointer draws at a time: a second finger or a palm on the screen is ignored.
+    var last = null, active = null;
     function point(e) {
       var r = canvas.getBoundingClientRect();
       return { x: (e.clientX - r.left) * SIZE / r.width, y: (e.clientY - r.top) * SIZE / r.height };
@@ -197,8 +198,9 @@ ${quantizedForwardSource()}
       ctx.stroke();
     }
     canvas.addEventListener("pointerdown", function (e) {
-      if (e.button !== 0 && e.pointerType === "mouse") return;
+      if ((e.button !== 0 && e.pointerType === "mouse") || active !== null) return;
       e.preventDefault();
+      active = e.pointerId;
       // Keep the stroke when the pointer leaves the canvas; a pointer the browser no longer tracks cannot be captured.
       try { canvas.setPointerCapture(e.pointerId); } catch (error) { /* draw without capture */ }
       last = point(e);
@@ -206,14 +208,19 @@ ${quantizedForwardSource()}
       update();
     });
     canvas.addEventListener("pointermove", function (e) {
-      if (last === null) return;
+      if (last === null || e.pointerId !== active) return;
       e.preventDefault();
       var events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
       if (events.length === 0) events = [e];
       events.forEach(function (ev) { var p = point(ev); stroke(last, p); last = p; });
       update();
     });
-    function end() { last = null; update(); }
+    function end(e) {
+      if (e.pointerId !== active) return;
+      last = null;
+      active = null;
+      update();
+    }
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
     clear.addEventListener("click", function () { blank(); update(); });

@@ -6,9 +6,11 @@
  *
  * - `startLab` / `lab.stop()`: the server;
  * - `openBrowser`, `openNotebook`: a page with a notebook open and its kernel started;
- * - `runAll`, `labCommand`, `cellStates`: run cells and judge when they are done by their
- *   execution counts (tslab reports idle after each queued cell, so the kernel status says
- *   nothing about the end of Run All);
+ * - `runAll`, `labCommand`, `cellStates`, `kernelStatus`: run cells (or any command, e.g.
+ *   `kernelmenu:interrupt`) and judge when they are done by their execution counts (tslab
+ *   reports idle after each queued cell, so the kernel status alone says nothing about the end
+ *   of Run All);
+ * - `trustNotebook`: sign a notebook, as Jupyter does when it saves one it ran;
  * - `writeNotebook`: a notebook file from cell sources (and optional saved outputs).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -226,6 +228,11 @@ interface CellModel {
   outputs?: { length: number; get(i: number): { type: string; toJSON(): Record<string, unknown> } };
 }
 
+/** The current notebook's kernel status (idle, busy, starting, ...), or null without a kernel. */
+export async function kernelStatus(page: Page): Promise<string | null> {
+  return page.evaluate(() => (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status ?? null);
+}
+
 /** Runs a command of the Lab (e.g. `notebook:run-all-cells`, `kernelmenu:interrupt`, `docmanager:save`). */
 export async function labCommand(page: Page, id: string, args: object = {}): Promise<void> {
   await page.evaluate(
@@ -287,8 +294,7 @@ export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState
     if (code.some((c) => c.errors.length > 0)) return states;
     if (code.every((c) => c.executionCount !== null && c.executionCount > previous)) {
       // Counts are set when a cell starts; the idle kernel marks the last one's end.
-      const idle = await page.evaluate(() => (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle');
-      if (idle) return states;
+      if ((await kernelStatus(page)) === 'idle') return states;
     }
     if (Date.now() > deadline) throw new Error(`Run All did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states)}`);
     await new Promise((r) => setTimeout(r, 250));
