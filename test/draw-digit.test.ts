@@ -326,7 +326,7 @@ describe('drawDigit in a real JupyterLab', () => {
   });
 
   for (const app of ['lab', 'notebook'] as const) {
-    it(`Run All in ${app === 'lab' ? 'JupyterLab' : 'Notebook 7'}, draw a 7, screenshot; saved outputs shown untrusted give the note`, async () => {
+    it(`Run All in ${app === 'lab' ? 'JupyterLab' : 'Notebook 7'}, draw a 7, screenshot, save${app === 'lab' ? '; reopened it works, and untrusted it shows the note' : ''}`, async () => {
       const savedHtml = drawDigitHtml(quantizeModel(model));
       const lab = await startLab({
         app,
