@@ -120,7 +120,7 @@ ${quantizedForwardSource()}
     for (var c = 0; c < 10; c++) {
       var line = el("div", "display:flex;align-items:center;gap:6px");
       line.appendChild(el("span", "width:10px;text-align:right;font-family:monospace", String(c)));
-      var track = el("div", "flex:1;height:14px;background:var(--jp-layout-color3, #eee);border-radius:2px;overflow:hidden");
+      var track = el("div", "flex:1;height:14px;background:var(--jp-layout-color2, #eee);border-radius:2px;overflow:hidden");
       var bar = el("div", "height:100%;width:0;background:#7aa6d6");
       track.appendChild(bar);
       line.appendChild(track);
