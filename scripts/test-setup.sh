@@ -5,6 +5,8 @@
 # - Jupyter with nbclient and nbconvert: every notebook is executed by the tslab kernel and
 #   rendered to HTML (whose pages load libjs-requirejs and libjs-mathjax);
 # - fonts: Chinese glyphs for the tutorial's log lines in the screenshots;
+# - JupyterLab and Notebook 7 from PyPI in the project's .venv/ (scripts/setup-jupyterlab.sh), for
+#   the tests that drive their UI;
 # - the native TensorFlow backend (scripts/setup-native-tf.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,7 @@ $sudo apt-get update
 $sudo apt-get install -y --no-install-recommends \
   chromium \
   jupyter-notebook python3-notebook python3-nbclient python3-nbconvert python3-nbformat \
-  python3-ipykernel python3-jupyter-client \
+  python3-ipykernel python3-jupyter-client python3-venv \
   libjs-requirejs libjs-mathjax \
   fonts-wqy-zenhei fonts-dejavu-core
 # Debian's Python (/usr/bin/python3) has Jupyter; a python3 earlier on PATH may not.
@@ -29,3 +31,5 @@ fi
 # The native backend: tfjs-node's addon built against PyPI's TensorFlow C library (its own
 # install script cannot download libtensorflow here); the native tests require it in CI.
 bash scripts/setup-native-tf.sh
+# JupyterLab 4.6 and Notebook 7 (pinned) in .venv/, with the tslab kernel registered there.
+bash scripts/setup-jupyterlab.sh
