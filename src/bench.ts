@@ -12,6 +12,7 @@ import { createNotebookCharts } from './charts/display';
 import { loadMnist, type MnistData } from './data/mnist';
 import { Trainer, type GradientMode } from './train';
 import { runCommand } from './command';
+import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from './bench/parallel';
 
 export interface BenchResult {
   backend: BackendName;
@@ -48,7 +49,7 @@ function timeRounds(rounds: number, stepsPerRound: number, body: () => void): nu
 
 /** Benchmarks the current backend. */
 export function benchBackend(data: MnistData, backend: BackendName, gradientMode: GradientMode, steps: number): BenchResult {
-  const trainer = new Trainer(data, { backend, gradientMode });
+  const trainer = new Trainer(data, { backend, gradientMode, workers: 1 });
   try {
     const stepsPerRound = Math.max(1, Math.floor(steps / 5));
     const rounds = 5;
@@ -149,6 +150,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       autodiff: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       soak: { type: 'string' },
+      ...PARALLEL_BENCH_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -158,7 +160,8 @@ Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and
 pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
 --live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
 that many steps of the tutorial and samples tensors and memory at every evaluation.
-Prints one JSON line per backend and measurement.`);
+Prints one JSON line per backend and measurement.
+${PARALLEL_BENCH_USAGE}`);
     return 0;
   }
   const steps = Number(values.steps);
@@ -195,6 +198,7 @@ Prints one JSON line per backend and measurement.`);
       const cost = await benchLiveDisplay(data, name, backendSteps * 10);
       console.log(JSON.stringify({ liveDisplay: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
     }
+    if (name === 'wasm') await benchParallel(data, values);
   }
   return 0;
 }

@@ -16,3 +16,4 @@ export * from './predict';
 export * from './random';
 export * from './runs';
 export * from './train';
+export * from './parallel';

@@ -33,6 +33,7 @@ import {
 const SYNC_TIMEOUT_MS = 120_000;
 /** How often the main thread checks for a stop request while the workers run. */
 const STOP_POLL_MS = 10;
+const INT32_MAX = 0x7fffffff;
 
 /** The split step failed: a worker died or threw. */
 export class SplitStepError extends Error {
@@ -178,7 +179,7 @@ export class SplitEngine implements StepEngine {
     this.check();
     const { control } = this.shared;
     // At most RECORD_CAPACITY recorded steps per command.
-    const end = Math.min(until, this.globalStepValue + RECORD_CAPACITY * recordEvery);
+    const end = Math.min(until, this.globalStepValue + RECORD_CAPACITY * recordEvery, INT32_MAX);
     this.shared.recordsDone.fill(0);
     Atomics.store(control, CTL.stop, 0);
     Atomics.store(control, CTL.until, end);
@@ -226,6 +227,8 @@ export class SplitEngine implements StepEngine {
       const record = this.record(next);
       // The records of a command are at the multiples of recordEvery from its first step on.
       record.step = Math.ceil(startStep / recordEvery) * recordEvery + next * recordEvery;
+      // Progress reports read the step count: it is at least the recorded step's end.
+      this.globalStepValue = Math.max(this.globalStepValue, record.step + 1);
       onRecord(record);
       next++;
     }
@@ -243,7 +246,8 @@ export class SplitEngine implements StepEngine {
   step(recordMetrics: boolean): StepRecord | null {
     const startStep = this.globalStepValue;
     // One step: a record is made when the step is a multiple of recordEvery, so ask for every step.
-    this.startAdvance(startStep + 1, recordMetrics ? 1 : Number.MAX_SAFE_INTEGER);
+    // Without a record: an interval no step of the run reaches (the control slots are int32).
+    this.startAdvance(startStep + 1, recordMetrics ? 1 : INT32_MAX);
     this.waitSync(CTL.done, this.workers, 'finish a step');
     this.check();
     let record: StepRecord | null = null;

@@ -250,9 +250,10 @@ function runWorker(init: SplitWorkerData): void {
     for (let i = 0; i < 5; i++) tf.matMul(tf.transpose(x), tf.matMul(tf.matMul(x, weights1), weights2).matMul(tf.transpose(weights2))).dataSync();
   });
 
+  // Read before announcing readiness: the first command may follow at once.
+  let seen = Atomics.load(control, CTL.seq);
   Atomics.add(control, CTL.ready, 1);
   Atomics.notify(control, CTL.ready);
-  let seen = Atomics.load(control, CTL.seq);
   for (;;) {
     Atomics.wait(control, CTL.seq, seen);
     seen = Atomics.load(control, CTL.seq);
