@@ -195,7 +195,8 @@ export function parseTrainArgs(args: string[]): CliOptions {
     source,
     out: values.out as string | undefined,
     checkpointEvery,
-    workers,
+    // Only when given: the parsed options of a command without it stay as they were.
+    ...(workers === undefined ? {} : { workers }),
     resume: values.resume as string | undefined,
     charts: values['no-charts'] !== true,
     quiet: values.quiet === true,

@@ -181,6 +181,8 @@ export class SplitEngine implements StepEngine {
     // At most RECORD_CAPACITY recorded steps per command.
     const end = Math.min(until, this.globalStepValue + RECORD_CAPACITY * recordEvery, INT32_MAX);
     this.shared.recordsDone.fill(0);
+    Atomics.store(control, CTL.acknowledged, 0);
+    Atomics.store(control, CTL.stopAtRecord, -1);
     Atomics.store(control, CTL.stop, 0);
     Atomics.store(control, CTL.until, end);
     Atomics.store(control, CTL.recordEvery, recordEvery);
@@ -277,13 +279,22 @@ export class SplitEngine implements StepEngine {
           this.listener = () => {
             try {
               if (Atomics.load(this.shared.control, CTL.failed) !== 0) return finish(new SplitStepError(failureMessage(this.shared)));
+              const handled = next;
               next = this.drainRecords(next, options.recordEvery, startStep, options.onRecord);
+              if (next > handled) {
+                // The workers wait at each recorded step until it is handled: a stop asked for by
+                // the callbacks takes effect right there, as in the one-thread loop. The decision
+                // is written once per record, before the records are acknowledged.
+                if (options.shouldStop()) Atomics.store(this.shared.control, CTL.stopAtRecord, next);
+                Atomics.store(this.shared.control, CTL.acknowledged, next);
+                Atomics.notify(this.shared.control, CTL.acknowledged);
+              }
               if (options.shouldStop()) Atomics.store(this.shared.control, CTL.stop, 1);
               if (Atomics.load(this.shared.control, CTL.seq) === seq && Atomics.load(this.shared.control, CTL.done) === this.workers) finish();
             } catch (error) {
               // A record callback that throws ends the run like an error in the one-thread loop;
-              // the workers are stopped after their step.
-              Atomics.store(this.shared.control, CTL.stop, 1);
+              // the workers, waiting for the record to be handled, are released as after a failure.
+              reportFailure(this.shared, `the run ended with an error in a progress callback: ${error instanceof Error ? error.message : String(error)}`);
               finish(error);
             }
           };

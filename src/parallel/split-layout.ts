@@ -33,6 +33,10 @@ export const CTL = {
   decision: 14,
   /** Workers that finished setting up. */
   ready: 16,
+  /** Recorded steps of the current command the main thread has handled (the workers wait for it). */
+  acknowledged: 17,
+  /** The recorded steps handled when the main thread asked to stop: the workers stop there. */
+  stopAtRecord: 18,
   size: 32,
 } as const;
 
@@ -143,7 +147,7 @@ export function reportFailure(shared: SplitShared, message: string): void {
   const bytes = new TextEncoder().encode(message).subarray(0, ERROR_BYTES - 1);
   shared.error.fill(0);
   shared.error.set(bytes);
-  for (const slot of [CTL.failed, CTL.barrierGeneration, CTL.seq, CTL.done, CTL.ready]) Atomics.notify(shared.control, slot);
+  for (const slot of [CTL.failed, CTL.barrierGeneration, CTL.seq, CTL.done, CTL.ready, CTL.acknowledged]) Atomics.notify(shared.control, slot);
 }
 
 export function failureMessage(shared: SplitShared): string {

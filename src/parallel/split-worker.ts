@@ -72,6 +72,15 @@ function runWorker(init: SplitWorkerData): void {
   );
   const biases2Average = startAverages.biases2;
 
+  /** Waits while the control slot holds `value`: spinning first, then sleeping in slices. */
+  const waitWhile = (slot: number, value: number) => {
+    for (let i = 0; i < SPIN; i++) if (Atomics.load(control, slot) !== value) return;
+    while (Atomics.load(control, slot) === value) {
+      if (Atomics.load(control, CTL.failed) !== 0) throw new PeerFailure();
+      Atomics.wait(control, slot, value, WAIT_SLICE_MS);
+    }
+  };
+
   const barrier = () => {
     const generation = Atomics.load(control, CTL.barrierGeneration);
     if (Atomics.add(control, CTL.barrierCount, 1) === workers - 1) {
@@ -80,11 +89,7 @@ function runWorker(init: SplitWorkerData): void {
       Atomics.notify(control, CTL.barrierGeneration);
       return;
     }
-    for (let i = 0; i < SPIN; i++) if (Atomics.load(control, CTL.barrierGeneration) !== generation) return;
-    while (Atomics.load(control, CTL.barrierGeneration) === generation) {
-      if (Atomics.load(control, CTL.failed) !== 0) throw new PeerFailure();
-      Atomics.wait(control, CTL.barrierGeneration, generation, WAIT_SLICE_MS);
-    }
+    waitWhile(CTL.barrierGeneration, generation);
   };
 
   const logits = new Float64Array(batchSize * output);
@@ -190,6 +195,15 @@ function runWorker(init: SplitWorkerData): void {
         // The last worker to write its part announces the record.
         if (Atomics.add(recordsDone, recordIndex, 1) === workers - 1) parentPort!.postMessage({ type: 'record', index: recordIndex });
         recordIndex++;
+        if (globalStep < until) {
+          // The main thread's progress callbacks may stop the run at this step, as in the
+          // one-thread loop: wait until it has handled the record.
+          for (let seen = Atomics.load(control, CTL.acknowledged); seen < recordIndex; seen = Atomics.load(control, CTL.acknowledged)) waitWhile(CTL.acknowledged, seen);
+          if (Atomics.load(control, CTL.stopAtRecord) === recordIndex) {
+            status = STATUS.stopped;
+            break;
+          }
+        }
       }
       if (stopAfter && globalStep < until) {
         status = STATUS.stopped;
