@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { setupBackend } from '../../src/backend';
 import { createNotebookCharts, type NotebookOutput } from '../../src/charts/display';
@@ -102,6 +103,24 @@ describe('runSweep', () => {
     assert.equal(results[2].history.error, 'not started: the sweep was stopped');
     assert.equal(results[2].run, null);
     assert.equal(existsSync(join(runsDir, 'long-3')), false);
+  });
+
+  it('a worker that dies fails its own run; the other worker trains the rest', async () => {
+    // A worker is killed as the run named "dies" is handed to it.
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, message: { type?: string; name?: string }) {
+      if (message?.type === 'run' && message.name === 'dies') return void this.terminate();
+      return post.call(this, message);
+    };
+    try {
+      const runs = ['a', 'dies', 'b', 'c'].map((name, i) => ({ name, config: { ...tiny, seed: i + 1 } }));
+      const results = await runSweep(data, runs, { workers: 2, runsDir: join(dir, 'dies') });
+      assert.match(results[1].error ?? '', /worker \d exited/);
+      assert.equal(results[1].history.status, 'failed');
+      for (const i of [0, 2, 3]) assert.equal(results[i].history.status, 'completed', runs[i].name);
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
   });
 
   it('workers that cannot start fail their runs with the reason instead of hanging', async () => {
