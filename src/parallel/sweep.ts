@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { makeConfig, type TrainingConfig } from '../config';
 import type { MnistData } from '../data/mnist';
 import { newHistory, type History } from '../history';
-import { checkRunName, defaultRunsDir, type SavedRun } from '../runs';
+import { canonicalJson, checkRunName, defaultRunsDir, type SavedRun } from '../runs';
 import { checkWorkers, WORKERS_ENV, yieldToEventLoop, type Progress } from '../train';
 import { shareMnist } from './shared-data';
 import type { SweepToMain, SweepToWorker, SweepWorkerData } from './sweep-protocol';
@@ -83,7 +83,9 @@ function percent(value: number | undefined): string {
 
 /**
  * Trains (or loads) every run of the list, `workers` at a time, and resolves with a result per
- * run in the order of the list. A worker that dies fails its run only; the others go on.
+ * run in the order of the list. Runs with the same settings (seed included) are trained once:
+ * the later ones get the first one's result, with `reused` set. A worker that dies fails its run
+ * only; the others go on.
  * Workers are stopped at the end, so nothing is left running.
  */
 export async function runSweep(data: MnistData, runs: readonly SweepRun[], options: SweepOptions = {}): Promise<SweepResult[]> {
@@ -99,6 +101,9 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
   const count = Math.max(1, Math.min(options.workers === undefined ? defaultSweepWorkers() : checkWorkers(options.workers, 'options.workers'), runs.length));
   const histories = runs.map((_, i) => newHistory(backend, configs[i], data.description));
+  // Runs of the same settings are trained once: the first of them is the one dispatched.
+  const keys = configs.map((config) => canonicalJson(config));
+  const primary = (index: number) => keys.indexOf(keys[index]) === index;
   const results: (SweepResult | null)[] = runs.map(() => null);
   if (runs.length === 0) return [];
 
@@ -124,6 +129,13 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
     if (results[index] !== null) return;
     const full: SweepResult = { name: runs[index].name, config: configs[index], ...result };
     results[index] = full;
+    keys.forEach((key, other) => {
+      if (other !== index && key === keys[index] && results[other] === null) {
+        const copy: SweepResult = { ...full, name: runs[other].name, config: configs[other], reused: full.error === null && full.history.status === 'completed' };
+        results[other] = copy;
+        options.onResult?.(copy, other);
+      }
+    });
     const h = full.history;
     if (full.error !== null) log(`${full.name}: failed: ${full.error}`);
     else if (full.reused) log(`${full.name}: reused saved run ${full.run?.name}: test accuracy ${percent(h.final?.testAccuracy)}`);
@@ -141,6 +153,7 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
   };
   const dispatch = (slot: Slot) => {
     if (!slot.alive || slot.running !== -1) return;
+    while (next < runs.length && !primary(next)) next++;
     if (stop.signal.aborted || next >= runs.length) return checkDone();
     const index = next++;
     slot.running = index;
@@ -159,7 +172,7 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
       slot.running = -1;
     }
     if (slots.every((s) => !s.alive)) {
-      for (let i = next; i < runs.length; i++) finish(i, { history: histories[i], reused: false, run: null, error: `not run: every worker failed (last: ${why})` });
+      for (let i = next; i < runs.length; i++) if (primary(i)) finish(i, { history: histories[i], reused: false, run: null, error: `not run: every worker failed (last: ${why})` });
       next = runs.length;
     }
     checkDone();
@@ -168,7 +181,7 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
   stop.signal.addEventListener('abort', () => {
     log('interrupt: stopping every run after its current step');
     for (const slot of slots) if (slot.alive) slot.worker.postMessage({ type: 'stop' } satisfies SweepToWorker);
-    for (let i = next; i < runs.length; i++) notStarted(i, 'not started: the sweep was stopped');
+    for (let i = next; i < runs.length; i++) if (primary(i)) notStarted(i, 'not started: the sweep was stopped');
     next = runs.length;
     checkDone();
   });

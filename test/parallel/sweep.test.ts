@@ -105,6 +105,30 @@ describe('runSweep', () => {
     assert.equal(existsSync(join(runsDir, 'long-3')), false);
   });
 
+  it('trains runs of the same settings once; the others get its result', async () => {
+    const indexes = new Set<number>();
+    const results = await runSweep(
+      data,
+      [
+        { name: 'first', config: { ...tiny, seed: 5 } },
+        { name: 'other', config: { ...tiny, seed: 6 } },
+        { name: 'same', config: { ...tiny, seed: 5 } },
+      ],
+      { workers: 2, runsDir: join(dir, 'same'), onProgress: ({ index }) => indexes.add(index) },
+    );
+    assert.deepEqual([...indexes].sort(), [0, 1]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.reused, r.history.status]),
+      [
+        ['first', false, 'completed'],
+        ['other', false, 'completed'],
+        ['same', true, 'completed'],
+      ],
+    );
+    assert.equal(results[2].history, results[0].history);
+    assert.equal(results[2].run!.name, 'first');
+  });
+
   it('a worker that dies fails its own run; the other worker trains the rest', async () => {
     // A worker is killed as the run named "dies" is handed to it.
     const post = Worker.prototype.postMessage;
