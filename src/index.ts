@@ -19,3 +19,4 @@ export * from './predict';
 export * from './random';
 export * from './runs';
 export * from './train';
+export * from './parallel';

@@ -8,10 +8,13 @@
  * slower on the wasm backend, and it also computes the unused gradient of the input.
  */
 import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { decayStepsFor, makeConfig, type TrainingConfig } from './config';
 import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerState } from './data/mnist';
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
 import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, type ParamName, type Params } from './model';
+import { SplitEngine } from './parallel/split-engine';
 
 /** `exponential_decay(base, step, decaySteps, decay, staircase=True)`: `base * decay ^ floor(step / decaySteps)`. */
 export function learningRateAt(config: TrainingConfig, step: number, decaySteps: number): number {
@@ -171,9 +174,14 @@ export interface TrainerOptions {
   resume?: TrainerState;
   /** Mean cross-entropy above which a step counts as diverged (default `DIVERGENCE_CROSS_ENTROPY`; Infinity: only a non-finite loss). */
   divergenceThreshold?: number;
+  /**
+   * Threads to split each step across (the hidden units divided between worker threads);
+   * 1: this thread only. Default `defaultStepWorkers`: one per core on wasm.
+   */
+  workers?: number;
 }
 
-/** Rows of a data set as tensors, built once per trainer for evaluation. */
+/** Rows of a data set as tensors, built once per engine for evaluation. */
 interface EvalSet {
   chunks: tf.Tensor2D[];
   labels: Uint8Array;
@@ -199,49 +207,78 @@ function tutorialPercent(fraction: number): string {
   return `${Number((fraction * 100).toPrecision(12))} %`;
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What an engine keeps of a run: the part of `TrainerState` that is not the config or the history. */
+export type EngineState = Pick<TrainerState, 'globalStep' | 'sampler' | 'params' | 'averages'>;
+
+export interface AdvanceOptions {
+  /** Record the metrics of the steps whose number is a multiple of this. */
+  recordEvery: number;
+  /** Checked between steps: true stops after the step under way. */
+  shouldStop: () => boolean;
+  /** Receives each recorded step, in order, as soon as it is known. */
+  onRecord: (record: StepRecord) => void;
+}
 
 /**
- * Trains the tutorial's network on one data set. Owns its tensors: call `dispose` when done
- * (the parameters too, unless taken with `takeParams`).
+ * What runs the steps, evaluations and state of a `Trainer`: `LocalEngine` (this thread) or
+ * `SplitEngine` (the hidden layer split between worker threads). `Trainer.run` (evaluation
+ * schedule, history, checkpoints, logs) is the same for both.
  */
-export class Trainer {
-  readonly config: TrainingConfig;
+export interface StepEngine {
+  /** Threads that compute a step (1: this one). */
+  readonly workers: number;
+  /** `global_step`: training steps completed. */
+  readonly globalStep: number;
+  /** The parameters as variables of this thread (for the split engine: gathered on each access). */
+  readonly params: Params;
+  /** Their moving averages, when used (for the split engine: gathered with `params`). */
+  readonly average: ExponentialMovingAverage | null;
+  /** One step, synchronously; see `Trainer.step`. */
+  step(recordMetrics: boolean): StepRecord | null;
+  /** Steps until `globalStep` reaches `until`, or until `shouldStop`; rejects with `DivergenceError`. */
+  advance(until: number, options: AdvanceOptions): Promise<void>;
+  /** Accuracy of the evaluated model (moving averages, or the live parameters) on the validation and test sets. */
+  accuracy(): { validationAccuracy: number; testAccuracy: number };
+  state(): EngineState;
+  dispose(): void;
+}
+
+/** What both engines are built from. */
+export interface EngineSetup {
+  data: MnistData;
+  config: TrainingConfig;
+  decaySteps: number;
+  divergenceThreshold: number;
+  resume?: TrainerState;
+}
+
+const divergedLoss = (loss: number, threshold: number) => !Number.isFinite(loss) || loss > threshold;
+
+/** The step on this thread, with this thread's TensorFlow.js backend. */
+export class LocalEngine implements StepEngine {
+  readonly workers = 1;
   readonly params: Params;
   readonly average: ExponentialMovingAverage | null;
-  readonly history: History;
-  readonly decaySteps: number;
   private globalStepValue: number;
   private readonly sampler: BatchSampler;
-  private readonly gradients: (params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D) => Gradients;
   private evalSets: { validation: EvalSet; test: EvalSet } | null = null;
-  private disposed = false;
-  private readonly divergenceThreshold: number;
 
   constructor(
-    private readonly data: MnistData,
-    options: TrainerOptions = {},
+    private readonly setup: EngineSetup,
+    private readonly gradients: (params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D) => Gradients = manualGradients,
   ) {
-    const resume = options.resume;
-    this.config = makeConfig(resume?.config ?? options.config);
-    if (data.train.imageSize !== this.config.inputNode) {
-      throw new Error(`config.inputNode is ${this.config.inputNode} but the images have ${data.train.imageSize} pixels`);
-    }
-    this.decaySteps = decayStepsFor(this.config, data.train.count);
-    this.gradients = options.gradientMode === 'autodiff' ? autodiffGradients : manualGradients;
-    this.divergenceThreshold = options.divergenceThreshold ?? DIVERGENCE_CROSS_ENTROPY;
-    this.params = createParams(this.config);
+    const { config, resume } = setup;
+    this.params = createParams(config);
     if (resume !== undefined) this.restoreParams(resume.params, 'params');
-    this.average = this.config.useMovingAverage ? new ExponentialMovingAverage(this.config.movingAverageDecay, paramList(this.params).map(([, v]) => v)) : null;
+    this.average = config.useMovingAverage ? new ExponentialMovingAverage(config.movingAverageDecay, paramList(this.params).map(([, v]) => v)) : null;
     if (resume !== undefined && this.average !== null) {
       const values = new Map(paramList(this.params).map(([name, v]) => [v, resume.averages[name]!]));
       this.average.restore(values);
     }
     this.globalStepValue = resume?.globalStep ?? 0;
-    this.sampler = new BatchSampler(data.train, this.config.seed, resume?.sampler);
-    this.history = resume !== undefined ? cloneHistory(resume.history) : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
-    // A resumed run may change settings (e.g. more steps): the history records those in force.
-    if (resume !== undefined) this.history.config = { ...this.config };
+    this.sampler = new BatchSampler(setup.data.train, config.seed, resume?.sampler);
   }
 
   private restoreParams(values: Partial<Record<ParamName, Float32Array>>, what: string): void {
@@ -252,45 +289,45 @@ export class Trainer {
     }
   }
 
-  /** `global_step`: training steps completed. */
   get globalStep(): number {
     return this.globalStepValue;
   }
 
-  learningRate(step = this.globalStepValue): number {
-    return learningRateAt(this.config, step, this.decaySteps);
-  }
-
-  /**
-   * One training step (`train_op`): a gradient step on the next batch, then the moving-average
-   * update. Returns the step's metrics when `record` is set, else null. Throws
-   * `DivergenceError`, without changing the parameters, when the loss is not finite or exceeds
-   * the divergence threshold.
-   */
-  step(recordMetrics = false): StepRecord | null {
-    const batch: Batch = this.sampler.nextBatch(this.config.batchSize);
+  step(recordMetrics: boolean): StepRecord | null {
+    const { config, decaySteps, divergenceThreshold } = this.setup;
+    const batch: Batch = this.sampler.nextBatch(config.batchSize);
     const step = this.globalStepValue;
-    const learningRate = this.learningRate(step);
+    const learningRate = learningRateAt(config, step, decaySteps);
     let crossEntropy = Number.NaN;
     let record: StepRecord | null = null;
-    const diverged = (loss: number) => !Number.isFinite(loss) || loss > this.divergenceThreshold;
     tf.tidy(() => {
-      const images = tf.tensor2d(batch.images, [batch.size, this.config.inputNode]);
+      const images = tf.tensor2d(batch.images, [batch.size, config.inputNode]);
       const labels = tf.tensor1d(batch.labels, 'int32');
-      const gradients = this.gradients(this.params, this.config, images, labels);
+      const gradients = this.gradients(this.params, config, images, labels);
       crossEntropy = gradients.crossEntropy.dataSync()[0];
-      if (diverged(crossEntropy)) return;
+      if (divergedLoss(crossEntropy, divergenceThreshold)) return;
       if (recordMetrics) record = this.stepRecord(step, learningRate, crossEntropy, gradients.grads);
       for (const [name, v] of paramList(this.params)) v.assign(tf.sub(v, tf.mul(gradients.grads.get(name)!, learningRate)));
     });
-    if (diverged(crossEntropy)) throw new DivergenceError(step, learningRate, crossEntropy, this.divergenceThreshold);
+    if (divergedLoss(crossEntropy, divergenceThreshold)) throw new DivergenceError(step, learningRate, crossEntropy, divergenceThreshold);
     this.average?.apply(step);
     this.globalStepValue++;
     return record;
   }
 
+  async advance(until: number, options: AdvanceOptions): Promise<void> {
+    while (this.globalStepValue < until) {
+      const record = this.step(this.globalStepValue % options.recordEvery === 0);
+      if (record !== null) options.onRecord(record);
+      if (this.globalStepValue >= until) break;
+      // Lets SIGINT handlers and abort signals run between steps.
+      await yieldToEventLoop();
+      if (options.shouldStop()) break;
+    }
+  }
+
   private stepRecord(step: number, learningRate: number, crossEntropy: number, grads: Map<ParamName, tf.Tensor>): StepRecord {
-    const l2 = l2Regularization(this.params, this.config.regularizationRate).dataSync()[0];
+    const l2 = l2Regularization(this.params, this.setup.config.regularizationRate).dataSync()[0];
     const meanAbsGradients: StepRecord['meanAbsGradients'] = {};
     let absSum = 0;
     let count = 0;
@@ -303,33 +340,139 @@ export class Trainer {
     return { step, learningRate, crossEntropy, totalLoss: crossEntropy + l2, meanAbsGradient: absSum / count, meanAbsGradients };
   }
 
-  /** Accuracy of the evaluated model (moving averages, or live parameters without them) on a set. */
-  private accuracy(set: EvalSet): number {
+  private setAccuracy(set: EvalSet): number {
     let correct = 0;
     let offset = 0;
     for (const chunk of set.chunks) {
-      const predicted = tf.tidy(() => tf.argMax(forward(chunk, this.params, this.average, this.config.activation), 1).dataSync());
+      const predicted = tf.tidy(() => tf.argMax(forward(chunk, this.params, this.average, this.setup.config.activation), 1).dataSync());
       for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[offset + i]) correct++;
       offset += predicted.length;
     }
     return correct / set.labels.length;
   }
 
-  /** Validation and test accuracy now (`global_step` steps). */
-  evaluate(): Evaluation {
-    this.evalSets ??= { validation: evalSet(this.data.validation), test: evalSet(this.data.test) };
-    return { step: this.globalStepValue, validationAccuracy: this.accuracy(this.evalSets.validation), testAccuracy: this.accuracy(this.evalSets.test) };
+  accuracy(): { validationAccuracy: number; testAccuracy: number } {
+    this.evalSets ??= { validation: evalSet(this.setup.data.validation), test: evalSet(this.setup.data.test) };
+    return { validationAccuracy: this.setAccuracy(this.evalSets.validation), testAccuracy: this.setAccuracy(this.evalSets.test) };
   }
 
-  /** The state to save in a checkpoint. */
-  state(): TrainerState {
+  state(): EngineState {
     const averages: TrainerState['averages'] = {};
     if (this.average !== null) {
       for (const [name, v] of paramList(this.params)) averages[name] = this.average.average(v).dataSync() as Float32Array;
     }
     const params: TrainerState['params'] = {};
     for (const [name, v] of paramList(this.params)) params[name] = v.dataSync() as Float32Array;
-    return { config: this.config, backend: this.history.backend, globalStep: this.globalStepValue, sampler: this.sampler.getState(), params, averages, history: cloneHistory(this.history) };
+    return { globalStep: this.globalStepValue, sampler: this.sampler.getState(), params, averages };
+  }
+
+  dispose(): void {
+    this.average?.dispose();
+    disposeParams(this.params);
+    if (this.evalSets !== null) {
+      for (const set of [this.evalSets.validation, this.evalSets.test]) tf.dispose(set.chunks);
+      this.evalSets = null;
+    }
+  }
+}
+
+/** Environment variable with the default number of step workers (`auto` or a count). */
+export const WORKERS_ENV = 'MNIST_WORKERS';
+
+/**
+ * Fewest hidden units per worker for the automatic choice: below this, the exchange between
+ * threads costs more than the split saves.
+ */
+export const MIN_UNITS_PER_WORKER = 64;
+
+/**
+ * The number of threads a step is split across by default: on the wasm backend (which is
+ * single-threaded), one per core, as long as each gets `MIN_UNITS_PER_WORKER` hidden units; 1
+ * on other backends (native TensorFlow already uses every core), inside a worker thread (a
+ * sweep's worker trains one run per core), and for the linear model. `MNIST_WORKERS` overrides it.
+ */
+export function defaultStepWorkers(config: TrainingConfig, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env[WORKERS_ENV]?.trim();
+  if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'auto') return checkWorkers(Number(fromEnv), WORKERS_ENV, fromEnv);
+  if (!isMainThread || tf.getBackend() !== 'wasm') return 1;
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(config.layer1Node / MIN_UNITS_PER_WORKER)));
+}
+
+/** Checks a worker count given by a user; `source` names where it came from. */
+export function checkWorkers(value: number, source = 'workers', text: string = String(value)): number {
+  if (!Number.isInteger(value) || value < 1 || value > 256) throw new RangeError(`${source} must be a whole number of threads from 1 to 256, got "${text}"`);
+  return value;
+}
+
+/**
+ * Trains the tutorial's network on one data set. Owns its tensors (and worker threads): call
+ * `dispose` when done.
+ */
+export class Trainer {
+  readonly config: TrainingConfig;
+  readonly history: History;
+  readonly decaySteps: number;
+  /** Threads that compute each step: 1, or the workers the hidden layer is split between. */
+  readonly workers: number;
+  private readonly engine: StepEngine;
+  private disposed = false;
+
+  constructor(data: MnistData, options: TrainerOptions = {}) {
+    const resume = options.resume;
+    this.config = makeConfig(resume?.config ?? options.config);
+    if (data.train.imageSize !== this.config.inputNode) {
+      throw new Error(`config.inputNode is ${this.config.inputNode} but the images have ${data.train.imageSize} pixels`);
+    }
+    this.decaySteps = decayStepsFor(this.config, data.train.count);
+    const setup: EngineSetup = { data, config: this.config, decaySteps: this.decaySteps, divergenceThreshold: options.divergenceThreshold ?? DIVERGENCE_CROSS_ENTROPY, resume };
+    const autodiff = options.gradientMode === 'autodiff';
+    const wanted = options.workers === undefined ? (autodiff ? 1 : defaultStepWorkers(this.config)) : checkWorkers(options.workers, 'options.workers');
+    if (wanted > 1 && autodiff) throw new Error('options.workers > 1 needs the manual gradients (gradientMode "manual"): the split step computes them by hand');
+    // Every worker needs at least one hidden unit; the linear model has none to split.
+    this.workers = Math.max(1, Math.min(wanted, this.config.layer1Node));
+    this.engine = this.workers > 1 ? new SplitEngine(setup, this.workers) : new LocalEngine(setup, autodiff ? autodiffGradients : manualGradients);
+    this.history = resume !== undefined ? cloneHistory(resume.history) : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
+    // A resumed run may change settings (e.g. more steps): the history records those in force.
+    if (resume !== undefined) this.history.config = { ...this.config };
+  }
+
+  /** The parameters (with the split step: a copy gathered from the workers on each access). */
+  get params(): Params {
+    return this.engine.params;
+  }
+
+  /** The moving averages of the parameters, when used (gathered with `params`). */
+  get average(): ExponentialMovingAverage | null {
+    return this.engine.average;
+  }
+
+  /** `global_step`: training steps completed. */
+  get globalStep(): number {
+    return this.engine.globalStep;
+  }
+
+  learningRate(step = this.globalStep): number {
+    return learningRateAt(this.config, step, this.decaySteps);
+  }
+
+  /**
+   * One training step (`train_op`): a gradient step on the next batch, then the moving-average
+   * update. Returns the step's metrics when `record` is set, else null. Throws
+   * `DivergenceError`, without changing the parameters, when the loss is not finite or exceeds
+   * the divergence threshold.
+   */
+  step(recordMetrics = false): StepRecord | null {
+    return this.engine.step(recordMetrics);
+  }
+
+  /** Validation and test accuracy now (`global_step` steps). */
+  evaluate(): Evaluation {
+    return { step: this.globalStep, ...this.engine.accuracy() };
+  }
+
+  /** The state to save in a checkpoint. */
+  state(): TrainerState {
+    return { config: this.config, backend: this.history.backend, ...this.engine.state(), history: cloneHistory(this.history) };
   }
 
   /**
@@ -350,16 +493,16 @@ export class Trainer {
       process.on('SIGINT', onSigint);
     }
     const stopped = () => stop.signal.aborted || options.signal?.aborted === true;
-    const startStep = this.globalStepValue;
+    const startStep = this.globalStep;
     const startTime = performance.now();
     const previousWallTime = history.wallTimeSeconds;
     const progress = (crossEntropy: number): Progress => {
       const elapsed = (performance.now() - startTime) / 1000;
-      const done = this.globalStepValue - startStep;
+      const done = this.globalStep - startStep;
       const stepsPerSecond = elapsed > 0 ? done / elapsed : 0;
-      const left = config.trainingSteps - this.globalStepValue;
+      const left = config.trainingSteps - this.globalStep;
       return {
-        step: this.globalStepValue,
+        step: this.globalStep,
         totalSteps: config.trainingSteps,
         learningRate: this.learningRate(),
         crossEntropy,
@@ -369,12 +512,15 @@ export class Trainer {
         history,
       };
     };
+    /** The next multiple of `every` after `step`. */
+    const nextMultiple = (step: number, every: number) => (Math.floor(step / every) + 1) * every;
+    const checkpointing = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined;
     history.status = 'running';
     history.error = null;
     try {
       let lastCrossEntropy = Number.NaN;
       for (;;) {
-        const step = this.globalStepValue;
+        const step = this.globalStep;
         const done = step >= config.trainingSteps;
         if ((step % config.evalEvery === 0 || done) && history.evaluations.at(-1)?.step !== step) {
           const evaluation = { ...this.evaluate(), elapsedSeconds: previousWallTime + (performance.now() - startTime) / 1000 };
@@ -398,17 +544,21 @@ export class Trainer {
           log(`stopped at step ${step} of ${config.trainingSteps}; the history so far is kept`);
           break;
         }
-        const record = this.step(step % config.recordEvery === 0);
-        if (record !== null) {
-          history.steps.push(record);
-          lastCrossEntropy = record.crossEntropy;
-          options.onProgress?.(progress(lastCrossEntropy));
-        }
-        if (options.checkpointEvery !== undefined && options.onCheckpoint !== undefined && this.globalStepValue % options.checkpointEvery === 0) {
+        // The engine runs on its own up to the next evaluation or checkpoint.
+        const until = Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointing ? nextMultiple(step, options.checkpointEvery!) : Infinity);
+        await this.engine.advance(until, {
+          recordEvery: config.recordEvery,
+          shouldStop: stopped,
+          onRecord: (record) => {
+            history.steps.push(record);
+            lastCrossEntropy = record.crossEntropy;
+            options.onProgress?.(progress(lastCrossEntropy));
+          },
+        });
+        if (checkpointing && this.globalStep % options.checkpointEvery! === 0) {
           history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
-          await options.onCheckpoint(this.state());
+          await options.onCheckpoint!(this.state());
         }
-        // Lets SIGINT handlers and abort signals run between steps.
         await yieldToEventLoop();
       }
     } catch (error) {
@@ -424,16 +574,11 @@ export class Trainer {
     return history;
   }
 
-  /** Releases every tensor the trainer owns. */
+  /** Releases every tensor the trainer owns, and stops its worker threads. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.average?.dispose();
-    disposeParams(this.params);
-    if (this.evalSets !== null) {
-      for (const set of [this.evalSets.validation, this.evalSets.test]) tf.dispose(set.chunks);
-      this.evalSets = null;
-    }
+    this.engine.dispose();
   }
 }
 

@@ -6,11 +6,14 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint';
 import { makeConfig, type TrainingConfig } from '../src/config';
 import { loadMnist, sliceDataSet, type MnistData } from '../src/data/mnist';
 import type { History } from '../src/history';
-import { createParams, disposeParams, type ParamName, type Params } from '../src/model';
+import { availableParallelism } from 'node:os';
+import { createParams, disposeParams, paramList, type ParamName, type Params } from '../src/model';
 import {
   DIVERGENCE_CROSS_ENTROPY,
   DivergenceError,
+  MIN_UNITS_PER_WORKER,
   Trainer,
+  defaultStepWorkers,
   autodiffGradients,
   crossEntropyMean,
   l2Regularization,
@@ -475,5 +478,198 @@ describe('determinism', () => {
     } finally {
       await setupBackend('wasm');
     }
+  });
+});
+
+describe('the step split across worker threads', () => {
+  const config = { layer1Node: 40, trainingSteps: 60, evalEvery: 20, recordEvery: 5, batchSize: 64, decaySteps: 30 };
+
+  it('gives the one-thread history, parameters and moving averages within float tolerance', async () => {
+    const one = new Trainer(small(), { config, workers: 1 });
+    const split = new Trainer(small(), { config, workers: 2 });
+    try {
+      assert.equal(one.workers, 1);
+      assert.equal(split.workers, 2);
+      const [a, b] = [await one.run(), await split.run()];
+      assert.equal(b.status, 'completed');
+      assert.deepEqual(
+        b.steps.map((s) => s.step),
+        a.steps.map((s) => s.step),
+      );
+      for (const [i, record] of b.steps.entries()) {
+        const expected = a.steps[i];
+        assert.equal(record.learningRate, expected.learningRate);
+        for (const key of ['crossEntropy', 'totalLoss', 'meanAbsGradient'] as const) {
+          assert.ok(Math.abs(record[key] - expected[key]) <= 1e-4 * Math.max(1, Math.abs(expected[key])), `step ${record.step} ${key}: ${record[key]} vs ${expected[key]}`);
+        }
+        for (const name of Object.keys(expected.meanAbsGradients!) as ParamName[]) {
+          assert.ok(Math.abs(record.meanAbsGradients![name]! - expected.meanAbsGradients![name]!) <= 1e-4 * expected.meanAbsGradients![name]!, `step ${record.step} gradient of ${name}`);
+        }
+      }
+      assert.deepEqual(
+        b.evaluations.map((e) => e.step),
+        a.evaluations.map((e) => e.step),
+      );
+      for (const [i, evaluation] of b.evaluations.entries()) {
+        // One image of 1,000 may flip where two logits are within rounding of each other.
+        assert.ok(Math.abs(evaluation.validationAccuracy - a.evaluations[i].validationAccuracy) <= 0.002, `validation at ${evaluation.step}`);
+        assert.ok(Math.abs(evaluation.testAccuracy - a.evaluations[i].testAccuracy) <= 0.002, `test at ${evaluation.step}`);
+      }
+      const [sa, sb] = [one.state(), split.state()];
+      assert.equal(sb.globalStep, 60);
+      assert.deepEqual(sb.sampler, sa.sampler);
+      assertCloseArrays(sb.params, sa.params, 1e-5, 'params');
+      assertCloseArrays(sb.averages, sa.averages, 1e-5, 'averages');
+      // The parameters gathered as variables of this thread are the state's.
+      for (const [name, v] of paramList(split.params)) assertBitwiseEqual({ [name]: v.dataSync() as Float32Array }, { [name]: sb.params[name]! }, 'gathered params');
+    } finally {
+      one.dispose();
+      split.dispose();
+    }
+  });
+
+  it('gives the same history for the same seed and worker count, and steps one at a time like the loop', async () => {
+    const run = async (workers: number) => {
+      const trainer = new Trainer(small(), { config, workers });
+      try {
+        return { history: await trainer.run(), state: trainer.state() };
+      } finally {
+        trainer.dispose();
+      }
+    };
+    const [a, b, three] = [await run(2), await run(2), await run(3)];
+    assert.deepEqual(withoutWallTimes(a.history), withoutWallTimes(b.history));
+    assertBitwiseEqual(a.state.params, b.state.params, 'params');
+    assert.equal(three.history.status, 'completed');
+    assertCloseArrays(three.state.params, a.state.params, 1e-5, 'params on 3 workers');
+    // Trainer.step (synchronous) on the split engine: the same steps as the loop.
+    const stepper = new Trainer(small(), { config, workers: 2 });
+    try {
+      for (let i = 0; i < 60; i++) {
+        const record = stepper.step(i % 5 === 0);
+        assert.equal(record === null, i % 5 !== 0);
+        if (record !== null) assert.deepEqual(record, a.history.steps[i / 5]);
+      }
+      assertBitwiseEqual(stepper.state().params, a.state.params, 'params after 60 single steps');
+    } finally {
+      stepper.dispose();
+    }
+  });
+
+  it('checkpoints and resumes exactly, from the split step or into the one-thread step', async () => {
+    const whole = new Trainer(small(), { config, workers: 2 });
+    const checkpoints = new Map<number, TrainerState>();
+    const expected = await whole.run({ checkpointEvery: 25, onCheckpoint: async (state) => void checkpoints.set(state.globalStep, decodeCheckpoint(await encodeCheckpoint(state), 'memory')) });
+    const expectedState = whole.state();
+    whole.dispose();
+    assert.deepEqual([...checkpoints.keys()], [25, 50]);
+    const controller = new AbortController();
+    const first = new Trainer(small(), { config, workers: 2 });
+    await first.run({ signal: controller.signal, onProgress: (p) => (p.step >= 31 ? controller.abort() : undefined) });
+    assert.equal(first.history.status, 'stopped');
+    // Stopped right after the step whose progress report asked for it, as the one-thread loop does.
+    const stoppedAt = first.globalStep;
+    assert.equal(stoppedAt, 31);
+    assert.equal(first.history.steps.at(-1)!.step, 30);
+    const saved = first.state();
+    first.dispose();
+    const second = new Trainer(small(), { resume: saved, workers: 2 });
+    assert.equal(second.globalStep, stoppedAt);
+    assert.deepEqual(withoutWallTimes(await second.run()), withoutWallTimes(expected));
+    assertBitwiseEqual(second.state().params, expectedState.params, 'params');
+    assertBitwiseEqual(second.state().averages, expectedState.averages, 'averages');
+    second.dispose();
+    const fromCheckpoint = new Trainer(small(), { resume: checkpoints.get(50)!, workers: 1 });
+    const finished = await fromCheckpoint.run();
+    assert.equal(finished.final?.step, 60);
+    assertCloseArrays(fromCheckpoint.state().params, expectedState.params, 1e-5, 'one-thread params from a split checkpoint');
+    fromCheckpoint.dispose();
+  });
+
+  it('SIGINT stops within a step with stopOnSigint', async () => {
+    const trainer = new Trainer(small(), { config: { ...config, trainingSteps: 100000, evalEvery: 100000, recordEvery: 1 }, workers: 2 });
+    let sentAt = -1;
+    const history = await trainer.run({
+      stopOnSigint: true,
+      onProgress: (progress) => {
+        if (progress.step === 20) {
+          setTimeout(() => {
+            sentAt = trainer.globalStep;
+            process.emit('SIGINT', 'SIGINT');
+          }, 0);
+        }
+      },
+    });
+    trainer.dispose();
+    assert.ok(sentAt >= 20);
+    assert.ok(trainer.globalStep - sentAt <= 2, `sent at step ${sentAt}, stopped at ${trainer.globalStep}`);
+    assert.equal(history.status, 'stopped');
+    assert.equal(history.steps.length, trainer.globalStep);
+  });
+
+  it('diverges like the one-thread step: DivergenceError naming the step, parameters as before it', async () => {
+    const trainer = new Trainer(small(), { config: { learningRateBase: 50, layer1Node: 50 }, workers: 2 });
+    try {
+      const before = trainer.state();
+      let error: unknown = null;
+      let last = before;
+      try {
+        for (let i = 0; i < 50; i++) {
+          last = trainer.state();
+          trainer.step();
+        }
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof DivergenceError, `no divergence: ${String(error)}`);
+      assert.equal(error.step, trainer.globalStep);
+      assert.equal(error.learningRate, 50);
+      assertBitwiseEqual(trainer.state().params, last.params, 'params');
+      assertBitwiseEqual(trainer.state().averages, last.averages, 'averages');
+      const history = await train(small(), { config: { learningRateBase: 50, layer1Node: 50, trainingSteps: 100 }, workers: 2 }).catch((e: TrainingFailure) => e.history);
+      assert.equal(history.status, 'diverged');
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  it('fails with an error, not a hang, when a worker dies; and leaks no tensors on this thread', async () => {
+    const tensors = tf.memory().numTensors;
+    const trainer = new Trainer(small(), { config: { ...config, trainingSteps: 100000, evalEvery: 100000 }, workers: 2 });
+    const threads = (trainer as unknown as { engine: { threads: { terminate(): Promise<number> }[] } }).engine.threads;
+    let killed = false;
+    const failure = await trainer
+      .run({
+        onProgress: (p) => {
+          if (p.step >= 20 && !killed) {
+            killed = true;
+            void threads[1].terminate();
+          }
+        },
+      })
+      .then(
+        () => null,
+        (error: Error) => error,
+      );
+    assert.ok(failure !== null && /split-step worker 1/.test(failure.message), `run ended with ${String(failure)}`);
+    assert.equal(trainer.history.status, 'failed');
+    assert.throws(() => trainer.step(), /split-step worker 1/);
+    trainer.dispose();
+    assert.equal(tf.memory().numTensors, tensors);
+  });
+
+  it('is the default on wasm with several cores and a hidden layer worth splitting; MNIST_WORKERS overrides', () => {
+    const full = makeConfig();
+    const cores = availableParallelism();
+    assert.equal(defaultStepWorkers(full, {}), Math.min(cores, Math.floor(500 / MIN_UNITS_PER_WORKER)));
+    assert.equal(defaultStepWorkers(makeConfig({ layer1Node: 20 }), {}), 1);
+    assert.equal(defaultStepWorkers(full, { MNIST_WORKERS: '3' }), 3);
+    assert.equal(defaultStepWorkers(full, { MNIST_WORKERS: 'auto' }), defaultStepWorkers(full, {}));
+    assert.throws(() => defaultStepWorkers(full, { MNIST_WORKERS: 'two' }), /MNIST_WORKERS must be a whole number of threads from 1 to 256, got "two"/);
+    assert.throws(() => new Trainer(small(), { workers: 0 }), /options.workers must be a whole number/);
+    assert.throws(() => new Trainer(small(), { workers: 2, gradientMode: 'autodiff' }), /needs the manual gradients/);
+    const linear = new Trainer(small(), { config: { layer1Node: 0 }, workers: 4 });
+    assert.equal(linear.workers, 1);
+    linear.dispose();
   });
 });

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * `npm run sweep -- [flags]`: trains several configurations at once, one worker thread per core.
+ * Every flag of `train` is accepted; a comma list (`--learning-rate 0.1,0.4,0.8 --seeds 1,2,3`)
+ * is expanded, and the runs are the product of all lists. Each run is saved under the runs
+ * folder (a configuration already saved is loaded instead), and a summary table of the final
+ * accuracies over the seeds is written as CSV and Markdown.
+ */
+import { join, resolve } from 'node:path';
+import { EXIT, parseTrainArgs, UsageError, type CliOptions } from './cli';
+import { runCommand } from './command';
+import { loadMnist } from './data/mnist';
+import { ensureWritableDir, writeFileAtomic } from './io';
+import { defaultRunsDir, runKey, timestamp } from './runs';
+import { checkWorkers } from './train';
+import { defaultSweepWorkers, runSweep, type SweepRun } from './parallel/sweep';
+import { summarizeSweep, summaryCsv, summaryMarkdown } from './parallel/summary';
+
+export function sweepUsage(): string {
+  return `Usage: npm run sweep -- [flags]
+
+Trains every combination of the values given, several runs at once (one worker thread per core).
+Any flag of \`npm run train\` (see \`npm run train -- --help\`) takes a comma list, for example
+  npm run sweep -- --learning-rate 0.1,0.4,0.8 --seeds 1,2,3 --steps 2000
+trains 9 runs. Runs are saved in the runs folder; a configuration already saved is loaded.
+
+Sweep flags:
+  --seeds LIST           seeds (same as --seed LIST)
+  --workers N            worker threads (default: one per core)
+  --runs-dir DIR         where runs are saved and looked up (default runs/, or MNIST_RUNS_DIR)
+  --out DIR              where summary.csv and summary.md go (default <runs-dir>/sweep-<timestamp>)
+  --name PREFIX          run names start with PREFIX (default sweep)
+  --force                train again even when a run is saved
+  --backend wasm|cpu     the workers' backend (default wasm)
+  -q, --quiet            print only the summary
+  -h, --help             this text
+`;
+}
+
+/** Flags of the sweep itself, taken out before the rest is read as `train` flags. */
+const SWEEP_FLAGS: Record<string, 'string' | 'boolean'> = { workers: 'string', 'runs-dir': 'string', out: 'string', name: 'string', force: 'boolean', quiet: 'boolean', help: 'boolean', backend: 'string' };
+const SHORT: Record<string, string> = { '-q': 'quiet', '-h': 'help' };
+/** `train` flags that make no sense for a sweep. */
+const REFUSED = ['resume', 'checkpoint-every', 'no-charts'];
+
+export interface SweepCliOptions {
+  runs: { config: CliOptions['config']; label: string }[];
+  source: CliOptions['source'];
+  workers?: number;
+  runsDir: string;
+  out?: string;
+  name: string;
+  force: boolean;
+  quiet: boolean;
+  help: boolean;
+  backend: 'wasm' | 'cpu';
+}
+
+/** Splits `--flag value` and `--flag=value` into pairs; a flag without a value gets undefined. */
+function pairs(args: string[], problems: string[]): [string, string | undefined][] {
+  const out: [string, string | undefined][] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const short = SHORT[arg];
+    if (short !== undefined) {
+      out.push([short, undefined]);
+      continue;
+    }
+    const match = /^--([^=]+)(?:=(.*))?$/.exec(arg);
+    if (match === null) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const [, name, inline] = match;
+    if (inline !== undefined || SWEEP_FLAGS[name] === 'boolean' || name === 'no-charts') out.push([name, inline]);
+    else if (i + 1 < args.length && !args[i + 1].startsWith('--')) out.push([name, args[++i]]);
+    else out.push([name, undefined]);
+  }
+  return out;
+}
+
+/** Parses the sweep's flags; throws `UsageError` listing every problem. */
+export function parseSweepArgs(args: string[]): SweepCliOptions {
+  const problems: string[] = [];
+  const sweep: Record<string, string | true> = {};
+  const lists: [string, string[]][] = [];
+  for (const [name, value] of pairs(args, problems)) {
+    if (REFUSED.includes(name)) {
+      problems.push(`--${name} is a flag of single runs, not of sweeps`);
+    } else if (SWEEP_FLAGS[name] !== undefined) {
+      if (SWEEP_FLAGS[name] === 'boolean') sweep[name] = true;
+      else if (value === undefined || value === '') problems.push(`--${name} needs a value`);
+      else sweep[name] = value;
+    } else {
+      const flag = name === 'seeds' ? 'seed' : name;
+      if (lists.some(([f]) => f === flag)) problems.push(`--${name} given more than once`);
+      else lists.push([flag, value === undefined ? [] : value.split(',').map((v) => v.trim())]);
+    }
+  }
+  let workers: number | undefined;
+  if (typeof sweep.workers === 'string') {
+    try {
+      workers = checkWorkers(Number(sweep.workers), '--workers', sweep.workers);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  const backend = sweep.backend ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') problems.push(`--backend must be wasm or cpu for a sweep, got "${String(backend)}"`);
+  // Each combination is read by the train command's own parser: same checks, same messages.
+  let combos: [string, string][][] = [[]];
+  for (const [flag, values] of lists) combos = combos.flatMap((combo) => (values.length === 0 ? [[...combo, [flag, '']]] : values.map((v) => [...combo, [flag, v]] as [string, string][])));
+  const varying = new Set(lists.filter(([, values]) => values.length > 1).map(([flag]) => flag));
+  const runs: SweepCliOptions['runs'] = [];
+  let source: CliOptions['source'] = { kind: 'embedded' };
+  for (const combo of combos) {
+    try {
+      const parsed = parseTrainArgs(combo.flatMap(([flag, value]) => (value === '' ? [`--${flag}`] : [`--${flag}=${value}`])));
+      source = parsed.source;
+      const label = combo.filter(([flag]) => varying.has(flag) || flag === 'seed').map(([flag, value]) => `${flag}-${value}`);
+      runs.push({ config: parsed.config, label: label.join('_') });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      for (const problem of error.problems) if (!problems.includes(problem)) problems.push(problem);
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  return {
+    runs,
+    source,
+    workers,
+    runsDir: resolve(typeof sweep['runs-dir'] === 'string' ? sweep['runs-dir'] : defaultRunsDir()),
+    out: typeof sweep.out === 'string' ? sweep.out : undefined,
+    name: typeof sweep.name === 'string' ? sweep.name : 'sweep',
+    force: sweep.force === true,
+    quiet: sweep.quiet === true,
+    help: sweep.help === true,
+    backend: backend as 'wasm' | 'cpu',
+  };
+}
+
+export async function runSweepCommand(args: string[], print: (line: string) => void = console.log): Promise<number> {
+  let options: SweepCliOptions;
+  try {
+    options = parseSweepArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${sweepUsage()}`);
+    return EXIT.usage;
+  }
+  if (options.help) {
+    print(sweepUsage());
+    return EXIT.ok;
+  }
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(EXIT.interrupted);
+    print('interrupt: stopping every run after its current step and saving (Ctrl-C again to quit at once)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const out = options.out ?? join(options.runsDir, `sweep-${timestamp()}`);
+    await ensureWritableDir(out);
+    const data = await loadMnist(options.source);
+    // The key in the name: a run of other settings (e.g. more steps) never replaces this one.
+    const runs: SweepRun[] = options.runs.map(({ config, label }) => ({ name: `${options.name}_${label}_${runKey(config, data).slice(0, 8)}`, config }));
+    const workers = Math.min(options.workers ?? defaultSweepWorkers(), runs.length);
+    print(`sweep: ${runs.length} runs, ${workers} at a time (${options.backend}); runs saved in ${options.runsDir}`);
+    const results = await runSweep(data, runs, {
+      workers: options.workers,
+      runsDir: options.runsDir,
+      force: options.force,
+      backend: options.backend,
+      signal: stop.signal,
+      log: options.quiet ? undefined : print,
+    });
+    const rows = summarizeSweep(results);
+    await writeFileAtomic(join(out, 'summary.csv'), summaryCsv(rows));
+    await writeFileAtomic(join(out, 'summary.md'), summaryMarkdown(rows));
+    print(summaryMarkdown(rows));
+    print(`wrote ${out}/: summary.csv, summary.md`);
+    if (results.some((r) => r.error !== null)) return EXIT.failed;
+    return stop.signal.aborted ? EXIT.interrupted : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+if (require.main === module) runCommand(() => runSweepCommand(process.argv.slice(2)));
