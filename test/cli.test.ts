@@ -176,7 +176,7 @@ describe('parseTrainArgs', () => {
       '--backend',
       'gpu',
       '--checkpoint-every',
-      '0',
+      '-1',
       '--data-dir',
       'd',
       '--data-url',
@@ -198,7 +198,7 @@ describe('parseTrainArgs', () => {
       /^--seed given more than once$/,
       /^--steps and --training-steps both given$/,
       /^--backend must be one of auto, tensorflow, wasm, cpu; got "gpu"$/,
-      /^--checkpoint-every must be an integer >= 1, got "0"$/,
+      /^--checkpoint-every must be an integer >= 0 \(0: no checkpoints\), got "-1"$/,
       /^--data-dir and --data-url both given/,
       /^--batch-size: must be an integer/,
       /^--use-moving-average: must be true or false, got "maybe"$/,
@@ -359,6 +359,47 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.deepEqual(finished.config, expected.config);
     const [a, b] = [await loadWeights(whole), await loadWeights(parted)];
     assert.deepEqual(Array.from(b.averages.weights2!), Array.from(a.averages.weights2!));
+  });
+
+  it('--out DIR continues an unfinished run given the same flags, refuses other flags without changing anything, and leaves a completed one alone', async () => {
+    const flags = ['--eval-every', '100', '--checkpoint-every', '50', '--no-charts', '--backend', 'wasm'];
+    const out = join(tmp, 'again');
+    let interrupted = false;
+    const stopped = await runCli(['train', ...flags, '--steps', '300', '--out', out], (line, child) => {
+      if (!interrupted && line.startsWith('step 100: validation accuracy')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.equal(stopped.code, EXIT.interrupted, stopped.stderr);
+    flags.push('--steps', '300');
+    const stopStep = (await loadCheckpoint(out)).globalStep;
+    const snapshot = () => Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name)).toString('base64')]));
+    const before = snapshot();
+
+    const other = await runCli(['train', ...flags.slice(0, -2), '--steps', '400', '--learning-rate', '0.5', '--out', out]);
+    assert.equal(other.code, EXIT.failed);
+    assert.equal(
+      other.stderr.trim().split('\n').at(-1),
+      `error: ${out} holds an unfinished run (step ${stopStep} of 300) with other settings: --learning-rate-base: 0.8 there, 0.5 here; --training-steps: 300 there, 400 here. Nothing was changed: give the same flags to continue it, --resume ${out} to continue it with the new settings, or another --out`,
+    );
+    assert.deepEqual(snapshot(), before, 'nothing was overwritten');
+
+    const resumed = await runCli(['train', ...flags, '--out', out]);
+    assert.equal(resumed.code, EXIT.ok, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from the unfinished run in `));
+    const history = readHistory(out);
+    assert.equal(history.status, 'completed');
+    assert.deepEqual(readdirSync(out).sort(), ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'], 'a completed run drops its checkpoint');
+
+    const done = snapshot();
+    const again = await runCli(['train', ...flags, '--out', out]);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.match(again.stdout, /already holds this run, completed after 300 steps: test accuracy [\d.]+ %; nothing to do/);
+    const changed = await runCli(['train', ...flags, '--seed', '2', '--out', out]);
+    assert.equal(changed.code, EXIT.failed);
+    assert.match(changed.stderr, /holds a run that completed with other settings: --seed: 1 there, 2 here\. Nothing was changed/);
+    assert.deepEqual(snapshot(), done, 'nothing was overwritten');
   });
 
   it('--out below a regular file fails before training, naming the path, and writes nothing', async () => {
