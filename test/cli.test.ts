@@ -1,73 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST, loadCheckpoint, loadWeights } from '../src/checkpoint';
 import { EXIT, UsageError, parseTrainArgs } from '../src/cli';
 import { CSV_COLUMNS, type Evaluation, type History } from '../src/history';
 import { listRuns, loadRun, loadRunModel } from '../src/runs';
-
-const root = resolve(__dirname, '..', '..');
-const cliPath = join(root, 'dist', 'cli.js');
-
-/** The modules the CLI runs; dist must be at least as new as their sources. */
-const CORE = ['cli', 'train', 'checkpoint', 'config', 'io', 'history', 'model', 'backend', 'random', 'data/idx', 'data/mnist'];
-
-/** Builds dist (`npm run build`) when a core module is newer than its compiled file. */
-function ensureBuilt(): void {
-  const stale = CORE.filter((name) => {
-    const built = join(root, 'dist', `${name}.js`);
-    return !existsSync(built) || statSync(join(root, 'src', `${name}.ts`)).mtimeMs > statSync(built).mtimeMs;
-  });
-  if (stale.length === 0) return;
-  try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
-  } catch (error) {
-    // tsc writes its output even when it reports type errors elsewhere; what matters is a fresh dist.
-    const output = String((error as { stdout?: Buffer }).stdout ?? '');
-    if (!existsSync(cliPath)) throw new Error(`dist is missing and could not be built:\n${output}`);
-  }
-}
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the CLI in a child process. `onLine` sees each line of its standard output as it comes.
- * A child still running after `limitSeconds` is killed and the test fails (a hang guard, far
- * above the time any of these runs takes).
- */
-function runCli(args: string[], onLine?: (line: string, child: ChildProcess) => void, limitSeconds = 300): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let pending = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) onLine?.(line, child);
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const guard = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mnist-tutorial ${args.join(' ')} still running after ${limitSeconds} s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, limitSeconds * 1000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
-}
+import { ensureBuilt, root, runCli } from './helpers/cli';
 
 function readHistory(dir: string): History {
   return JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as History;
