@@ -14,11 +14,8 @@ import sys
 import time
 from queue import Empty
 
-try:
-    from jupyter_client.manager import start_new_kernel
-except ImportError as error:  # pragma: no cover - depends on the machine
-    print(f"error: {error}; run with Debian's /usr/bin/python3 (python3-jupyter-client)", file=sys.stderr)
-    sys.exit(2)
+# The interrupt test's script, beside this one, checks for Jupyter and runs cells.
+from interrupt_kernel import run_cell, start_new_kernel
 
 SETUP = """
 import { setupBackend, loadMnist } from '../dist';
@@ -45,25 +42,6 @@ console.log('RESULT ' + JSON.stringify(summary(reference)));
 """
 
 
-def run_cell(kc, code, timeout=600):
-    """Runs a cell; returns (reply status, stdout text, error text)."""
-    msg_id = kc.execute(code, stop_on_error=False)
-    out, err = [], []
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = kc.get_iopub_msg(timeout=max(1, deadline - time.monotonic()))
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            (out if content["name"] == "stdout" else err).append(content["text"])
-        elif kind == "error":
-            err.append(f"{content['ename']}: {content['evalue']}")
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    return "".join(out), "".join(err)
-
-
 def result_of(out, err):
     for line in out.splitlines():
         if line.startswith("RESULT "):
@@ -79,7 +57,7 @@ def main(argv):
     km, kc = start_new_kernel(kernel_name="tslab", cwd=argv[1], startup_timeout=120)
     findings = {}
     try:
-        out, err = run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
+        _, out, err = run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
         if err.strip():
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
             return 2
@@ -110,11 +88,11 @@ def main(argv):
         findings["firstLog"] = "".join(first_log)
         findings["restarted"] = km.is_alive()
         findings["oldPid"] = old_pid
-        out, err = run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
-        out, err = run_cell(kc, TRAIN)
+        run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
+        _, out, err = run_cell(kc, TRAIN, timeout=600)
         findings["secondLog"] = out
         findings["resumed"] = result_of(out, err)
-        out, err = run_cell(kc, REFERENCE)
+        _, out, err = run_cell(kc, REFERENCE, timeout=600)
         findings["reference"] = result_of(out, err)
     finally:
         kc.stop_channels()
