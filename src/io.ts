@@ -3,8 +3,8 @@
  * place, so a crash or an interrupt never leaves a half-written file under the real name.
  */
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { access, constants, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** An output file or folder could not be written. Names the path and the reason. */
 export class OutputError extends Error {
@@ -49,6 +49,29 @@ export async function ensureWritableDir(dir: string, create = true): Promise<voi
   } catch (error) {
     if (error instanceof OutputError) throw error;
     throw new OutputError(dir, `cannot write output here: ${reason(error)}`);
+  }
+}
+
+/** Whether process `pid` runs (on this machine). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const TEMPORARY = /\.(\d+)-[0-9a-f]+\.tmp$/;
+
+/**
+ * Removes the temporary files that writers killed half way through a write left in `dir`
+ * (`writeFileAtomic` names them after their process); those of live processes stay.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = TEMPORARY.exec(name)?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) await rm(join(dir, name), { force: true });
   }
 }
 

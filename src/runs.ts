@@ -13,15 +13,16 @@
  * interrupted) is not a run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { loadWeights, saveWeights } from './checkpoint';
+import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from './checkpoint';
 import { makeConfig, type TrainingConfig } from './config';
 import type { MnistData } from './data/mnist';
 import { historyToCsv, historyToJson, parseHistory, type History, type RunStatus } from './history';
-import { ensureWritableDir, writeFileAtomic } from './io';
+import { ensureWritableDir, processAlive, writeFileAtomic } from './io';
 import { PARAM_NAMES, paramShapes, type ParamName, type Params } from './model';
 import { DivergenceError, Trainer, type Progress, type TrainerState } from './train';
 
@@ -176,27 +177,25 @@ export interface SaveRunOptions {
   runsDir?: string;
   /** The data the run trained on, for the key; default: the history's data description only. */
   data?: MnistData;
+  /**
+   * When this writer began (ms since 1970; default: now). A run of that name published after it
+   * was written by a concurrent writer: it is kept (see `saveRun`) instead of replaced.
+   */
+  since?: number;
+  /** Receives a line when the run is not published under `name` as asked. */
+  log?: (line: string) => void;
 }
 
 function isTrainer(value: Trainer | TrainerState): value is Trainer {
   return value instanceof Trainer;
 }
 
-/**
- * Writes `runsDir/<name>/`: history.json, metrics.csv, the weights (parameters and moving
- * averages) and run.json, each atomically and run.json last. An existing run of that name is
- * replaced. Returns the saved run.
- */
-export async function saveRun(history: History, trainerOrState: Trainer | TrainerState, options: SaveRunOptions = {}): Promise<SavedRun> {
-  const name = checkRunName(options.name ?? timestamp());
-  const runsDir = resolve(options.runsDir ?? defaultRunsDir());
-  const dir = join(runsDir, name);
-  await ensureWritableDir(dir);
-  const state = isTrainer(trainerOrState) ? trainerOrState.state() : trainerOrState;
+/** The description of a run, as `run.json` records it. */
+function runMeta(name: string, history: History, steps: number, data?: MnistData): RunMeta {
   const config = makeConfig(history.config);
-  const fingerprint = dataFingerprint(options.data ?? history.data);
+  const fingerprint = dataFingerprint(data ?? history.data);
   const last = history.evaluations.at(-1) ?? null;
-  const meta: RunMeta = {
+  return {
     format: RUN_FORMAT,
     name,
     key: runKey(config, fingerprint),
@@ -210,18 +209,241 @@ export async function saveRun(history: History, trainerOrState: Trainer | Traine
     dataFingerprint: fingerprint,
     status: history.status,
     error: history.error,
-    steps: state.globalStep,
+    steps,
     finalTestAccuracy: history.final?.testAccuracy ?? last?.testAccuracy ?? null,
     finalValidationAccuracy: history.final?.validationAccuracy ?? last?.validationAccuracy ?? null,
     wallTimeSeconds: history.wallTimeSeconds,
   };
+}
+
+/**
+ * Writes a run's files into `dir` in place: history.json, metrics.csv, the weights and run.json,
+ * each atomically and run.json last (removed first), so that a save cut short is never taken for
+ * a run. The folder is named `name` in run.json (default: its own name). For a folder only this
+ * process writes to (the CLI's `--out`); `saveRun` is safe for concurrent writers.
+ */
+export async function writeRunFolder(dir: string, history: History, trainerOrState: Trainer | TrainerState, data?: MnistData, name = basename(dir)): Promise<RunMeta> {
+  await ensureWritableDir(dir);
+  const state = isTrainer(trainerOrState) ? trainerOrState.state() : trainerOrState;
+  const meta = runMeta(name, history, state.globalStep, data);
   // Without run.json the folder is not a run: an interrupted save is never taken for the old one.
   await rm(join(dir, RUN_FILE), { force: true });
   await writeFileAtomic(join(dir, HISTORY_FILE), historyToJson(history));
   await writeFileAtomic(join(dir, METRICS_FILE), historyToCsv(history));
-  await saveWeights(dir, state.params, state.averages, config);
+  await saveWeights(dir, state.params, state.averages, meta.config);
   await writeFileAtomic(join(dir, RUN_FILE), `${JSON.stringify(meta, null, 1)}\n`);
-  return { name, dir, meta, history };
+  return meta;
+}
+
+/**
+ * Writes `runsDir/<name>/` (history.json, metrics.csv, the weights and run.json) and returns the
+ * saved run. Safe for concurrent writers (threads, processes, kernels): the run is written in a
+ * private folder and published by an atomic rename, so a reader sees the old run, the new one or
+ * (for an instant while one replaces the other) none, never a mix. An older run of that name is
+ * replaced. A run of that name published while this one was written (after `since`) is a
+ * concurrent writer's: of the same configuration, it is kept and returned instead (they are the
+ * same run); of another, this one is saved as `<name>-2` (or -3, ...).
+ */
+export async function saveRun(history: History, trainerOrState: Trainer | TrainerState, options: SaveRunOptions = {}): Promise<SavedRun> {
+  const since = options.since ?? Date.now();
+  const name = checkRunName(options.name ?? timestamp());
+  const runsDir = resolve(options.runsDir ?? defaultRunsDir());
+  const state = isTrainer(trainerOrState) ? trainerOrState.state() : trainerOrState;
+  const workspace = await Workspace.create(runsDir, runKey(history.config, options.data ?? history.data), name);
+  try {
+    await workspace.writeRun(history, state, options.data);
+    return await workspace.publish(since, options.log);
+  } finally {
+    await workspace.discard();
+  }
+}
+
+/** Files a run folder may hold; a folder with anything else is not replaced by a run. */
+const RUN_FOLDER_FILES = /^(run\.json|history\.json|metrics\.csv|weights\.json|weights\.bin|checkpoint\.ckpt|partial\.json|.*\.tmp)$/;
+
+const WORKSPACE_PREFIX = '.writing-';
+const REPLACED_PREFIX = '.replaced-';
+/** In a workspace: who writes it, for which run. */
+const PARTIAL_FILE = 'partial.json';
+/** A workspace whose owner has not touched it for this long is abandoned, even if its process id is in use. */
+const ABANDONED_AFTER_MS = 10 * 60 * 1000;
+const HEARTBEAT_MS = 30 * 1000;
+
+interface PartialInfo {
+  key: string;
+  name: string;
+  pid: number;
+  host: string;
+  /** Given up by its writer: free to adopt at once. */
+  released?: boolean;
+}
+
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code;
+
+/**
+ * A private folder `runsDir/.writing-<random>/` where one writer builds a run (its checkpoints,
+ * then its files) before publishing it under its name by a rename. `partial.json` says whose it
+ * is: a workspace whose process is gone (a killed process, a restarted kernel) is adopted by the
+ * next writer of the same run, again by a rename, so only one writer ever gets it.
+ */
+export class Workspace {
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly dir: string,
+    readonly runsDir: string,
+    readonly key: string,
+    readonly name: string,
+  ) {}
+
+  private static async own(dir: string, runsDir: string, key: string, name: string): Promise<Workspace> {
+    const info: PartialInfo = { key, name, pid: process.pid, host: hostname() };
+    await writeFileAtomic(join(dir, PARTIAL_FILE), `${JSON.stringify(info)}\n`);
+    const workspace = new Workspace(dir, runsDir, key, name);
+    // Refreshes partial.json's time, so that a live writer's workspace is never taken for abandoned.
+    workspace.heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(join(dir, PARTIAL_FILE), now, now).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    workspace.heartbeat.unref();
+    return workspace;
+  }
+
+  /** A new, empty workspace. */
+  static async create(runsDir: string, key: string, name: string): Promise<Workspace> {
+    await ensureWritableDir(runsDir);
+    return Workspace.own(await mkdtemp(join(runsDir, WORKSPACE_PREFIX)), runsDir, key, name);
+  }
+
+  /** Adopts an abandoned workspace of run `key`, if there is one: its writer is gone. */
+  static async adopt(runsDir: string, key: string, name: string): Promise<Workspace | null> {
+    let entries: string[];
+    try {
+      entries = await readdir(runsDir);
+    } catch {
+      return null;
+    }
+    for (const entry of entries.filter((e) => e.startsWith(WORKSPACE_PREFIX))) {
+      const dir = join(runsDir, entry);
+      let info: PartialInfo;
+      let touched: number;
+      try {
+        info = JSON.parse(await readFile(join(dir, PARTIAL_FILE), 'utf8')) as PartialInfo;
+        touched = (await stat(join(dir, PARTIAL_FILE))).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (info.key !== key) continue;
+      const abandoned = info.released === true || Date.now() - touched > ABANDONED_AFTER_MS || (info.host === hostname() && !processAlive(info.pid));
+      if (!abandoned) continue;
+      // The rename is the claim: of two writers adopting the same workspace, one gets it.
+      const claimed = `${join(runsDir, WORKSPACE_PREFIX)}${randomBytes(6).toString('hex')}`;
+      try {
+        await rename(dir, claimed);
+      } catch {
+        continue;
+      }
+      return Workspace.own(claimed, runsDir, key, name);
+    }
+    return null;
+  }
+
+  /** Writes the run's files into the workspace (a completed run drops its checkpoint). */
+  async writeRun(history: History, state: TrainerState, data?: MnistData): Promise<RunMeta> {
+    const meta = await writeRunFolder(this.dir, history, state, data, this.name);
+    // Only a run cut short continues from its checkpoint (a diverged one would diverge again).
+    if (meta.status === 'completed' || meta.status === 'diverged') await rm(join(this.dir, CHECKPOINT_FILE), { force: true });
+    return meta;
+  }
+
+  /** The run of a folder (null without one), its files' names, and whether it only holds a run's files. */
+  private static async occupant(dir: string): Promise<{ meta: RunMeta | null; onlyRunFiles: boolean } | null> {
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return null;
+      throw error;
+    }
+    return { meta: await readRunMeta(dir), onlyRunFiles: files.every((f) => RUN_FOLDER_FILES.test(f)) };
+  }
+
+  /**
+   * Publishes the workspace (which holds a written run) as `runsDir/<name>/`; see `saveRun` for
+   * what happens when that name is taken. The workspace is gone afterwards.
+   */
+  async publish(since: number, log: (line: string) => void = () => undefined): Promise<SavedRun> {
+    this.stopHeartbeat();
+    const mine = await readMeta(this.dir);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const dest = join(this.runsDir, this.name);
+      const there = await Workspace.occupant(dest);
+      if (there === null) {
+        if (await this.renameTo(dest)) return this.published(dest);
+        continue;
+      }
+      const concurrent = there.meta !== null && Date.parse(there.meta.date) >= since;
+      if (there.meta !== null && there.meta.key === mine.key && there.meta.status === 'completed' && (concurrent || mine.status !== 'completed')) {
+        log(`run ${this.name} was completed by another writer meanwhile; using it`);
+        await this.discard();
+        return loadRun(dest, this.runsDir);
+      }
+      if (concurrent || !there.onlyRunFiles) break;
+      const trash = `${join(this.runsDir, REPLACED_PREFIX)}${randomBytes(6).toString('hex')}`;
+      try {
+        await rename(dest, trash);
+      } catch {
+        continue;
+      }
+      const moved = await this.renameTo(dest);
+      await rm(trash, { recursive: true, force: true });
+      if (moved) return this.published(dest);
+    }
+    // The name is another run's, written meanwhile or not ours to replace: keep this one beside it.
+    for (let n = 2; ; n++) {
+      const other = `${this.name}-${n}`;
+      if (existsSync(join(this.runsDir, other))) continue;
+      await writeFileAtomic(join(this.dir, RUN_FILE), `${JSON.stringify({ ...mine, name: other }, null, 1)}\n`);
+      if (await this.renameTo(join(this.runsDir, other))) {
+        log(`run ${this.name}: that name holds another run written meanwhile (or other files); saved as ${other}`);
+        return this.published(join(this.runsDir, other));
+      }
+    }
+  }
+
+  /** Renames the workspace to `dest`; false when `dest` is a folder that is not empty (taken meanwhile). */
+  private async renameTo(dest: string): Promise<boolean> {
+    try {
+      await rename(this.dir, dest);
+      return true;
+    } catch (error) {
+      if (['ENOTEMPTY', 'EEXIST'].includes(errorCode(error) ?? '')) return false;
+      throw new RunError(dest, `cannot publish the run (${(error as Error).message})`);
+    }
+  }
+
+  private async published(dir: string): Promise<SavedRun> {
+    await rm(join(dir, PARTIAL_FILE), { force: true });
+    return loadRun(dir, this.runsDir);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  /** Removes the workspace (after a publish there is nothing left to remove). */
+  async discard(): Promise<void> {
+    this.stopHeartbeat();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Leaves the workspace for the next writer of the run to adopt, in this process too (a save that failed). */
+  async release(): Promise<void> {
+    this.stopHeartbeat();
+    const info: PartialInfo = { key: this.key, name: this.name, pid: process.pid, host: hostname(), released: true };
+    await writeFileAtomic(join(this.dir, PARTIAL_FILE), `${JSON.stringify(info)}\n`).catch(() => undefined);
+  }
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -248,7 +470,7 @@ async function readMeta(dir: string): Promise<RunMeta> {
 }
 
 /** The description of the run in `dir`, or null when `dir` holds no readable run (an unfinished save, another folder). */
-async function readMetaIfRun(dir: string): Promise<RunMeta | null> {
+export async function readRunMeta(dir: string): Promise<RunMeta | null> {
   if (!existsSync(join(dir, RUN_FILE))) return null;
   try {
     return await readMeta(dir);
@@ -272,6 +494,27 @@ export async function resolveRunDir(nameOrDir: string, runsDir = defaultRunsDir(
   return join(resolve(runsDir), checkRunName(nameOrDir));
 }
 
+/** Whether the run in `dir` is still the one `meta` describes (a concurrent writer may have replaced it). */
+async function unchanged(dir: string, meta: RunMeta): Promise<boolean> {
+  const now = await readRunMeta(dir);
+  return now !== null && now.date === meta.date && now.key === meta.key;
+}
+
+/** Tries a read of several files of a run until the run did not change during it. */
+async function readConsistently<T>(dir: string, read: () => Promise<T & { meta: RunMeta }>): Promise<T & { meta: RunMeta }> {
+  for (let attempt = 1; ; attempt++) {
+    let result: T & { meta: RunMeta };
+    try {
+      result = await read();
+    } catch (error) {
+      // A file missing because the run was being replaced: read the new one.
+      if (attempt < 5) continue;
+      throw error;
+    }
+    if ((await unchanged(dir, result.meta)) || attempt === 5) return result;
+  }
+}
+
 /** Reads a saved run (by name under `runsDir`, or by folder path): its description and history. */
 export async function loadRun(nameOrDir: string, runsDir = defaultRunsDir()): Promise<SavedRun> {
   const dir = await resolveRunDir(nameOrDir, runsDir);
@@ -279,15 +522,18 @@ export async function loadRun(nameOrDir: string, runsDir = defaultRunsDir()): Pr
     const known = (await listRuns(runsDir).catch(() => [])).map((r) => r.name);
     throw new RunError(dir, `no saved run here${known.length > 0 ? ` (saved runs in ${runsDir}: ${known.join(', ')})` : ` (no saved runs in ${runsDir})`}`);
   }
-  const meta = await readMeta(dir);
-  const historyPath = join(dir, HISTORY_FILE);
-  let text: string;
-  try {
-    text = await readFile(historyPath, 'utf8');
-  } catch {
-    throw new RunError(historyPath, 'file not found; the run folder is incomplete');
-  }
-  return { name: meta.name ?? basename(dir), dir, meta, history: parseHistory(text, historyPath) };
+  // A run replaced between reading run.json and history.json is read again.
+  return readConsistently(dir, async () => {
+    const meta = await readMeta(dir);
+    const historyPath = join(dir, HISTORY_FILE);
+    let text: string;
+    try {
+      text = await readFile(historyPath, 'utf8');
+    } catch {
+      throw new RunError(historyPath, 'file not found; the run folder is incomplete');
+    }
+    return { name: meta.name ?? basename(dir), dir, meta, history: parseHistory(text, historyPath) };
+  });
 }
 
 /** Summaries of the runs saved in `runsDir`, oldest first; folders without run.json are skipped. */
@@ -303,7 +549,7 @@ export async function listRuns(runsDir = defaultRunsDir()): Promise<RunSummary[]
   for (const entry of entries.sort()) {
     if (entry.startsWith('.')) continue;
     const dir = join(runsDir, entry);
-    const meta = await readMetaIfRun(dir);
+    const meta = await readRunMeta(dir);
     if (meta === null) continue;
     runs.push({ name: entry, dir, date: meta.date, status: meta.status, steps: meta.steps, finalTestAccuracy: meta.finalTestAccuracy, key: meta.key });
   }
@@ -354,10 +600,15 @@ function disposeAll(params: Params | null): void {
 
 /** Builds a saved run's parameters (and moving averages) as variables; dispose them when done. */
 export async function loadRunModel(run: SavedRun | string, runsDir = defaultRunsDir()): Promise<RunModel> {
-  const saved = typeof run === 'string' ? await loadRun(run, runsDir) : run;
+  const given = typeof run === 'string' ? await loadRun(run, runsDir) : run;
+  // The weights must be those of the run described (a concurrent writer may replace it meanwhile).
+  const { params: paramValues, averages, ...saved } = await readConsistently(given.dir, async () => {
+    const current = typeof run === 'string' ? await loadRun(run, runsDir) : given;
+    return { ...current, ...(await loadWeights(current.dir)) };
+  });
+  if (!(await unchanged(saved.dir, saved.meta))) throw new RunError(saved.dir, 'the run was replaced while its weights were read; load it again');
   const config = makeConfig(saved.meta.config);
   const weightsFile = join(saved.dir, 'weights.json');
-  const { params: paramValues, averages } = await loadWeights(saved.dir);
   const params = buildParams(paramValues, config, `${weightsFile} (parameters)`);
   let averaged: Params | null = null;
   if (config.useMovingAverage && Object.keys(averages).length > 0) {
@@ -389,7 +640,7 @@ async function findCompletedRun(key: string, name: string, runsDir: string): Pro
   const candidates = [name, ...(await listRuns(runsDir)).map((r) => r.name).filter((n) => n !== name)];
   for (const candidate of candidates) {
     const dir = join(runsDir, candidate);
-    const meta = await readMetaIfRun(dir);
+    const meta = await readRunMeta(dir);
     if (meta === null || meta.key !== key || meta.status !== 'completed') continue;
     try {
       return await loadRun(dir, runsDir);
@@ -405,25 +656,29 @@ export interface TrainOrLoadOptions {
   name: string;
   /** Settings that differ from the tutorial's (the seed included). */
   config?: Partial<TrainingConfig>;
-  /** Train again even if a completed run of this configuration is saved. */
+  /** Train again from step 0 even if a completed run of this configuration is saved, or an unfinished one could be resumed. */
   force?: boolean;
   runsDir?: string;
   /** Backend name recorded in the run (default: the one in use). */
   backend?: string;
   onProgress?: (progress: Progress) => void;
-  /** Receives what happens: reuse, training, saving. */
+  /** Receives what happens: reuse, resume, training, saving. */
   log?: (line: string) => void;
   /** Also pass the training loop's own lines (an evaluation every `evalEvery` steps) to `log`. */
   verbose?: boolean;
   /** Stop on SIGINT (Ctrl-C, or "interrupt kernel" in Jupyter); the run is saved as stopped. */
   stopOnSigint?: boolean;
   signal?: AbortSignal;
+  /** Steps between checkpoints, from which an unfinished run resumes (default `DEFAULT_CHECKPOINT_EVERY`; 0: none). */
+  checkpointEvery?: number;
 }
 
 export interface TrainOrLoadResult {
   history: History;
   /** True when a saved run was loaded instead of training. */
   reused: boolean;
+  /** The step an unfinished run was resumed from, or null when training started at step 0 (or nothing was trained). */
+  resumedFrom: number | null;
   /** The saved run: the one reused, or the one just trained. */
   run: SavedRun;
 }
@@ -432,29 +687,84 @@ function percent(value: number | null): string {
   return value === null ? 'n/a' : `${(value * 100).toFixed(2)} %`;
 }
 
+/** The checkpoint in `dir` when it continues run `config` exactly, else null. */
+async function checkpointOf(dir: string, config: TrainingConfig): Promise<TrainerState | null> {
+  if (!existsSync(join(dir, CHECKPOINT_FILE))) return null;
+  try {
+    const state = await loadCheckpoint(join(dir, CHECKPOINT_FILE));
+    return canonicalJson(makeConfig(state.config)) === canonicalJson(config) ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where an unfinished run of `key` can continue: the checkpoint of an abandoned workspace (a
+ * killed process, a restarted kernel), adopted, or of a saved run that was stopped or failed.
+ * The furthest one wins.
+ */
+async function findUnfinished(key: string, name: string, config: TrainingConfig, runsDir: string): Promise<{ workspace: Workspace | null; state: TrainerState | null; from: string }> {
+  const workspace = await Workspace.adopt(runsDir, key, name);
+  let state = workspace === null ? null : await checkpointOf(workspace.dir, config);
+  let from = state === null ? '' : 'the checkpoint of an unfinished run';
+  for (const run of await listRuns(runsDir)) {
+    if (run.key !== key || (run.status !== 'stopped' && run.status !== 'failed')) continue;
+    const saved = await checkpointOf(run.dir, config);
+    if (saved !== null && saved.globalStep > (state?.globalStep ?? -1)) {
+      state = saved;
+      from = `the checkpoint of saved run ${run.name} (${run.status})`;
+    }
+  }
+  return { workspace, state, from };
+}
+
 /**
  * Loads the completed run of this configuration and data if one is saved (under `name`, or
  * under another name with the same key), else trains it, saves it as `name` and returns it.
- * A run that does not complete (stopped, or diverged) is saved with its status but never
- * reused; a diverged or stopped run resolves normally (check `history.status`), any other
- * error is rethrown after saving.
+ * Training keeps a checkpoint every `checkpointEvery` steps in a private workspace: a run cut
+ * short (a killed process, a restarted kernel, an interrupt, a failure) continues from its last
+ * checkpoint at the next call, and says so. A run that does not complete is saved with its
+ * status but never reused; a diverged or stopped run resolves normally (check
+ * `history.status`), any other error is rethrown after saving. Concurrent calls for the same
+ * run are safe (see `saveRun`).
  */
 export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions): Promise<TrainOrLoadResult> {
+  const since = Date.now();
   const name = checkRunName(options.name);
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
   const log = options.log ?? (() => undefined);
   const config = makeConfig(options.config);
   const key = runKey(config, data);
+  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) throw new RangeError(`trainOrLoad: checkpointEvery must be a whole number of steps >= 0, got ${checkpointEvery}`);
   if (options.force !== true) {
     const found = await findCompletedRun(key, name, runsDir);
     if (found !== null) {
       const same = found.name === name ? '' : ` (same configuration as "${name}")`;
       log(`reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`);
-      return { history: found.history, reused: true, run: found };
+      return { history: found.history, reused: true, resumedFrom: null, run: found };
     }
   }
-  log(`training ${name}: ${config.trainingSteps} steps`);
-  const trainer = new Trainer(data, { config, backend: options.backend ?? tf.getBackend() });
+  let workspace: Workspace | null = null;
+  let resume: TrainerState | null = null;
+  if (options.force !== true) {
+    const unfinished = await findUnfinished(key, name, config, runsDir);
+    workspace = unfinished.workspace;
+    resume = unfinished.state;
+    // A process killed while publishing leaves a workspace with a completed run: publish it.
+    const left = workspace === null ? null : await readRunMeta(workspace.dir);
+    if (workspace !== null && left?.status === 'completed' && left.key === key) {
+      const run = await workspace.publish(since, log);
+      log(`saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`);
+      return { history: run.history, reused: true, resumedFrom: null, run };
+    }
+    if (resume !== null) log(`resuming ${name} from step ${resume.globalStep} of ${config.trainingSteps} (${unfinished.from})`);
+  }
+  workspace ??= await Workspace.create(runsDir, key, name);
+  if (resume === null) log(`training ${name}: ${config.trainingSteps} steps`);
+  const trainer = new Trainer(data, { config, backend: options.backend ?? tf.getBackend(), resume: resume ?? undefined });
+  const dir = workspace.dir;
+  let published = false;
   try {
     let failure: unknown = null;
     try {
@@ -463,20 +773,30 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
         log: options.verbose === true ? log : undefined,
         stopOnSigint: options.stopOnSigint,
         signal: options.signal,
+        checkpointEvery: checkpointEvery > 0 ? checkpointEvery : undefined,
+        onCheckpoint: (state) => saveCheckpoint(dir, state).then(() => undefined),
       });
     } catch (error) {
       failure = error;
     }
-    const run = await saveRun(trainer.history, trainer, { name, runsDir, data });
+    const state = trainer.state();
+    // A run cut short keeps its final state, to continue from it next time.
+    if (trainer.history.status !== 'completed' && trainer.history.status !== 'diverged') await saveCheckpoint(dir, state);
+    await workspace.writeRun(trainer.history, state, data);
+    const run = await workspace.publish(since, log);
+    published = true;
     const { history } = run;
     if (failure !== null && !(failure instanceof DivergenceError)) throw failure;
     if (history.status === 'completed') {
-      log(`saved run ${name}: test accuracy ${percent(run.meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`);
+      log(`saved run ${run.name}: test accuracy ${percent(run.meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`);
     } else {
-      log(`run ${name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but it will be trained again next time`);
+      const again = history.status === 'diverged' ? 'it will be trained again next time' : `the next call continues it from step ${state.globalStep}`;
+      log(`run ${run.name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but not reused: ${again}`);
     }
-    return { history, reused: false, run };
+    return { history, reused: false, resumedFrom: resume?.globalStep ?? null, run };
   } finally {
     trainer.dispose();
+    // Unpublished (the save itself failed): the workspace stays for the next call to adopt.
+    if (!published) await workspace.release();
   }
 }

@@ -1,73 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST, loadCheckpoint, loadWeights } from '../src/checkpoint';
 import { EXIT, UsageError, parseTrainArgs } from '../src/cli';
 import { CSV_COLUMNS, type Evaluation, type History } from '../src/history';
 import { listRuns, loadRun, loadRunModel } from '../src/runs';
-
-const root = resolve(__dirname, '..', '..');
-const cliPath = join(root, 'dist', 'cli.js');
-
-/** The modules the CLI runs; dist must be at least as new as their sources. */
-const CORE = ['cli', 'train', 'checkpoint', 'config', 'io', 'history', 'model', 'backend', 'random', 'data/idx', 'data/mnist'];
-
-/** Builds dist (`npm run build`) when a core module is newer than its compiled file. */
-function ensureBuilt(): void {
-  const stale = CORE.filter((name) => {
-    const built = join(root, 'dist', `${name}.js`);
-    return !existsSync(built) || statSync(join(root, 'src', `${name}.ts`)).mtimeMs > statSync(built).mtimeMs;
-  });
-  if (stale.length === 0) return;
-  try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
-  } catch (error) {
-    // tsc writes its output even when it reports type errors elsewhere; what matters is a fresh dist.
-    const output = String((error as { stdout?: Buffer }).stdout ?? '');
-    if (!existsSync(cliPath)) throw new Error(`dist is missing and could not be built:\n${output}`);
-  }
-}
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the CLI in a child process. `onLine` sees each line of its standard output as it comes.
- * A child still running after `limitSeconds` is killed and the test fails (a hang guard, far
- * above the time any of these runs takes).
- */
-function runCli(args: string[], onLine?: (line: string, child: ChildProcess) => void, limitSeconds = 300): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let pending = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) onLine?.(line, child);
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const guard = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mnist-tutorial ${args.join(' ')} still running after ${limitSeconds} s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, limitSeconds * 1000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
-}
+import { ensureBuilt, root, runCli } from './helpers/cli';
 
 function readHistory(dir: string): History {
   return JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as History;
@@ -176,7 +116,7 @@ describe('parseTrainArgs', () => {
       '--backend',
       'gpu',
       '--checkpoint-every',
-      '0',
+      '-1',
       '--data-dir',
       'd',
       '--data-url',
@@ -198,7 +138,7 @@ describe('parseTrainArgs', () => {
       /^--seed given more than once$/,
       /^--steps and --training-steps both given$/,
       /^--backend must be one of auto, tensorflow, wasm, cpu; got "gpu"$/,
-      /^--checkpoint-every must be an integer >= 1, got "0"$/,
+      /^--checkpoint-every must be an integer >= 0 \(0: no checkpoints\), got "-1"$/,
       /^--data-dir and --data-url both given/,
       /^--batch-size: must be an integer/,
       /^--use-moving-average: must be true or false, got "maybe"$/,
@@ -359,6 +299,47 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.deepEqual(finished.config, expected.config);
     const [a, b] = [await loadWeights(whole), await loadWeights(parted)];
     assert.deepEqual(Array.from(b.averages.weights2!), Array.from(a.averages.weights2!));
+  });
+
+  it('--out DIR continues an unfinished run given the same flags, refuses other flags without changing anything, and leaves a completed one alone', async () => {
+    const flags = ['--eval-every', '100', '--checkpoint-every', '50', '--no-charts', '--backend', 'wasm'];
+    const out = join(tmp, 'again');
+    let interrupted = false;
+    const stopped = await runCli(['train', ...flags, '--steps', '300', '--out', out], (line, child) => {
+      if (!interrupted && line.startsWith('step 100: validation accuracy')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.equal(stopped.code, EXIT.interrupted, stopped.stderr);
+    flags.push('--steps', '300');
+    const stopStep = (await loadCheckpoint(out)).globalStep;
+    const snapshot = () => Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name)).toString('base64')]));
+    const before = snapshot();
+
+    const other = await runCli(['train', ...flags.slice(0, -2), '--steps', '400', '--learning-rate', '0.5', '--out', out]);
+    assert.equal(other.code, EXIT.failed);
+    assert.equal(
+      other.stderr.trim().split('\n').at(-1),
+      `error: ${out} holds an unfinished run (step ${stopStep} of 300) with other settings: --learning-rate-base: 0.8 there, 0.5 here; --training-steps: 300 there, 400 here. Nothing was changed: give the same flags to continue it, --resume ${out} to continue it with the new settings, or another --out`,
+    );
+    assert.deepEqual(snapshot(), before, 'nothing was overwritten');
+
+    const resumed = await runCli(['train', ...flags, '--out', out]);
+    assert.equal(resumed.code, EXIT.ok, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from the unfinished run in `));
+    const history = readHistory(out);
+    assert.equal(history.status, 'completed');
+    assert.deepEqual(readdirSync(out).sort(), ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'], 'a completed run drops its checkpoint');
+
+    const done = snapshot();
+    const again = await runCli(['train', ...flags, '--out', out]);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.match(again.stdout, /already holds this run, completed after 300 steps: test accuracy [\d.]+ %; nothing to do/);
+    const changed = await runCli(['train', ...flags, '--seed', '2', '--out', out]);
+    assert.equal(changed.code, EXIT.failed);
+    assert.match(changed.stderr, /holds a run that completed with other settings: --seed: 1 there, 2 here\. Nothing was changed/);
+    assert.deepEqual(snapshot(), done, 'nothing was overwritten');
   });
 
   it('--out below a regular file fails before training, naming the path, and writes nothing', async () => {

@@ -237,13 +237,62 @@ describe('preprocessDigitImage', () => {
     assert.throws(() => preprocessDigitImage(empty), { message: `${empty}: the file is empty, not a PNG image` });
     const truncated = join(scratch, 'truncated.png');
     await writeFile(truncated, readFileSync(FIXTURE).subarray(0, 60));
-    assert.throws(() => preprocessDigitImage(truncated), new RegExp(`${truncated.replace(/\//g, '\\/')}: cannot decode the PNG image`));
+    assert.throws(() => preprocessDigitImage(truncated), new RegExp(`${truncated.replace(/\//g, '\\/')}: truncated PNG image`));
     assert.throws(() => preprocessDigitImage(join(scratch, 'missing.png')), /missing\.png: file not found/);
     assert.throws(() => preprocessDigitImage(scratch), /is a folder, not a PNG file/);
     const blank = join(scratch, 'blank.png');
     await writeFile(blank, pngBytes(10, 10, () => [250, 250, 250, 255]));
     assert.throws(() => preprocessDigitImage(blank), new RegExp(`${blank.replace(/\//g, '\\/')}: no digit found: the image is blank`));
     assert.throws(() => preprocessDigitImage(new Uint8Array([1, 2, 3]), { name: 'upload.png' }), /^DigitImageError: upload\.png: not a PNG image/);
+  });
+});
+
+/** The first 33 bytes of a PNG: its signature and an image header (IHDR) for `width` x `height` RGBA pixels. */
+function pngHeader(width: number, height: number): Buffer {
+  const header = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(header);
+  header.writeUInt32BE(13, 8);
+  header.write('IHDR', 12, 'latin1');
+  header.writeUInt32BE(width, 16);
+  header.writeUInt32BE(height, 20);
+  header.set([8, 6, 0, 0, 0], 24);
+  return header;
+}
+
+describe('digit images are bounded before decoding', () => {
+  it('refuses an image above the size limits from its header alone, naming the file and the limit', () => {
+    const start = performance.now();
+    // Only a header: decoding was never tried, or the error would be about the missing image data.
+    assert.throws(() => preprocessDigitImage(pngHeader(20000, 20000), { name: 'huge.png' }), {
+      message: 'huge.png: the image is 20,000 x 20,000 pixels; the limit is 8,192 pixels a side and 16,777,216 pixels in all: scale it down (a digit needs a few hundred pixels a side)',
+    });
+    assert.ok(performance.now() - start < 100, 'refused at once');
+    assert.throws(() => preprocessDigitImage(pngHeader(5000, 4000), { name: 'wide.png' }), /^DigitImageError: wide\.png: the image is 5,000 x 4,000 pixels; the limit is/);
+    assert.throws(() => preprocessDigitImage(pngHeader(0, 10), { name: 'none.png' }), { message: 'none.png: the image has no pixels' });
+    // A real image within the default limits but above given ones.
+    const image = pngBytes(100, 60, (x) => (x > 40 && x < 60 ? [0, 0, 0, 255] : [255, 255, 255, 255]));
+    assert.throws(() => preprocessDigitImage(image, { name: 'small.png', limits: { maxSide: 64 } }), /^DigitImageError: small\.png: the image is 100 x 60 pixels; the limit is 64 pixels a side/);
+    assert.throws(() => preprocessDigitImage(image, { name: 'small.png', limits: { maxFileBytes: 100 } }), new RegExp(`^DigitImageError: small\\.png: the file is ${image.length} bytes; the limit is 100 bytes$`));
+    assert.equal(preprocessDigitImage(image, { name: 'small.png' }).pixels.length, 784);
+  });
+
+  it('a file above the size limit is refused without being read', async () => {
+    const big = join(scratch, 'big.png');
+    await writeFile(big, readFileSync(FIXTURE));
+    const size = readFileSync(big).length;
+    assert.throws(() => preprocessDigitImage(big, { limits: { maxFileBytes: size - 1 } }), { message: `${big}: the file is ${size.toLocaleString('en-US')} bytes; the limit is ${(size - 1).toLocaleString('en-US')} bytes` });
+  });
+
+  it('truncated and corrupt files give a clear error', () => {
+    const fixture = readFileSync(FIXTURE);
+    assert.throws(() => preprocessDigitImage(fixture.subarray(0, 20), { name: 'cut.png' }), { message: 'cut.png: truncated PNG image: the file ends inside its header (20 bytes); save the image again' });
+    assert.throws(() => preprocessDigitImage(fixture.subarray(0, 60), { name: 'cut.png' }), /^DigitImageError: cut\.png: truncated PNG image: the file ends before the image does \(no IEND chunk\); save the image again \(/);
+    const renamed = Buffer.from(fixture);
+    renamed.write('IHDX', 12, 'latin1');
+    assert.throws(() => preprocessDigitImage(renamed, { name: 'odd.png' }), { message: 'odd.png: corrupt PNG image: it does not start with an image header (IHDR chunk)' });
+    const damaged = Buffer.from(fixture);
+    damaged.fill(0x55, 40, damaged.length - 20);
+    assert.throws(() => preprocessDigitImage(damaged, { name: 'damaged.png' }), /^DigitImageError: damaged\.png: cannot decode the PNG image \(/);
   });
 });
 

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { setupBackend } from '../src/backend';
-import { loadWeights } from '../src/checkpoint';
+import { loadWeights, saveCheckpoint } from '../src/checkpoint';
 import { makeConfig, type TrainingConfig } from '../src/config';
 import type { DataSet, MnistData } from '../src/data/mnist';
 import { paramList } from '../src/model';
@@ -25,7 +27,8 @@ import {
   trainOrLoad,
   type RunMeta,
 } from '../src/runs';
-import { Trainer, type TrainerState } from '../src/train';
+import type { History } from '../src/history';
+import { train, Trainer, type TrainerState } from '../src/train';
 
 /** A small random data set: `count` images of 784 pixels, labels cycling through 0-9. */
 function dataSet(count: number, seed: number): DataSet {
@@ -271,5 +274,203 @@ describe('trainOrLoad', () => {
     await writeFile(join(broken, 'run.json'), '{not json');
     assert.ok(!(await listRuns(runsDir)).some((r) => r.name === 'broken'));
     await assert.rejects(loadRun('broken', runsDir), /run\.json: not valid JSON/);
+  });
+});
+
+/** A history without its wall-clock fields, which differ between any two runs. */
+function withoutClock(history: History): unknown {
+  const { startedAt: _s, finishedAt: _f, wallTimeSeconds: _w, ...rest } = history;
+  return { ...rest, evaluations: history.evaluations.map(({ elapsedSeconds: _e, ...evaluation }) => evaluation) };
+}
+
+/** The process id of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid!;
+}
+
+describe('unfinished runs continue from their checkpoint', () => {
+  const config = { ...TINY, trainingSteps: 40, seed: 11 };
+  let uninterrupted: History;
+
+  before(async () => {
+    uninterrupted = await train(data, { config, backend: 'cpu' });
+  });
+
+  it('a stopped run continues from where it stopped, says so, and ends with the uninterrupted history', async () => {
+    const stop = new AbortController();
+    const stopped = await trainOrLoad(data, {
+      name: 'resumed',
+      config,
+      runsDir,
+      checkpointEvery: 10,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.step >= 15) stop.abort();
+      },
+    });
+    assert.equal(stopped.history.status, 'stopped');
+    assert.ok(existsSync(join(stopped.run.dir, 'checkpoint.ckpt')), 'a stopped run keeps its checkpoint');
+    const lines: string[] = [];
+    const resumed = await trainOrLoad(data, { name: 'resumed', config, runsDir, checkpointEvery: 10, log: (l) => lines.push(l) });
+    assert.equal(resumed.resumedFrom, stopped.run.meta.steps);
+    assert.match(lines[0], new RegExp(`^resuming resumed from step ${stopped.run.meta.steps} of 40 \\(the checkpoint of saved run resumed \\(stopped\\)\\)$`));
+    assert.equal(resumed.history.status, 'completed');
+    assert.deepEqual(withoutClock(resumed.history), withoutClock(uninterrupted));
+    assert.deepEqual((await readdir(resumed.run.dir)).sort(), ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'], 'a completed run drops its checkpoint');
+    assert.deepEqual((await readdir(runsDir)).filter((f) => f.startsWith('.')), [], 'no workspace left');
+  });
+
+  it("a dead writer's workspace is adopted and continued; a live writer's is left alone", async () => {
+    const name = 'adopted';
+    const config = { ...TINY, trainingSteps: 40, seed: 13 };
+    const key = runKey(config, data);
+    const trainer = new Trainer(data, { config, backend: 'cpu' });
+    for (let i = 0; i < 20; i++) trainer.step(i % config.recordEvery! === 0);
+    const state = trainer.state();
+    trainer.dispose();
+    // What a process killed at step 20 leaves: a workspace with its checkpoint.
+    const workspace = (owner: object) => {
+      const dir = join(runsDir, `.writing-${Math.random().toString(36).slice(2)}`);
+      return mkdir(dir)
+        .then(() => saveCheckpoint(dir, state))
+        .then(() => writeFile(join(dir, 'partial.json'), JSON.stringify({ key, name, host: hostname(), ...owner })))
+        .then(() => dir);
+    };
+    const live = await workspace({ pid: process.pid });
+    const dead = await workspace({ pid: deadPid() });
+    const lines: string[] = [];
+    const result = await trainOrLoad(data, { name, config, runsDir, checkpointEvery: 10, log: (l) => lines.push(l) });
+    assert.equal(result.resumedFrom, 20);
+    assert.equal(lines[0], 'resuming adopted from step 20 of 40 (the checkpoint of an unfinished run)');
+    // The steps before the checkpoint were taken without recording; the resumed ones record.
+    assert.deepEqual(result.history.steps.map((s) => s.step), [20, 25, 30, 35]);
+    assert.deepEqual(result.history.evaluations.map((e) => e.step), [20, 30, 40]);
+    assert.ok(!existsSync(dead), 'the dead writer’s workspace was taken');
+    assert.ok(existsSync(live), 'the live writer’s workspace is untouched');
+    await rm(live, { recursive: true });
+  });
+
+  it('force starts again at step 0 even when a checkpoint could be resumed', async () => {
+    const stop = new AbortController();
+    await trainOrLoad(data, { name: 'forced', config: { ...config, seed: 12 }, runsDir, checkpointEvery: 5, signal: stop.signal, onProgress: (p) => p.step >= 10 && stop.abort() });
+    const forced = await trainOrLoad(data, { name: 'forced', config: { ...config, seed: 12 }, runsDir, force: true });
+    assert.equal(forced.resumedFrom, null);
+    assert.equal(forced.history.status, 'completed');
+  });
+});
+
+/** Runs `trainOrLoad` in a worker thread once every worker is ready; resolves with its result and log. */
+function trainInWorker(go: Int32Array, workerData: object): { ready: Promise<void>; done: Promise<{ reused: boolean; name: string; status: string; history: History; log: string[] }> } {
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const { setupBackend } = require(${JSON.stringify(require.resolve('../src/backend'))});
+    const { trainOrLoad } = require(${JSON.stringify(require.resolve('../src/runs'))});
+    (async () => {
+      await setupBackend('cpu');
+      const log = [];
+      parentPort.postMessage({ ready: true });
+      Atomics.wait(workerData.go, 0, 0);
+      const result = await trainOrLoad(workerData.data, { name: workerData.name, config: workerData.config, runsDir: workerData.runsDir, log: (l) => log.push(l), checkpointEvery: 50 });
+      parentPort.postMessage({ reused: result.reused, name: result.run.name, status: result.history.status, history: result.history, log });
+    })().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) }));
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { ...workerData, go } });
+  let ready!: () => void;
+  const readyPromise = new Promise<void>((r) => (ready = r));
+  const done = new Promise<{ reused: boolean; name: string; status: string; history: History; log: string[] }>((resolveDone, reject) => {
+    worker.on('message', (message: { ready?: boolean; error?: string }) => {
+      if (message.ready === true) return ready();
+      void worker.terminate();
+      if (message.error !== undefined) reject(new Error(message.error));
+      else resolveDone(message as never);
+    });
+    worker.on('error', reject);
+  });
+  return { ready: readyPromise, done };
+}
+
+/** Starts workers together (after each has loaded TensorFlow.js) and waits for all. */
+async function race(jobs: object[]) {
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const workers = jobs.map((job) => trainInWorker(go, job));
+  await Promise.all(workers.map((w) => w.ready));
+  Atomics.store(go, 0, 1);
+  Atomics.notify(go, 0);
+  return Promise.all(workers.map((w) => w.done));
+}
+
+describe('the runs folder with concurrent writers', () => {
+  const config = { ...TINY, trainingSteps: 300, evalEvery: 100, seed: 21 };
+
+  /** Every run in `dir` is whole: its run.json, history and weights belong together. */
+  async function checkConsistent(dir: string): Promise<string[]> {
+    const entries = await readdir(dir);
+    assert.deepEqual(entries.filter((e) => e.startsWith('.')), [], 'no workspace or replaced run left');
+    for (const run of await listRuns(dir)) {
+      const loaded = await loadRun(run.name, dir);
+      assert.equal(loaded.meta.key, runKey(loaded.history.config, data), `${run.name}: run.json and history.json are of one run`);
+      assert.equal(loaded.meta.steps, loaded.history.config.trainingSteps);
+      const model = await loadRunModel(loaded);
+      model.dispose();
+    }
+    return entries.sort();
+  }
+
+  it('two workers training the same configuration under one name at once: one run, both get it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mnist-race-'));
+    const results = await race([0, 1].map(() => ({ data, config, name: 'same', runsDir: dir })));
+    assert.deepEqual(await checkConsistent(dir), ['same']);
+    assert.ok(results.every((r) => !r.reused && r.status === 'completed'), 'both trained at once (a real race)');
+    assert.deepEqual(results[0].history, results[1].history, 'both return the published run');
+    const losers = results.filter((r) => r.log.some((l) => /completed by another writer meanwhile; using it/.test(l)));
+    assert.equal(losers.length, 1, 'the loser reuses the winner’s run');
+    console.log(`race, same configuration: winner published, loser log: ${JSON.stringify(losers[0].log.at(-2))}`);
+    await rm(dir, { recursive: true });
+  });
+
+  it('two workers training different configurations under one name at once: both kept, one under another name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mnist-race-'));
+    const results = await race([21, 22].map((seed) => ({ data, config: { ...config, seed }, name: 'shared', runsDir: dir })));
+    assert.deepEqual(await checkConsistent(dir), ['shared', 'shared-2']);
+    assert.deepEqual(results.map((r) => r.name).sort(), ['shared', 'shared-2']);
+    for (const result of results) assert.equal((await loadRun(result.name, dir)).meta.seed, result.history.config.seed);
+    await rm(dir, { recursive: true });
+  });
+
+  it('readers never see a mixed run while a writer replaces it again and again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mnist-race-'));
+    const states = await Promise.all(
+      [31, 32].map(async (seed) => {
+        const trainer = new Trainer(data, { config: { ...TINY, seed }, backend: 'cpu' });
+        await trainer.run();
+        const state = { ...trainer.state(), history: trainer.history };
+        trainer.dispose();
+        return state;
+      }),
+    );
+    let writing = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (writing) {
+        const run = await loadRunModel('flip', dir).catch((error: unknown) => (error instanceof RunError ? null : Promise.reject(error)));
+        if (run !== null) {
+          const seed = run.config.seed;
+          assert.deepEqual(run.params.biases2!.dataSync(), states[seed - 31].params.biases2, 'run.json and the weights are of one run');
+          run.dispose();
+          reads++;
+        }
+        const loaded = await loadRun('flip', dir).catch((error: unknown) => (error instanceof RunError ? null : Promise.reject(error)));
+        if (loaded !== null) assert.equal(loaded.meta.seed, loaded.history.config.seed, 'run.json and history.json of one run');
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    // Each save replaces the older run of the name, the other configuration.
+    for (let i = 0; i < 30; i++) await saveRun(states[i % 2].history, states[i % 2], { name: 'flip', runsDir: dir, data });
+    writing = false;
+    await reader;
+    assert.ok(reads > 0);
+    assert.deepEqual(await checkConsistent(dir), ['flip']);
+    await rm(dir, { recursive: true });
   });
 });

@@ -2,9 +2,15 @@
  * MNIST: where the four files come from, the tutorial's 55,000 / 5,000 / 10,000 split, and the
  * training batches of `next_batch`.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { dirname, join, resolve } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { removeStaleTemporaries } from '../io';
 import { Random } from '../random';
 import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, decodeIdx, expectMagic, readIdxFile, type IdxArray } from './idx';
 
@@ -36,7 +42,34 @@ export type MnistSource =
       cacheDir?: string;
       gzip?: boolean;
       sha256?: Partial<Record<MnistFileRole, string>>;
+      /** Timeouts, redirects and size caps of the downloads (default `DOWNLOAD_LIMITS`, `MAX_DOWNLOAD_BYTES`). */
+      limits?: Partial<DownloadLimits>;
+      maxBytes?: Partial<Record<MnistFileRole, number>>;
     };
+
+/** Bounds on a download, so that a server that stalls, never ends or redirects in circles fails with an error instead of hanging. */
+export interface DownloadLimits {
+  /** Time to connect and receive the response headers, in ms. */
+  connectTimeoutMs: number;
+  /** Longest wait for more data once the body is coming, in ms. */
+  idleTimeoutMs: number;
+  /** Redirects followed. */
+  maxRedirects: number;
+}
+
+export const DOWNLOAD_LIMITS: Readonly<DownloadLimits> = { connectTimeoutMs: 30_000, idleTimeoutMs: 60_000, maxRedirects: 5 };
+
+/**
+ * Largest download accepted for each file: four times the original MNIST file uncompressed
+ * (Fashion-MNIST and the like are the same size; a gzipped copy is smaller), so that a server
+ * sending an endless body stops at a known size.
+ */
+export const MAX_DOWNLOAD_BYTES: Readonly<Record<MnistFileRole, number>> = {
+  trainImages: 4 * (16 + 60_000 * 784),
+  trainLabels: 4 * (8 + 60_000),
+  testImages: 4 * (16 + 10_000 * 784),
+  testLabels: 4 * (8 + 10_000),
+};
 
 /** Images as float32 pixels in [0, 1], one row of 784 per image, and labels as class indices. */
 export interface DataSet {
@@ -99,46 +132,124 @@ export function cacheFolderFor(baseUrl: string, cacheDir: string): string {
   return join(cacheDir, `${slug}-${sha256(Buffer.from(baseUrl)).slice(0, 8)}`);
 }
 
+/** Sends a GET; resolves with the response once its headers arrive, within `connectTimeoutMs`. */
+function get(url: URL, limits: DownloadLimits): Promise<http.IncomingMessage> {
+  return new Promise((resolvePromise, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).get(url);
+    const timer = setTimeout(() => request.destroy(new Error(`no response within ${limits.connectTimeoutMs / 1000} s`)), limits.connectTimeoutMs);
+    request.on('response', (response) => {
+      clearTimeout(timer);
+      resolvePromise(response);
+    });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const HINT = 'check the URL and the network, or use the embedded data';
+
+/** GETs `url`, following at most `maxRedirects` redirects; resolves with a 2xx response. */
+async function getFollowing(url: string, limits: DownloadLimits): Promise<http.IncomingMessage> {
+  let current = new URL(url);
+  const chain = [current.href];
+  for (;;) {
+    let response: http.IncomingMessage;
+    try {
+      response = await get(current, limits);
+    } catch (error) {
+      // Node puts the reason (e.g. ECONNREFUSED) in the message, and AggregateErrors in `errors`.
+      const inner = (error as { errors?: unknown[] }).errors?.[0];
+      throw new DataError(url, `download failed (${firstLine(inner ?? error)}${current.href !== url ? `, at ${current.href}` : ''})`, HINT);
+    }
+    const status = response.statusCode ?? 0;
+    if (REDIRECTS.has(status)) {
+      response.resume();
+      const location = response.headers.location;
+      if (location === undefined) throw new DataError(url, `download failed: HTTP ${status} redirect without a Location header`, 'check the base URL');
+      if (chain.length > limits.maxRedirects) {
+        throw new DataError(url, `download failed: more than ${limits.maxRedirects} redirects (${[...chain, new URL(location, current).href].join(' -> ')})`, 'check the base URL');
+      }
+      current = new URL(location, current);
+      if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new DataError(url, `download failed: redirected to ${current.href}, not an http(s) URL`, 'check the base URL');
+      chain.push(current.href);
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      response.resume();
+      throw new DataError(url, `download failed with HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), 'check the base URL');
+    }
+    return response;
+  }
+}
+
+/**
+ * Streams `url` into `file`, within the limits: the size cap is checked against the announced
+ * length and against the bytes as they come. Returns the SHA-256 of what was written.
+ */
+async function downloadTo(url: string, file: string, limits: DownloadLimits, maxBytes: number): Promise<string> {
+  const response = await getFollowing(url, limits);
+  const tooLarge = (bytes: string) =>
+    new DataError(url, `download stopped: ${bytes}, above the limit of ${maxBytes.toLocaleString('en-US')} bytes for this file`, 'check the URL; for a larger dataset raise maxBytes');
+  const announced = Number(response.headers['content-length']);
+  if (announced > maxBytes) {
+    response.destroy();
+    throw tooLarge(`the server announces ${announced.toLocaleString('en-US')} bytes`);
+  }
+  let received = 0;
+  const hash = createHash('sha256');
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > maxBytes) return callback(tooLarge(`more than ${received.toLocaleString('en-US')} bytes received`));
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  response.setTimeout(limits.idleTimeoutMs, () => response.destroy(new Error(`no data for ${limits.idleTimeoutMs / 1000} s after ${received.toLocaleString('en-US')} bytes`)));
+  try {
+    await pipeline(response, count, createWriteStream(file));
+  } catch (error) {
+    if (error instanceof DataError) throw error;
+    throw new DataError(url, `download failed (${firstLine(error)})`, HINT);
+  }
+  // On disk before it is renamed into place: a crash then leaves the whole file or none.
+  const handle = await open(file, 'r+');
+  await handle.sync().finally(() => handle.close());
+  return hash.digest('hex');
+}
+
 /**
  * Downloads one file into the cache unless a copy is there already; checks its SHA-256 when
- * `expected` is given (a cached copy too). Writes through a temporary file, so an interrupted
+ * `expected` is given (a cached copy too). Bounded by `limits` and `maxBytes`. Writes to a
+ * temporary file renamed into place once complete and checked, so an interrupted or refused
  * download never leaves a partial file under the final name.
  */
-export async function downloadCached(url: string, target: string, expected?: string): Promise<string> {
-  const verify = (bytes: Uint8Array, where: string) => {
-    if (expected !== undefined && sha256(bytes) !== expected.toLowerCase()) {
-      throw new DataError(where, `SHA-256 mismatch: expected ${expected}, got ${sha256(bytes)}`, 'delete the file to download it again, or fix the expected hash');
-    }
-  };
+export async function downloadCached(url: string, target: string, expected?: string, limits: Partial<DownloadLimits> = {}, maxBytes = Infinity): Promise<string> {
+  const mismatch = (actual: string, where: string) =>
+    new DataError(where, `SHA-256 mismatch: expected ${expected}, got ${actual}`, 'delete the file to download it again, or fix the expected hash');
   if (await exists(target)) {
-    verify(await readFile(target), target);
+    const actual = sha256(await readFile(target));
+    if (expected !== undefined && actual !== expected.toLowerCase()) throw mismatch(actual, target);
     return target;
   }
-  let response: Response;
+  const folder = dirname(target);
   try {
-    response = await fetch(url);
+    await mkdir(folder, { recursive: true });
   } catch (error) {
-    // fetch puts the reason (e.g. ECONNREFUSED) in `cause`.
-    const cause = error instanceof Error && error.cause !== undefined ? `: ${firstLine(error.cause)}` : '';
-    throw new DataError(url, `download failed (${firstLine(error)}${cause})`, 'check the URL and the network, or use the embedded data');
+    throw new DataError(target, `cannot write the download cache (${firstLine(error)})`, 'choose another cache folder (cacheDir)');
   }
-  if (!response.ok) {
-    throw new DataError(url, `download failed with HTTP ${response.status} ${response.statusText}`, 'check the base URL');
-  }
-  let bytes: Uint8Array;
+  await removeStaleTemporaries(folder);
+  const partial = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (error) {
-    throw new DataError(url, `download failed (${firstLine(error)})`, 'check the URL and the network, or use the embedded data');
-  }
-  verify(bytes, url);
-  const partial = `${target}.${process.pid}.partial`;
-  try {
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(partial, bytes);
+    const actual = await downloadTo(url, partial, { ...DOWNLOAD_LIMITS, ...limits }, maxBytes);
+    if (expected !== undefined && actual !== expected.toLowerCase()) throw mismatch(actual, url);
     await rename(partial, target);
   } catch (error) {
     await rm(partial, { force: true }).catch(() => undefined);
+    if (error instanceof DataError) throw error;
     throw new DataError(target, `cannot write the download cache (${firstLine(error)})`, 'choose another cache folder (cacheDir)');
   }
   return target;
@@ -158,7 +269,7 @@ export async function resolveSourceFiles(source: MnistSource): Promise<Record<Mn
     const suffix = source.gzip === false ? '' : '.gz';
     for (const role of roles) {
       const name = MNIST_FILES[role] + suffix;
-      paths[role] = await downloadCached(new URL(name, base).toString(), join(folder, name), source.sha256?.[role]);
+      paths[role] = await downloadCached(new URL(name, base).toString(), join(folder, name), source.sha256?.[role], source.limits, source.maxBytes?.[role] ?? MAX_DOWNLOAD_BYTES[role]);
     }
   } else {
     const dir = source.kind === 'embedded' ? embeddedDataDir() : source.path;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,9 @@ import { gzipSync } from 'node:zlib';
 import { DataError, readIdxFile } from '../../src/data/idx';
 import {
   BatchSampler,
+  MAX_DOWNLOAD_BYTES,
   MNIST_FILES,
+  downloadCached,
   cacheFolderFor,
   embeddedDataDir,
   labelCounts,
@@ -332,6 +334,101 @@ describe('a url source', () => {
       assert.match(error.problem, /cannot write the download cache \(ENOTDIR/);
       assert.match(error.message, /choose another cache folder/);
     });
+  });
+});
+
+describe('downloads are bounded (a local server on 127.0.0.1)', () => {
+  let server: Server;
+  let base: string;
+  let cache: string;
+  const body = gzipSync(FILES.trainLabels);
+
+  before(async () => {
+    cache = join(tmp, 'bounded-cache');
+    server = createServer((request, response) => {
+      // Accepts the connection, never answers.
+      if (request.url?.startsWith('/silent') === true) return;
+      switch (request.url) {
+        case '/stall':
+          response.writeHead(200, { 'content-length': 1000 });
+          response.write(Buffer.alloc(100));
+          return; // then nothing more
+        case '/endless': {
+          response.writeHead(200);
+          const chunk = Buffer.alloc(16 * 1024, 7);
+          const pump = () => {
+            while (!response.destroyed && response.write(chunk));
+            if (!response.destroyed) response.once('drain', pump);
+          };
+          return pump();
+        }
+        case '/announced':
+          response.writeHead(200, { 'content-length': 10 ** 9 });
+          return response.write(Buffer.alloc(10));
+        case '/loop-a':
+          return response.writeHead(302, { location: '/loop-b' }).end();
+        case '/loop-b':
+          return response.writeHead(302, { location: 'loop-a' }).end();
+        case '/hop-1':
+          return response.writeHead(301, { location: '/hop-2' }).end();
+        case '/hop-2':
+          return response.writeHead(307, { location: `${base}/file` }).end();
+        case '/file':
+          return response.writeHead(200, { 'content-length': body.length }).end(body);
+        default:
+          response.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** Downloads `path` into the cache and expects a DataError whose problem matches; nothing is left in the cache. */
+  async function refused(path: string, problem: RegExp, limits = {}, maxBytes?: number): Promise<number> {
+    const target = join(cache, path.slice(1));
+    const start = performance.now();
+    await rejectsDataError(downloadCached(`${base}${path}`, target, undefined, limits, maxBytes), (error) => {
+      assert.equal(error.file, `${base}${path}`);
+      assert.match(error.problem, problem);
+      console.log(`${path}: ${error.message}`);
+    });
+    assert.deepEqual(existsSync(cache) ? readdirSync(cache) : [], [], 'no partial file, under the final name or another');
+    return performance.now() - start;
+  }
+
+  it('a server that never answers: the connect timeout', async () => {
+    const ms = await refused('/silent', /^download failed \(no response within 0\.3 s\)$/, { connectTimeoutMs: 300 });
+    assert.ok(ms < 5000, `took ${ms} ms`);
+  });
+
+  it('a server that stops sending: the idle timeout', async () => {
+    await refused('/stall', /^download failed \(no data for 0\.3 s after 100 bytes\)$/, { idleTimeoutMs: 300 });
+  });
+
+  it('an endless body: stopped at the size cap; an announced size above it: refused before reading', async () => {
+    await refused('/endless', /^download stopped: more than [\d,]+ bytes received, above the limit of 1,000,000 bytes for this file$/, {}, 1_000_000);
+    await refused('/announced', /^download stopped: the server announces 1,000,000,000 bytes, above the limit of 240,032 bytes for this file$/, {}, MAX_DOWNLOAD_BYTES.trainLabels);
+  });
+
+  it('a redirect loop: stopped after the redirect limit; a few redirects are followed', async () => {
+    await refused('/loop-a', new RegExp(`^download failed: more than 5 redirects \\(${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a\\)$`));
+    const target = join(cache, 'file');
+    assert.equal(await downloadCached(`${base}/hop-1`, target), target);
+    assert.deepEqual(readFileSync(target), body);
+    rmSync(target);
+  });
+
+  it('the limits apply to a url source, with a size cap per file by default', async () => {
+    await rejectsDataError(loadMnist({ kind: 'url', baseUrl: `${base}/silent/`, cacheDir: cache, limits: { connectTimeoutMs: 300 } }), (error) => {
+      assert.match(error.file, /\/silent\/train-images-idx3-ubyte\.gz$/);
+      assert.equal(error.problem, 'download failed (no response within 0.3 s)');
+    });
+    assert.ok(MAX_DOWNLOAD_BYTES.trainImages >= 47_040_016, 'the original MNIST file fits the default cap');
   });
 });
 
