@@ -15,7 +15,7 @@ import { parseHistory, type History } from '../src/history';
 import { readRunMeta } from '../src/runs';
 import { cliPath, ensureBuilt, root, runCli } from './helpers/cli';
 
-const STEPS = 300;
+const STEPS = 500;
 const FLAGS = ['train', '--steps', String(STEPS), '--eval-every', '100', '--checkpoint-every', '10', '--no-charts', '--quiet', '--backend', 'wasm'];
 
 /** A history without its wall-clock fields. */
@@ -28,7 +28,8 @@ function withoutClock(history: History): unknown {
 type Moment = { kind: 'steps'; afterMs: number } | { kind: 'checkpoint'; nth: number } | { kind: 'final save'; file: string };
 
 interface Outcome {
-  killed: boolean;
+  /** Where the kill landed (a run killed "during steps" may reach its fallback, a checkpoint write), or null. */
+  killed: Moment['kind'] | null;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -40,23 +41,26 @@ function runUntil(out: string, moment: Moment): Promise<Outcome> {
     const child: ChildProcess = spawn(process.execPath, [cliPath, ...FLAGS, '--out', out], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    let killed = false;
+    let killed: Moment['kind'] | null = null;
     // fs.watch reports a file several times (created, written): count each temporary file once.
     const checkpoints = new Set<string>();
-    const kill = () => {
-      if (killed || child.exitCode !== null) return;
-      killed = child.kill('SIGKILL');
+    const kill = (where: Moment['kind']) => {
+      if (killed !== null || child.exitCode !== null) return;
+      if (child.kill('SIGKILL')) killed = where;
     };
     // A temporary file appearing is a write under way: kill at once, to land inside it.
     const watcher = watch(out, (_event, name) => {
       if (name === null || !name.endsWith('.tmp')) return;
-      if (moment.kind === 'checkpoint' && name.startsWith(`${CHECKPOINT_FILE}.`) && checkpoints.add(name).size === moment.nth) kill();
-      if (moment.kind === 'final save' && name.startsWith(`${moment.file}.`)) kill();
+      // A run killed "during steps" is killed at its third checkpoint at the latest: each run
+      // moves the training on by 30 steps at most, so the test kills many times, however fast.
+      const nth = moment.kind === 'checkpoint' ? moment.nth : moment.kind === 'steps' ? 4 : 0;
+      if (nth > 0 && name.startsWith(`${CHECKPOINT_FILE}.`) && checkpoints.add(name).size === nth) kill('checkpoint');
+      if (moment.kind === 'final save' && name.startsWith(`${moment.file}.`)) kill('final save');
     });
     let timer: NodeJS.Timeout | undefined;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      if (moment.kind === 'steps' && timer === undefined && stdout.includes('output: ')) timer = setTimeout(kill, moment.afterMs);
+      if (moment.kind === 'steps' && timer === undefined && stdout.includes('output: ')) timer = setTimeout(() => kill('steps'), moment.afterMs);
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const guard = setTimeout(() => reject(new Error(`still running after 300 s:\n${stdout}\n${stderr}`)), 300_000);
@@ -99,6 +103,7 @@ describe('SIGKILL at random moments', () => {
     assert.equal(reference.code, 0, reference.stderr);
     const expected = parseHistory(readFileSync(join(whole, 'history.json'), 'utf8'), 'history.json');
 
+    const started = performance.now();
     const out = join(tmp, 'killed');
     mkdirSync(out);
     const kills: Record<Moment['kind'], number> = { steps: 0, checkpoint: 0, 'final save': 0 };
@@ -120,8 +125,8 @@ describe('SIGKILL at random moments', () => {
         step >= STEPS - 10 && finalKills < finalFiles.length
           ? { kind: 'final save', file: finalFiles[finalKills++] }
           : random() < 0.5
-            ? { kind: 'steps', afterMs: Math.floor(random() * 2000) }
-            : { kind: 'checkpoint', nth: 2 + Math.floor(random() * 3) };
+            ? { kind: 'steps', afterMs: Math.floor(random() * 1000) }
+            : { kind: 'checkpoint', nth: 2 + Math.floor(random() * 2) };
       launches++;
       const outcome = await runUntil(out, moment);
       // Every launch that finds a checkpoint continues from it, at its step.
@@ -130,8 +135,8 @@ describe('SIGKILL at random moments', () => {
         resumes++;
       }
       assert.doesNotMatch(outcome.stderr, /error:/, `run ${launches} failed:\n${outcome.stderr}`);
-      if (outcome.killed) {
-        kills[moment.kind]++;
+      if (outcome.killed !== null) {
+        kills[outcome.killed]++;
         const left = await checkFiles(out);
         if (left.length > 0) midWrite++;
       } else {
@@ -139,8 +144,9 @@ describe('SIGKILL at random moments', () => {
       }
     }
     const total = kills.steps + kills.checkpoint + kills['final save'];
+    const seconds = ((performance.now() - started) / 1000).toFixed(0);
     console.log(
-      `SIGKILL test: ${total} kills (${kills.steps} during steps, ${kills.checkpoint} during checkpoint writes, ${kills['final save']} during the final save), ` +
+      `SIGKILL test (${seconds} s): ${total} kills (${kills.steps} during steps, ${kills.checkpoint} during checkpoint writes, ${kills['final save']} during the final save), ` +
         `${midWrite} of them left a temporary file (killed mid-write), ${launches} launches, ${resumes} resumed from a checkpoint, all succeeded; final history identical to the uninterrupted run`,
     );
     assert.ok(total >= 20, `only ${total} kills`);
