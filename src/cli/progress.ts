@@ -55,7 +55,7 @@ const CLEAR_LINE = '\r\x1b[K';
 /** `[██████░░░░]  37 %`: the share of the steps done. */
 export function bar(step: number, total: number, width = BAR_WIDTH): string {
   const share = total > 0 ? Math.min(1, Math.max(0, step / total)) : 1;
-  const full = Math.round(share * width);
+  const full = Math.floor(share * width);
   return `[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${String(Math.floor(share * 100)).padStart(3)} %`;
 }
 
