@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The command line: `mnist-tutorial train [flags]` runs the tutorial (30,000 steps by default)
- * and writes its history, metrics, weights and charts to `--out`.
+ * and writes its history, metrics, weights, report.html and chart images to `--out`. Progress
+ * goes to a bar on a terminal, plain lines elsewhere (`./cli/progress`).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
