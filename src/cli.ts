@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 /**
  * The command line: `mnist-tutorial train [flags]` runs the tutorial (30,000 steps by default)
- * and writes its history, metrics, weights and charts to `--out`.
+ * and writes its history, metrics, weights, report.html and chart images to `--out`. Progress
+ * goes to a bar on a terminal, plain lines elsewhere (`./cli/progress`).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
-import { ChromiumNotFoundError, exportRunCharts } from './charts/export';
+import { ChromiumNotFoundError } from './charts/export';
+import { exportRunReport, REPORT_FILE } from './charts/report';
+import { createProgressDisplay, progressMode, type Terminal } from './cli/progress';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { DEFAULT_CONFIG, configProblems, makeConfig, type TrainingConfig } from './config';
+import { CONFIG_HELP, CONFIG_RULES, DEFAULT_CONFIG, configProblems, makeConfig, type TrainingConfig } from './config';
 import { loadMnist, type MnistData, type MnistSource } from './data/mnist';
 import type { History } from './history';
 import { ensureWritableDir, removeStaleTemporaries } from './io';
@@ -41,17 +44,52 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
+/** Width the help text is wrapped to. */
+const HELP_WIDTH = 100;
+const FLAG_COLUMN = 29;
+const DEFAULT_COLUMN = 10;
+
+/** `head` padded to `indent` columns, then `text` wrapped at word boundaries under its own column. */
+function helpEntry(head: string, text: string, indent = FLAG_COLUMN): string {
+  const lines: string[] = [];
+  let line = head.padEnd(indent - 1);
+  if (line.length >= indent) {
+    lines.push(line);
+    line = ' '.repeat(indent - 1);
+  }
+  for (const word of text.split(' ')) {
+    if (line.length + 1 + word.length > HELP_WIDTH && line.trim().length > head.trim().length) {
+      lines.push(line);
+      line = ' '.repeat(indent - 1);
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line].join('\n');
+}
+
+/** The value a config flag takes, as shown in `--help`. */
+function valueName(field: keyof TrainingConfig): string {
+  if (field === 'activation') return 'NAME';
+  if (typeof DEFAULT_CONFIG[field] === 'boolean') return 'BOOL';
+  return field in CONFIG_RULES && CONFIG_RULES[field as keyof typeof CONFIG_RULES].integer ? 'N' : 'X';
+}
+
 export function usage(): string {
-  const hyper = CONFIG_FLAGS.map(({ field, flag }) => `  --${flag.padEnd(24)} default ${String(DEFAULT_CONFIG[field])}`).join('\n');
+  const hyper = CONFIG_FLAGS.map(({ field, flag }) => {
+    const { tutorial, text } = CONFIG_HELP[field];
+    const head = `  --${flag} ${valueName(field)}`.padEnd(FLAG_COLUMN - 1);
+    return helpEntry(`${head} ${String(DEFAULT_CONFIG[field])}`, `${tutorial === undefined ? '' : `${tutorial}: `}${text}`, FLAG_COLUMN + DEFAULT_COLUMN);
+  }).join('\n');
   return `Usage: mnist-tutorial train [flags]     (npm run train -- [flags])
 
 Runs the MNIST tutorial: a 784-500-10 ReLU network with L2, a decaying learning rate and a
 moving average of the parameters. With no flags it runs the tutorial exactly (30,000 steps).
 
-Hyperparameters (the tutorial's values are the defaults):
+Hyperparameters: the defaults are the tutorial's values; its names in capitals.
+${helpEntry('  flag', `${'default'.padEnd(DEFAULT_COLUMN - 1)} meaning`)}
 ${hyper}
-  --steps N                  same as --training-steps
-  --learning-rate X          same as --learning-rate-base
+${helpEntry('  --steps N', 'same as --training-steps')}
+${helpEntry('  --learning-rate X', 'same as --learning-rate-base')}
 
 Run:
   --backend NAME             auto (default), tensorflow, wasm or cpu; also env MNIST_BACKEND
@@ -65,8 +103,9 @@ Run:
                              wasm; 1: this thread only); also env MNIST_WORKERS
   --resume DIR               continue the run checkpointed in DIR, with any changed settings
                              (writes there unless --out)
-  --no-charts                do not render chart images
-  -q, --quiet                print only the summary
+  --no-charts                no report.html and no chart images
+  -q, --quiet                print only the tutorial's log lines and the summary (otherwise:
+                             a progress bar on a terminal, plain lines elsewhere)
   -h, --help                 this text
 `;
 }
@@ -208,25 +247,31 @@ export function parseTrainArgs(args: string[]): CliOptions {
   };
 }
 
-/** Extra output a run writes beside its history (the charts by default). */
+/** Extra output a run writes beside its history (the report by default). */
 export type OutputHook = (dir: string, history: History, print: (line: string) => void) => Promise<void>;
 
-/** Runs `train`; returns the exit status. */
 /**
- * The charts of a run (accuracy, loss, learning rate, gradients) as HTML, SVG and PNG; without a
- * Chromium to render images, HTML only.
+ * The run's report.html (every chart, plotly.js inlined once) and each chart as SVG and PNG;
+ * without a Chromium to render images, the report only. Prints where the report is.
  */
-export const writeRunCharts: OutputHook = async (dir, history, print) => {
+export const writeRunReport: OutputHook = async (dir, history, print) => {
   try {
-    await exportRunCharts(dir, history, { data: false });
+    await exportRunReport(dir, history, { data: false });
   } catch (error) {
+    // The report is written before the images, so it is there.
     if (!(error instanceof ChromiumNotFoundError)) throw error;
-    await exportRunCharts(dir, history, { data: false, formats: ['html'] });
-    print(`charts written as HTML only: ${error.message.split('\n')[0]}`);
+    print(`chart images not written: ${error.message.split('\n')[0]}`);
   }
+  print(`report: ${resolve(dir, REPORT_FILE)}`);
 };
 
-export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput: OutputHook = writeRunCharts): Promise<number> {
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Runs `train`; returns the exit status. `terminal` is where the progress bar goes (a terminal
+ * only: elsewhere, plain lines).
+ */
+export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput: OutputHook = writeRunReport, terminal: Terminal = process.stdout): Promise<number> {
   let options: CliOptions;
   try {
     options = parseTrainArgs(args);
@@ -239,6 +284,11 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     print(usage());
     return EXIT.ok;
   }
+  const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
+  const fail = (text: string) => {
+    progress.done();
+    console.error(`error: ${text}`);
+  };
   const out = options.out ?? options.resume ?? join('runs', timestamp());
   // Installed before the slow set-up, so that an early Ctrl-C also ends with the history written.
   const stop = new AbortController();
@@ -246,7 +296,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
-    print('interrupt: stopping after this step and saving (Ctrl-C again to quit at once)');
+    progress.log('interrupt: stopping after this step and saving (Ctrl-C again to quit at once)');
     stop.abort();
   };
   process.on('SIGINT', onSigint);
@@ -287,9 +337,9 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     checkThere();
     await ensureWritableDir(out);
     backend = await setupBackend(options.backend);
-    print(describeBackend(backend));
+    progress.info(describeBackend(backend));
     data = await loadMnist(options.source);
-    print(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
+    progress.info(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
     checkThere(data.description);
     if (there !== null && resume === undefined) {
       print(`${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${((finished!.finalTestAccuracy ?? 0) * 100).toFixed(2)} %; nothing to do`);
@@ -298,33 +348,38 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     }
     await removeStaleTemporaries(out);
     trainer = new Trainer(data, { config: options.config, backend: backend.name, resume, workers: options.workers });
-    if (trainer.workers > 1) print(`step split across ${trainer.workers} worker threads`);
+    if (trainer.workers > 1) progress.info(`step split across ${trainer.workers} worker threads`);
   } catch (error) {
     process.off('SIGINT', onSigint);
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    fail(message(error));
     return EXIT.failed;
   }
-  if (resume !== undefined) print(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
+  if (resume !== undefined) progress.info(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
   if (resume !== undefined && resume.backend !== backend.name) print(`note: the run so far trained on ${resume.backend}, now ${backend.name}: its history will differ from a run on one backend`);
-  print(`output: ${out}`);
+  progress.info(`output: ${out}`);
   const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   let status: number = EXIT.ok;
   try {
     await trainer.run({
       signal: stop.signal,
-      log: options.quiet ? undefined : print,
+      log: progress.info,
+      onProgress: progress.update,
       checkpointEvery: checkpointEvery > 0 ? checkpointEvery : undefined,
       onCheckpoint: (state) => saveCheckpoint(out, state).then(() => undefined),
     });
     if (trainer.history.status === 'stopped') status = EXIT.interrupted;
   } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    fail(message(error));
     status = EXIT.failed;
   } finally {
     process.off('SIGINT', onSigint);
-    const { history } = trainer;
+    progress.done();
+  }
+  const { history } = trainer;
+  const ended = history.status === 'completed' || history.status === 'diverged';
+  let saved = true;
+  try {
     const state = trainer.state();
-    const ended = history.status === 'completed' || history.status === 'diverged';
     // A run cut short keeps its final state first, so that it always has a checkpoint to continue from.
     if (!ended && checkpointEvery > 0) await saveCheckpoint(out, state);
     // A saved run (history.json, metrics.csv, weights, run.json): listed by listRuns and reused
@@ -332,22 +387,28 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     await writeRunFolder(resolve(out), history, state, data);
     // Written after run.json, so a run is never without both (a diverged one would diverge again).
     if (ended) await rm(join(out, CHECKPOINT_FILE), { force: true });
+  } catch (error) {
+    fail(`the run could not be saved in ${out}: ${message(error)}`);
+    status = EXIT.failed;
+    saved = false;
+  } finally {
+    // Also when saving failed: the trainer's tensors and worker threads must not outlive it.
     trainer.dispose();
-    if (options.charts && extraOutput !== undefined) {
-      try {
-        await extraOutput(out, history, print);
-      } catch (error) {
-        print(`charts not written: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    const final = history.final;
-    print(
-      final !== null
-        ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
-        : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
-    );
-    print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? ', charts' : ''}`);
   }
+  if (saved && options.charts) {
+    try {
+      await extraOutput(out, history, print);
+    } catch (error) {
+      print(`report not written: ${message(error)}`);
+    }
+  }
+  const final = history.final;
+  print(
+    final !== null
+      ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
+      : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
+  );
+  if (saved) print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? `, ${REPORT_FILE}, chart images` : ''}`);
   return status;
 }
 

@@ -106,6 +106,27 @@ export const CONFIG_RULES: Readonly<Record<NumberField, NumberRule>> = Object.fr
   seed: int(0, 2 ** 32 - 1),
 });
 
+/** What each field means, for `--help`: the tutorial's name for it (where it has one) and one line. */
+export const CONFIG_HELP: Readonly<Record<keyof TrainingConfig, { tutorial?: string; text: string }>> = Object.freeze({
+  inputNode: { tutorial: 'INPUT_NODE', text: 'pixels per image (28 x 28)' },
+  outputNode: { tutorial: 'OUTPUT_NODE', text: 'number of classes (the digits 0-9)' },
+  layer1Node: { tutorial: 'LAYER1_NODE', text: 'hidden units; 0 removes the hidden layer (a linear model)' },
+  batchSize: { tutorial: 'BATCH_SIZE', text: 'examples per training step' },
+  learningRateBase: { tutorial: 'LEARNING_RATE_BASE', text: 'learning rate at step 0' },
+  learningRateDecay: { tutorial: 'LEARNING_RATE_DECAY', text: 'factor applied to the learning rate once per decay period; 1: no decay' },
+  decaySteps: { text: 'steps per decay period; 0: one epoch (training examples / batch size)' },
+  regularizationRate: { tutorial: 'REGULARIZATION_RATE', text: 'weight of the L2 term; 0: no regularisation' },
+  trainingSteps: { tutorial: 'TRAINING_STEPS', text: 'number of training steps' },
+  movingAverageDecay: { tutorial: 'MOVING_AVERAGE_DECAY', text: "decay of the parameters' moving average" },
+  useMovingAverage: { text: 'true: evaluate with the moving averages (the tutorial); false: with the live parameters' },
+  activation: { text: 'hidden-layer activation: relu or linear' },
+  initStddev: { text: 'standard deviation of the truncated-normal initial weights' },
+  initBias: { text: 'initial value of every bias' },
+  evalEvery: { text: 'evaluate on the validation and test sets every N steps' },
+  recordEvery: { text: 'record learning rate, losses and gradients every N steps' },
+  seed: { text: 'seed of the initial weights and of the order of the examples' },
+});
+
 const ACTIVATIONS: readonly Activation[] = ['relu', 'linear'];
 
 function describeRange(rule: NumberRule): string {

@@ -12,7 +12,9 @@ import { runCommand } from './command';
 import { loadMnist } from './data/mnist';
 import { ensureWritableDir, writeFileAtomic } from './io';
 import { defaultRunsDir, runKey, timestamp } from './runs';
-import { checkWorkers } from './train';
+import { checkWorkers, type Progress } from './train';
+import { makeConfig } from './config';
+import { createProgressDisplay, progressMode, type Terminal } from './cli/progress';
 import { defaultSweepWorkers, runSweep, type SweepRun } from './parallel/sweep';
 import { summarizeSweep, summaryCsv, summaryMarkdown } from './parallel/summary';
 
@@ -32,7 +34,8 @@ Sweep flags:
   --name PREFIX          run names start with PREFIX (default sweep)
   --force                train again even when a run is saved
   --backend wasm|cpu     the workers' backend (default wasm)
-  -q, --quiet            print only the summary
+  -q, --quiet            print only the summary (otherwise: a progress bar of the whole
+                         sweep on a terminal, and a line per run started and finished)
   -h, --help             this text
 `;
 }
@@ -139,7 +142,7 @@ export function parseSweepArgs(args: string[]): SweepCliOptions {
   };
 }
 
-export async function runSweepCommand(args: string[], print: (line: string) => void = console.log): Promise<number> {
+export async function runSweepCommand(args: string[], print: (line: string) => void = console.log, terminal: Terminal = process.stdout): Promise<number> {
   let options: SweepCliOptions;
   try {
     options = parseSweepArgs(args);
@@ -152,11 +155,13 @@ export async function runSweepCommand(args: string[], print: (line: string) => v
     print(sweepUsage());
     return EXIT.ok;
   }
+  // No per-run log lines to keep when quiet: `quiet` here means no bar and no lines but the summary.
+  const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
   const stop = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     if (++interrupts > 1) process.exit(EXIT.interrupted);
-    print('interrupt: stopping every run after its current step and saving (Ctrl-C again to quit at once)');
+    progress.log('interrupt: stopping every run after its current step and saving (Ctrl-C again to quit at once)');
     stop.abort();
   };
   process.on('SIGINT', onSigint);
@@ -168,14 +173,18 @@ export async function runSweepCommand(args: string[], print: (line: string) => v
     const runs: SweepRun[] = options.runs.map(({ config, label }) => ({ name: `${options.name}_${label}_${runKey(config, data).slice(0, 8)}`, config }));
     const workers = Math.min(options.workers ?? defaultSweepWorkers(), runs.length);
     print(`sweep: ${runs.length} runs, ${workers} at a time (${options.backend}); runs saved in ${options.runsDir}`);
+    const total = sweepTotal(runs.map(({ config }) => makeConfig(config).trainingSteps));
     const results = await runSweep(data, runs, {
       workers: options.workers,
       runsDir: options.runsDir,
       force: options.force,
       backend: options.backend,
       signal: stop.signal,
-      log: options.quiet ? undefined : print,
+      log: options.quiet ? undefined : progress.log,
+      onProgress: ({ index, progress: run }) => progress.update(total.update(index, run)),
+      onResult: (_result, index) => total.finish(index),
     });
+    progress.done();
     const rows = summarizeSweep(results);
     await writeFileAtomic(join(out, 'summary.csv'), summaryCsv(rows));
     await writeFileAtomic(join(out, 'summary.md'), summaryMarkdown(rows));
@@ -185,7 +194,43 @@ export async function runSweepCommand(args: string[], print: (line: string) => v
     return stop.signal.aborted ? EXIT.interrupted : EXIT.ok;
   } finally {
     process.off('SIGINT', onSigint);
+    progress.done();
   }
+}
+
+/**
+ * The progress of a whole sweep as one: steps of all runs against their total, the speed of the
+ * steps trained since the start (a reused run counts as done, not as speed), the latest loss.
+ */
+export function sweepTotal(totals: number[], now: () => number = () => performance.now()) {
+  const started = now();
+  const steps = totals.map(() => 0);
+  const first = totals.map((): number | null => null);
+  const totalSteps = totals.reduce((a, b) => a + b, 0);
+  return {
+    update(index: number, run: Progress): Progress {
+      first[index] ??= run.step;
+      steps[index] = run.step;
+      const done = steps.reduce((a, b) => a + b, 0);
+      const trained = steps.reduce((sum, step, i) => sum + (first[i] === null ? 0 : step - first[i]!), 0);
+      const seconds = (now() - started) / 1000;
+      const stepsPerSecond = seconds > 0 ? trained / seconds : 0;
+      return {
+        ...run,
+        step: done,
+        totalSteps,
+        stepsPerSecond,
+        secondsLeft: stepsPerSecond > 0 ? (totalSteps - done) / stepsPerSecond : Number.NaN,
+        // One run's accuracy would read as the sweep's.
+        latestEvaluation: null,
+      };
+    },
+    /** A run that ended (or was reused): its steps count as done. */
+    finish(index: number): void {
+      first[index] ??= totals[index];
+      steps[index] = totals[index];
+    },
+  };
 }
 
 if (require.main === module) runCommand(() => runSweepCommand(process.argv.slice(2)));

@@ -457,7 +457,7 @@ export class Trainer {
 
   /**
    * One training step (`train_op`): a gradient step on the next batch, then the moving-average
-   * update. Returns the step's metrics when `record` is set, else null. Throws
+   * update. Returns the step's metrics when `recordMetrics` is set, else null. Throws
    * `DivergenceError`, without changing the parameters, when the loss is not finite or exceeds
    * the divergence threshold.
    */

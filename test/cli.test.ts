@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST, loadCheckpoint, loadWeights } from '../src/checkpoint';
-import { EXIT, UsageError, parseTrainArgs } from '../src/cli';
+import * as tf from '@tensorflow/tfjs';
+import { EXIT, UsageError, parseTrainArgs, runTrain, usage } from '../src/cli';
+import type { Terminal } from '../src/cli/progress';
+import { CONFIG_HELP, DEFAULT_CONFIG, type TrainingConfig } from '../src/config';
 import { CSV_COLUMNS, type Evaluation, type History } from '../src/history';
 import { listRuns, loadRun, loadRunModel } from '../src/runs';
 import { ensureBuilt, root, runCli } from './helpers/cli';
@@ -153,6 +156,23 @@ describe('parseTrainArgs', () => {
   });
 });
 
+describe('usage', () => {
+  it('says what every hyperparameter flag means, with its default and the tutorial\'s name', () => {
+    const text = usage();
+    for (const [field, { tutorial, text: meaning }] of Object.entries(CONFIG_HELP) as [keyof TrainingConfig, (typeof CONFIG_HELP)[keyof TrainingConfig]][]) {
+      const flag = `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      // The entry: flag and value, default, then the meaning, wrapped under its column.
+      const start = text.indexOf(`  ${flag} `);
+      assert.ok(start >= 0, `${flag} is missing`);
+      const entry = text.slice(start).split(/\n(?= {2}--| *$)/)[0].replace(/\s+/g, ' ');
+      const head = new RegExp(`^ ${flag} (N|X|BOOL|NAME) ${String(DEFAULT_CONFIG[field]).replace('.', '\\.')} `);
+      assert.match(entry, head, flag);
+      assert.ok(entry.endsWith(`${tutorial === undefined ? '' : `${tutorial}: `}${meaning}`), `${flag}: ${entry}`);
+    }
+    for (const line of text.split('\n')) assert.ok(line.length <= 100, `too long: ${line}`);
+  });
+});
+
 describe('mnist-tutorial train (end to end)', () => {
   it('a short run writes history.json, metrics.csv and the weights, and exits 0', async () => {
     const out = join(tmp, 'short');
@@ -160,6 +180,9 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.equal(result.code, EXIT.ok, result.stderr);
     assert.match(result.stdout, /^backend: wasm/m);
     assert.match(result.stdout, /final test accuracy \d+\.\d\d % after 200 steps/);
+    // Not a terminal: plain lines, and a status line after each evaluation.
+    assert.ok(!result.stdout.includes('\r') && !result.stdout.includes('\u001b'), 'no control characters');
+    assert.match(result.stdout, /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d{4} · validation \d+\.\d\d %$/m);
 
     const history = readHistory(out);
     assert.equal(history.backend, 'wasm');
@@ -358,6 +381,19 @@ describe('mnist-tutorial train (end to end)', () => {
     );
   });
 
+  it('--quiet prints only the tutorial\'s log lines and the summary', async () => {
+    const out = join(tmp, 'quiet');
+    const result = await runCli(['train', '--steps', '100', '--eval-every', '50', '--out', out, '--no-charts', '--backend', 'wasm', '--quiet']);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.deepEqual(
+      lines.slice(0, -2).map((line) => line.replace(/[\d.]+ %$/, 'P %')),
+      ['训练轮数: 0 ,准确率: P %', '训练轮数: 50 ,准确率: P %', '训练轮数: 100 ,准确率: P %', '训练轮数: 100 ,测试准确率: P %'],
+    );
+    assert.match(lines.at(-2)!, /^final test accuracy [\d.]+ % after 100 steps in [\d.]+ s on wasm$/);
+    assert.equal(lines.at(-1), `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json`);
+  });
+
   it('--resume from a folder without a checkpoint fails before training and creates nothing', async () => {
     const missing = join(tmp, 'no-such-run');
     const result = await runCli(['train', '--resume', missing, '--no-charts']);
@@ -365,5 +401,45 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.match(result.stderr, new RegExp(`^error: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no checkpoint found`));
     assert.doesNotMatch(result.stdout, /backend:/);
     assert.ok(!existsSync(missing), `${relative(root, missing)} was created`);
+  });
+});
+
+describe('runTrain (in this process)', () => {
+  it('a run that cannot be saved exits 1 naming the folder, and its trainer is still released', async () => {
+    const out = join(tmp, 'unsaveable');
+    // A small network on the cpu backend: the test is about what happens after training.
+    const args = ['--steps', '20', '--eval-every', '10', '--layer1-node', '20', '--checkpoint-every', '0', '--no-charts', '--backend', 'cpu', '--workers', '1'];
+    const silent: Terminal = { isTTY: false, write: () => true };
+    // A first run sets up the backend and the data; what it leaves is the baseline.
+    assert.equal(await runTrain([...args, '--out', join(tmp, 'saveable')], () => undefined, undefined, silent), EXIT.ok);
+    const tensors = tf.memory().numTensors;
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const consoleError = console.error;
+    console.error = (line: string) => errors.push(line);
+    let status: number;
+    try {
+      status = await runTrain(
+        [...args, '--out', out],
+        (line) => {
+          lines.push(line);
+          // Once training starts, the output folder becomes a file: saving the run must fail.
+          if (line === `output: ${out}`) {
+            rmSync(out, { recursive: true, force: true });
+            writeFileSync(out, 'not a folder');
+          }
+        },
+        undefined,
+        silent,
+      );
+    } finally {
+      console.error = consoleError;
+    }
+    assert.equal(status, EXIT.failed);
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0], new RegExp(`^error: the run could not be saved in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    assert.equal(tf.memory().numTensors, tensors, 'the trainer was disposed');
+    assert.match(lines.at(-1)!, /^final test accuracy [\d.]+ % after 20 steps/);
+    assert.ok(!lines.some((line) => line.startsWith('wrote ')), 'nothing claims to be written');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CONFIG_RULES, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type TrainingConfig } from '../src/config';
+import { CONFIG_HELP, CONFIG_RULES, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type TrainingConfig } from '../src/config';
 
 /** The constants of the original TensorFlow 1.x tutorial (mnist_train.py), written out again. */
 const TUTORIAL = {
@@ -59,6 +59,17 @@ describe('config defaults', () => {
       .map(([k]) => k)
       .sort();
     assert.deepEqual(Object.keys(CONFIG_RULES).sort(), numeric);
+  });
+
+  it('has a one-line description for every field, with the tutorial\'s name where it has one', () => {
+    assert.deepEqual(Object.keys(CONFIG_HELP), Object.keys(DEFAULT_CONFIG));
+    for (const [field, { tutorial, text }] of Object.entries(CONFIG_HELP)) {
+      assert.match(text, /^[^\n]{10,90}$/, field);
+      // The tutorial's constants are the fields in capitals: layer1Node is LAYER1_NODE.
+      if (tutorial !== undefined) assert.equal(tutorial, field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), field);
+    }
+    const named = Object.entries(CONFIG_HELP).filter(([, help]) => help.tutorial !== undefined).map(([field]) => field);
+    assert.deepEqual(named, ['inputNode', 'outputNode', 'layer1Node', 'batchSize', 'learningRateBase', 'learningRateDecay', 'regularizationRate', 'trainingSteps', 'movingAverageDecay']);
   });
 });
 

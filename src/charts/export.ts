@@ -53,30 +53,39 @@ export interface HtmlOptions {
   title?: string;
 }
 
-/** A standalone HTML page showing the figure, with plotly.js inlined: works offline, from a file. */
-export function figureToHtml(fig: Figure, options: HtmlOptions = {}): string {
-  checkFigure(fig, 'figureToHtml');
-  const title = options.title ?? fig.layout?.title?.text ?? 'chart';
+/** A standalone page with plotly.js inlined in its head: works offline, from a file. */
+export function plotlyPageHtml(title: string, style: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>html, body { margin: 0; height: 100%; } #chart { width: 100%; height: 100%; min-height: 400px; }</style>
+<style>${style}</style>
 <script>${plotlySource()}</script>
 </head>
 <body>
-<div id="chart"></div>
+${body}
+</body>
+</html>
+`;
+}
+
+/** A standalone HTML page showing the figure, with plotly.js inlined: works offline, from a file. */
+export function figureToHtml(fig: Figure, options: HtmlOptions = {}): string {
+  checkFigure(fig, 'figureToHtml');
+  const title = options.title ?? fig.layout?.title?.text ?? 'chart';
+  return plotlyPageHtml(
+    title,
+    'html, body { margin: 0; height: 100%; } #chart { width: 100%; height: 100%; min-height: 400px; }',
+    `<div id="chart"></div>
 <script>
 (function () {
   var fig = ${jsonForScript(fig)};
   Plotly.newPlot(document.getElementById('chart'), fig.data, fig.layout, ${JSON.stringify(PLOT_CONFIG)});
 })();
-</script>
-</body>
-</html>
-`;
+</script>`,
+  );
 }
 
 /** Throws a TypeError naming `what` unless `fig` looks like a Plotly figure. */

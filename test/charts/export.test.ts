@@ -22,17 +22,8 @@ import { accuracyFigure, gradientFigure, lossFigure, type Figure } from '../../s
 import { CSV_COLUMNS, parseHistory } from '../../src/history';
 import { OutputError } from '../../src/io';
 import { longHistory, makeHistory } from './histories';
+import { browserSkip } from '../helpers/chromium';
 
-/** The Chromium to test with, or why the browser tests are skipped. */
-function chromiumOrReason(): string | { skip: string } {
-  try {
-    return findChromium();
-  } catch (error) {
-    return { skip: error instanceof Error ? error.message : String(error) };
-  }
-}
-const chromium = chromiumOrReason();
-const browserSkip = typeof chromium === 'string' ? false : chromium.skip;
 
 const PLOTLY_BANNER = '* plotly.js v';
 const count = (text: string, part: string) => text.split(part).length - 1;
