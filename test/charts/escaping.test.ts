@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { chartsHtml } from '../../src/charts/display';
-import { CHROMIUM_ARGS, exportRunCharts, figureToHtml, findChromium, withRenderer } from '../../src/charts/export';
+import { CHROMIUM_ARGS, exportRunCharts, figureToHtml, withRenderer } from '../../src/charts/export';
 import { accuracyFigure, lossFigure, type Figure } from '../../src/charts/figures';
 import { asFigure, imagesFigure } from '../../src/charts/predictions';
 import type { TrainingConfig } from '../../src/config';
+import { browserSkip, chromium } from '../helpers/chromium';
 import { makeHistory } from './histories';
 
 /** Markup that records in `window.__pwned` if any of it runs. */
@@ -29,16 +30,6 @@ function hostile(where: string): string {
 
 /** The same markup pasted in unescaped: it must run, or the test could not see a script that runs. */
 const CONTROL = { html: `<img src=x onerror="window.__pwned.push('control')">` };
-
-function chromiumOrSkip(): string | { skip: string } {
-  try {
-    return findChromium();
-  } catch (error) {
-    return { skip: error instanceof Error ? error.message : String(error) };
-  }
-}
-const chromium = chromiumOrSkip();
-const browserSkip = typeof chromium === 'string' ? false : chromium.skip;
 
 let dir: string;
 before(async () => {
@@ -64,7 +55,7 @@ function hostileHistory() {
 async function open(pages: ({ url: string } | { html: string })[]): Promise<{ ran: string[]; texts: string[] }> {
   let n = 0;
   const { chromium: browserType } = await import('playwright-core');
-  const browser = await browserType.launch({ executablePath: chromium as string, args: [...CHROMIUM_ARGS] });
+  const browser = await browserType.launch({ executablePath: chromium, args: [...CHROMIUM_ARGS] });
   const ran: string[] = [];
   const texts: string[] = [];
   try {
