@@ -104,8 +104,9 @@ Run:
   --resume DIR               continue the run checkpointed in DIR, with any changed settings
                              (writes there unless --out)
   --no-charts                no report.html and no chart images
-  -q, --quiet                print only the tutorial's log lines and the summary (otherwise:
-                             a progress bar on a terminal, plain lines elsewhere)
+  -q, --quiet                print only the tutorial's log lines, notices (resuming, interrupt)
+                             and the summary (otherwise: a progress bar on a terminal, plain
+                             lines elsewhere)
   -h, --help                 this text
 `;
 }
@@ -354,7 +355,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     fail(message(error));
     return EXIT.failed;
   }
-  if (resume !== undefined) progress.info(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
+  if (resume !== undefined) progress.log(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
   if (resume !== undefined && resume.backend !== backend.name) print(`note: the run so far trained on ${resume.backend}, now ${backend.name}: its history will differ from a run on one backend`);
   progress.info(`output: ${out}`);
   const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;

@@ -16,7 +16,7 @@ import { readRunMeta } from '../src/runs';
 import { cliPath, ensureBuilt, root, runCli } from './helpers/cli';
 
 const STEPS = 500;
-const FLAGS = ['train', '--steps', String(STEPS), '--eval-every', '100', '--checkpoint-every', '10', '--no-charts', '--quiet', '--backend', 'wasm'];
+const FLAGS = ['train', '--steps', String(STEPS), '--eval-every', '100', '--checkpoint-every', '10', '--no-charts', '--backend', 'wasm'];
 
 /** A history without its wall-clock fields. */
 function withoutClock(history: History): unknown {
