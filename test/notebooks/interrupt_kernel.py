@@ -64,12 +64,41 @@ def shell_reply(kc, msg_id):
             return reply
 
 
-def report(kc):
-    status, out, err = run_cell(kc, REPORT)
+def json_line(out, prefix, err=""):
+    """The JSON a cell printed on its line starting with `prefix` and a space."""
     for line in out.splitlines():
-        if line.startswith("REPORT "):
-            return json.loads(line[len("REPORT "):])
-    raise RuntimeError(f"no report ({status}): {out} {err}")
+        if line.startswith(prefix + " "):
+            return json.loads(line[len(prefix) + 1:])
+    raise RuntimeError(f"no {prefix} line: {out} {err}")
+
+
+def stream_until(kc, msg_id, marker, timeout):
+    """Reads the output of the cell `msg_id`, still running, until a line contains `marker`.
+
+    Returns (whether it appeared, the text seen so far); stops early on an error in the cell.
+    """
+    started = time.monotonic()
+    seen = []
+    while time.monotonic() - started < timeout:
+        try:
+            msg = kc.get_iopub_msg(timeout=5)
+        except Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            seen.append(msg["content"]["text"])
+            if marker in msg["content"]["text"]:
+                return True, "".join(seen)
+        elif msg["msg_type"] == "error":
+            seen.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+            break
+    return False, "".join(seen)
+
+
+def report(kc):
+    _, out, err = run_cell(kc, REPORT)
+    return json_line(out, "REPORT", err)
 
 
 def main(argv):
@@ -85,17 +114,9 @@ def main(argv):
             return 2
         # stop_on_error=False: the interrupted cell's error must not abort the cells after it.
         msg_id = kc.execute(RUN, stop_on_error=False)
-        started = time.monotonic()
-        under_way = False
-        while time.monotonic() - started < 300 and not under_way:
-            try:
-                msg = kc.get_iopub_msg(timeout=5)
-            except Empty:
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
-                under_way = "TRAINING UNDER WAY" in msg["content"]["text"]
+        under_way, log = stream_until(kc, msg_id, "TRAINING UNDER WAY", timeout=300)
         if not under_way:
-            print("error: training did not get under way", file=sys.stderr)
+            print(f"error: training did not get under way: {log}", file=sys.stderr)
             return 2
         km.interrupt_kernel()
         # The interrupted cell ends (tslab reports it as interrupted); drain its messages.
@@ -111,7 +132,7 @@ def main(argv):
         second = report(kc)
         findings.update({"afterInterrupt": first, "threeSecondsLater": second, "kernelAlive": km.is_alive()})
         status, out, err = run_cell(kc, "trainer.dispose();\n" + REPORT)
-        findings["afterDispose"] = json.loads(next(l for l in out.splitlines() if l.startswith("REPORT "))[len("REPORT "):])
+        findings["afterDispose"] = json_line(out, "REPORT", err)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -11,11 +11,9 @@ exit status 0 when it could run the scenario (the caller checks the findings), 2
 """
 import json
 import sys
-import time
-from queue import Empty
 
 # The interrupt test's script, beside this one, checks for Jupyter and runs cells.
-from interrupt_kernel import run_cell, start_new_kernel
+from interrupt_kernel import json_line, run_cell, start_new_kernel, stream_until
 
 SETUP = """
 import { setupBackend, loadMnist } from '../dist';
@@ -42,13 +40,6 @@ console.log('RESULT ' + JSON.stringify(summary(reference)));
 """
 
 
-def result_of(out, err):
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    raise RuntimeError(f"no result: {out} {err}")
-
-
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -62,38 +53,23 @@ def main(argv):
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
             return 2
         msg_id = kc.execute(TRAIN, stop_on_error=False)
-        started = time.monotonic()
-        first_log = []
-        past = False
-        while time.monotonic() - started < 600 and not past:
-            try:
-                msg = kc.get_iopub_msg(timeout=5)
-            except Empty:
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                first_log.append(msg["content"]["text"])
-                past = "PAST STEP 1100" in msg["content"]["text"]
-            elif msg["msg_type"] == "error":
-                first_log.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-                break
+        past, first_log = stream_until(kc, msg_id, "PAST STEP 1100", timeout=600)
         if not past:
-            print(f"error: training did not pass step 1100: {''.join(first_log)}", file=sys.stderr)
+            print(f"error: training did not pass step 1100: {first_log}", file=sys.stderr)
             return 2
         old_pid = km.provisioner.pid if hasattr(km, "provisioner") and km.provisioner else None
         # now=True: the kernel process is killed, not asked to shut down: as when it dies.
         km.restart_kernel(now=True)
         kc.wait_for_ready(timeout=120)
-        findings["firstLog"] = "".join(first_log)
+        findings["firstLog"] = first_log
         findings["restarted"] = km.is_alive()
         findings["oldPid"] = old_pid
         run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
         _, out, err = run_cell(kc, TRAIN, timeout=600)
         findings["secondLog"] = out
-        findings["resumed"] = result_of(out, err)
+        findings["resumed"] = json_line(out, "RESULT", err)
         _, out, err = run_cell(kc, REFERENCE, timeout=600)
-        findings["reference"] = result_of(out, err)
+        findings["reference"] = json_line(out, "RESULT", err)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
