@@ -119,6 +119,26 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Parses a command's flags, or answers for it: the problems and the usage on stderr (exit 2),
+ * or the usage alone for --help (exit 0). Returns the options when the command should run.
+ */
+export function parseOrExit<T extends { help: boolean }>(parse: () => T, usageText: () => string, print: (line: string) => void): T | number {
+  let options: T;
+  try {
+    options = parse();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${usageText()}`);
+    return EXIT.usage;
+  }
+  if (options.help) {
+    print(usageText());
+    return EXIT.ok;
+  }
+  return options;
+}
+
 export interface CliOptions {
   config: Partial<TrainingConfig>;
   backend?: BackendChoice;
@@ -273,18 +293,8 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * only: elsewhere, plain lines).
  */
 export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput: OutputHook = writeRunReport, terminal: Terminal = process.stdout): Promise<number> {
-  let options: CliOptions;
-  try {
-    options = parseTrainArgs(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${usage()}`);
-    return EXIT.usage;
-  }
-  if (options.help) {
-    print(usage());
-    return EXIT.ok;
-  }
+  const options = parseOrExit(() => parseTrainArgs(args), usage, print);
+  if (typeof options === 'number') return options;
   const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
   const fail = (text: string) => {
     progress.done();

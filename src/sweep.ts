@@ -7,7 +7,7 @@
  * accuracies over the seeds is written as CSV and Markdown.
  */
 import { join, resolve } from 'node:path';
-import { EXIT, parseTrainArgs, UsageError, type CliOptions } from './cli';
+import { EXIT, parseOrExit, parseTrainArgs, UsageError, type CliOptions } from './cli';
 import { runCommand } from './command';
 import { loadMnist } from './data/mnist';
 import { ensureWritableDir, writeFileAtomic } from './io';
@@ -143,18 +143,8 @@ export function parseSweepArgs(args: string[]): SweepCliOptions {
 }
 
 export async function runSweepCommand(args: string[], print: (line: string) => void = console.log, terminal: Terminal = process.stdout): Promise<number> {
-  let options: SweepCliOptions;
-  try {
-    options = parseSweepArgs(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${sweepUsage()}`);
-    return EXIT.usage;
-  }
-  if (options.help) {
-    print(sweepUsage());
-    return EXIT.ok;
-  }
+  const options = parseOrExit(() => parseSweepArgs(args), sweepUsage, print);
+  if (typeof options === 'number') return options;
   // No per-run log lines to keep when quiet: `quiet` here means no bar and no lines but the summary.
   const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
   const stop = new AbortController();
