@@ -14,6 +14,7 @@ import type { RunOptions, Trainer } from './train';
 import { runCommand } from './command';
 
 export { drawDigit, type DrawDigitOptions, type DrawDigitOutput } from './draw/widget';
+export { compareWithPackage, type CompareOptions, type Difference, type TutorialCode } from './tutorial-check';
 
 /** The environment variable that overrides the notebooks' number of training steps. */
 export const STEPS_ENV = 'MNIST_STEPS';
