@@ -63,6 +63,9 @@ export function check(o: Outputs): void {
   assert.equal(finals.length, 1, `the final test accuracy is printed once, found ${finals.length} lines`);
   // The run's log leaves the test set for the final table.
   assert.doesNotMatch(o.text, /test accuracy \d|测试准确率/, 'no test accuracy in the training log');
+  // The notebook frees its own model before the long run, and the trainer after it.
+  assert.match(o.text, /^freed \d+ tensors; 0 still allocated$/m, "the notebook's own model leaves no tensor behind");
+  assert.match(o.text, /^tensors still allocated: 0$/m, 'no tensor is left at the end');
   assert.match(o.text, /^saved the run as (runs|\$MNIST_RUNS_DIR)\/notebook-01/m, 'the saved run is named, not given as a machine path');
 
   assert.ok(o.charts >= 1, `expected at least one chart, found ${o.charts}`);
