@@ -15,6 +15,7 @@ import { runCommand } from './command';
 
 export { drawDigit, type DrawDigitOptions, type DrawDigitOutput } from './draw/widget';
 export { loadTutorialModel, trainingProgressLine, type TutorialModel, type TutorialModelOptions } from './tutorial-model';
+export { compareWithPackage, type CompareOptions, type Difference, type TutorialCode } from './tutorial-check';
 
 /** The environment variable that overrides the notebooks' number of training steps. */
 export const STEPS_ENV = 'MNIST_STEPS';
