@@ -46,7 +46,7 @@ export function check(o: Outputs): void {
   // Test accuracy once, at the end.
   const final = oneLine(o.text, /^final test accuracy of the evaluated model \([^)]*\): (\d+\.\d\d) %/, 'the final test accuracy');
   assert.ok(Number(final[1]) >= 90, `the final test accuracy ${final[1]} % is below 90 % even for a short run`);
-  assert.match(o.text, /^on the test images the moving averages (get exactly as many right|get \d+ (more|fewer) of \d+ right)/m);
+  assert.match(o.text, /^on the test images the moving averages (and the live parameters get exactly as many right|get \d+ (more|fewer) of \d+ right)/m);
 
   // The export: the folder relative to the package root (or MNIST_RUNS_DIR), and the files.
   assert.match(o.text, /^wrote 14 files to (?!\/)\S*notebook-02-charts:$/m, 'the export folder, printed without an absolute path');
