@@ -20,3 +20,5 @@ export * from './random';
 export * from './runs';
 export * from './train';
 export * from './parallel';
+export { lossCrossover, l2Term, l2Path, pairEvaluations, summarizePairs, type LossCrossover, type L2Path, type PairedEvaluation, type PairSummary } from './dynamics';
+export { displayPath } from './display-path';

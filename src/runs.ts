@@ -90,7 +90,7 @@ export class RunError extends Error {
 }
 
 /** The package root: the nearest folder above this file that holds package.json. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;
