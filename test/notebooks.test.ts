@@ -22,6 +22,10 @@ import { asciiDigit, digitsPng, evalEveryFor, findJupyter, notebookSteps, runInN
 import { setupBackend } from '../src/backend';
 import { CHROMIUM_ARGS } from '../src/charts/export';
 import { mnistLikeFiles } from './helpers/idx';
+import type { Outputs } from './notebooks/outputs';
+import { check as check01 } from './notebooks/expect-01';
+import { check as check02 } from './notebooks/expect-02';
+import { check as check04 } from './notebooks/expect-04';
 import { Trainer, type RunOptions } from '../src/train';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -199,22 +203,9 @@ const joined = (text: string | string[] | undefined) => (Array.isArray(text) ? t
 /** A chart in a text/html output: a slot that the charts' display code (src/charts/display.ts) draws a Plotly chart into. */
 const CHART_DIV = /data-chart-slot="/g;
 
-/** What a notebook's outputs hold, for the checks. */
-interface Outputs {
-  /** Error outputs and stderr text that mentions an error, one line each. */
-  errors: string[];
-  /** Every stdout text and text/plain output. */
-  text: string;
-  /** Plotly chart divs in text/html outputs. */
-  charts: number;
-  /** image/png outputs. */
-  images: number;
-  /** Code cells that did not run. */
-  notRun: number;
-}
 
 function readOutputs(notebook: Notebook): Outputs {
-  const result: Outputs = { errors: [], text: '', charts: 0, images: 0, notRun: 0 };
+  const result: Outputs = { errors: [], text: '', html: '', charts: 0, images: 0, notRun: 0 };
   notebook.cells.forEach((cell, index) => {
     if (cell.cell_type !== 'code') return;
     if (joined(cell.source).trim() !== '' && (cell.execution_count === null || cell.execution_count === undefined)) result.notRun++;
@@ -228,6 +219,7 @@ function readOutputs(notebook: Notebook): Outputs {
       }
       if (output.data !== undefined) {
         result.text += joined(output.data['text/plain']);
+        result.html += joined(output.data['text/html']);
         result.charts += (joined(output.data['text/html']).match(CHART_DIV) ?? []).length;
         if (output.data['image/png'] !== undefined) result.images++;
       }
@@ -238,20 +230,9 @@ function readOutputs(notebook: Notebook): Outputs {
 
 /** What each of the project's own notebooks must show, beyond running without errors. */
 const EXPECTED: Record<string, (outputs: Outputs) => void> = {
-  '01-mnist-walkthrough.ipynb': (o) => {
-    const lines = o.text.match(/^训练轮数: \d+ ,准确率: \d+(\.\d+)? %$/gm) ?? [];
-    assert.ok(lines.length >= 2, `expected the tutorial's accuracy lines "训练轮数: <step> ,准确率: <acc> %", found ${lines.length}`);
-    assert.match(o.text, /^backend: \w+/m, 'the backend in use is shown');
-    assert.ok(o.charts >= 1, `expected at least one chart, found ${o.charts}`);
-    assert.ok(o.images >= 1, 'expected the picture of a few training digits');
-    assert.match(o.text, /final test accuracy/i);
-  },
-  '02-training-dynamics.ipynb': (o) => {
-    assert.ok(o.charts >= 5, `expected the five curves (and more), found ${o.charts} charts`);
-    for (const file of ['accuracy.html', 'loss.png', 'learning-rate.svg', 'gradients.png', 'metrics.csv']) {
-      assert.ok(o.text.includes(file), `the exported file list names ${file}`);
-    }
-  },
+  '01-mnist-walkthrough.ipynb': check01,
+  '02-training-dynamics.ipynb': check02,
+  '04-predictions.ipynb': check04,
 };
 
 function notebooks(): string[] {

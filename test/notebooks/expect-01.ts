@@ -5,20 +5,8 @@
  * printed once, a chart and the picture of digits.
  */
 import assert from 'node:assert/strict';
+import type { Outputs } from './outputs';
 
-/** The shape of test/notebooks.test.ts's `Outputs`. */
-export interface Outputs {
-  /** Error outputs and stderr text that mentions an error, one line each. */
-  errors: string[];
-  /** Every stdout text and text/plain output. */
-  text: string;
-  /** Plotly chart divs in text/html outputs. */
-  charts: number;
-  /** image/png outputs. */
-  images: number;
-  /** Code cells that did not run. */
-  notRun: number;
-}
 
 /** Differences below this count as equal: float32 in another order differs by about 1e-7. */
 export const TOLERANCE = 1e-5;

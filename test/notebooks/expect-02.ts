@@ -3,18 +3,8 @@
  * EXPECTED table of test/notebooks.test.ts. Run-dependent values are not pinned; their lines are.
  */
 import assert from 'node:assert/strict';
+import type { Outputs } from './outputs';
 
-/** What a notebook's outputs hold (the shape of `Outputs` in test/notebooks.test.ts). */
-export interface Outputs {
-  errors: string[];
-  /** Every stdout text and text/plain output. */
-  text: string;
-  /** Plotly chart divs in text/html outputs. */
-  charts: number;
-  /** image/png outputs. */
-  images: number;
-  notRun: number;
-}
 
 /** Exactly one line of `text` matches `pattern` (a regex without flags); returns its match. */
 function oneLine(text: string, pattern: RegExp, what: string): RegExpMatchArray {

@@ -4,16 +4,8 @@
  * line and the drawing pad's HTML, and its charts.
  */
 import assert from 'node:assert/strict';
+import type { Outputs } from './outputs';
 
-/** The shape of test/notebooks.test.ts's `Outputs`, plus `html`: every text/html output, joined. */
-export interface Outputs {
-  errors: string[];
-  text: string;
-  charts: number;
-  images: number;
-  notRun: number;
-  html?: string;
-}
 
 const PERCENT = String.raw`(\d+\.\d\d) %`;
 
@@ -51,7 +43,6 @@ export function check(o: Outputs): void {
   const size = /^the pad adds (\d+) KB of HTML to the notebook$/m.exec(o.text);
   assert.ok(size !== null && Number(size[1]) > 100, 'the pad\'s size');
 
-  assert.ok(o.html !== undefined, "readOutputs must collect the text/html outputs into `html` for this check");
   assert.match(o.html, /<div id="mnist-draw-[0-9a-f]+" class="mnist-draw">/, "the pad's HTML in a text/html output");
   assert.match(o.html, /class="mnist-draw-note"/, "with its note for views that run no scripts");
   assert.match(o.text, /^released the network$/m);
