@@ -20,3 +20,4 @@ export * from './random';
 export * from './runs';
 export * from './train';
 export * from './parallel';
+export * from './ablation';
