@@ -108,8 +108,8 @@ export interface SweepTime {
   trained: number;
   /** Runs loaded from saved runs, or sharing another run's settings. */
   reused: number;
-  /** Runs that are neither: stopped, failed, not started. */
-  other: number;
+  /** The other runs by status, e.g. `{ diverged: 3 }`. */
+  other: Record<string, number>;
   /** Training time of the runs trained now, added up. */
   trainedSeconds: number;
   /** Training time recorded in the histories of all distinct runs (saved ones included), added up. */
@@ -121,13 +121,15 @@ export function sweepTime(sweep: AblationSweep): SweepTime {
   const { results } = sweep;
   const trained = results.filter((r) => !r.reused && r.run !== null && r.history.status === 'completed');
   const reused = results.filter((r) => r.reused);
+  const other: Record<string, number> = {};
+  for (const r of results) if (!trained.includes(r) && !reused.includes(r)) other[r.history.status] = (other[r.history.status] ?? 0) + 1;
   const distinct = new Map<string, SweepResult>();
   for (const r of results) if (r.run !== null) distinct.set(r.run.dir, r);
   return {
     runs: results.length,
     trained: trained.length,
     reused: reused.length,
-    other: results.length - trained.length - reused.length,
+    other,
     trainedSeconds: trained.reduce((sum, r) => sum + r.history.wallTimeSeconds, 0),
     recordedSeconds: [...distinct.values()].reduce((sum, r) => sum + r.history.wallTimeSeconds, 0),
     wallSeconds: sweep.wallSeconds,
@@ -138,7 +140,7 @@ export function sweepTime(sweep: AblationSweep): SweepTime {
 export function describeSweepTime(time: SweepTime): string {
   const parts = [
     `${time.runs} runs: ${time.trained} trained now (${formatDuration(time.trainedSeconds)} of training added up), ${time.reused} reused`,
-    ...(time.other > 0 ? [`${time.other} stopped, failed or not started`] : []),
+    ...Object.entries(time.other).map(([status, n]) => `${n} ${status}`),
   ];
   return `${parts.join(', ')}; the sweep took ${formatDuration(time.wallSeconds)} of wall time. The saved histories of the distinct runs record ${formatDuration(time.recordedSeconds)} of training in all.`;
 }
@@ -232,7 +234,8 @@ export function compareWithBaseline(summaries: readonly VariantSummary[], baseli
 /** The comparisons in words: which differences exceed the spread, which do not, which variants have no result. */
 export function conclusions(comparisons: readonly Comparison[]): string {
   const others = comparisons.filter((c) => c.verdict !== 'the baseline');
-  const named = (c: Comparison) => (c.difference === null ? c.variant : `${c.variant} (${points(c.difference)})`);
+  // A row without result keeps what became of its runs: "no ReLU (3 diverged)".
+  const named = (c: Comparison) => (c.difference === null ? `${c.variant}${c.verdict.replace(/^no completed run/, '')}` : `${c.variant} (${points(c.difference)})`);
   const groups: [string, Comparison[]][] = [
     ['beyond the spread', others.filter((c) => c.verdict === 'beyond the spread')],
     ['within the spread', others.filter((c) => c.verdict === 'within the spread')],

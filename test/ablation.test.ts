@@ -30,7 +30,7 @@ import { loadMnist, sliceDataSet, type DataSet, type MnistData } from '../src/da
 import { newHistory, type History, type RunStatus } from '../src/history';
 import type { Params } from '../src/model';
 import type { SweepResult } from '../src/parallel/sweep';
-import type { RunModel } from '../src/runs';
+import type { RunModel, SavedRun } from '../src/runs';
 
 before(async () => {
   await setupBackend('wasm');
@@ -107,7 +107,7 @@ function result(name: string, config: Partial<TrainingConfig>, validation: numbe
   const history: History = { ...newHistory('wasm', full, 'test data'), status, wallTimeSeconds: seconds };
   history.evaluations = [{ step: full.trainingSteps, validationAccuracy: validation, testAccuracy: test }];
   history.final = status === 'completed' ? { step: full.trainingSteps, validationAccuracy: validation, testAccuracy: test } : null;
-  return { name, config: full, history, reused: false, run: null, error: null };
+  return { name, config: full, history, reused: false, run: { name, dir: `/runs/${name}` } as SavedRun, error: null };
 }
 
 function fakeSweep(values: Record<string, number[]>, statuses: Record<string, RunStatus> = {}): AblationSweep {
@@ -182,7 +182,13 @@ describe('summarizeVariants and compareWithBaseline', () => {
     assert.equal(summaries[1].incomplete, '3 diverged');
     const comparisons = compareWithBaseline(summaries, 'full recipe');
     assert.equal(comparisons[1].verdict, 'no completed run (3 diverged)');
-    assert.match(conclusions(comparisons), /no completed run: no L2$/);
+    assert.match(conclusions(comparisons), /\nno completed run: no L2 \(3 diverged\)$/);
+    const time = sweepTime(diverged);
+    assert.deepEqual([time.trained, time.reused, time.other, time.trainedSeconds, time.recordedSeconds], [7, 0, { diverged: 3 }, 70, 100], 'diverged runs are not counted as trained');
+    assert.equal(
+      describeSweepTime(time),
+      '10 runs: 7 trained now (1 min 10 s of training added up), 0 reused, 3 diverged; the sweep took 12 s of wall time. The saved histories of the distinct runs record 1 min 40 s of training in all.',
+    );
     const table = summaryTable(summaries, comparisons).split('\n');
     assert.match(table[0], /^variant\s+seeds\s+n\s+validation mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/);
     assert.match(table[3], /^no L2\s+1 2 3\s+0\s+—\s+—\s+—\s+—\s+no completed run \(3 diverged\)$/);
@@ -314,7 +320,7 @@ describe('runAblation', () => {
     const runs = ablationRuns(tiny, { layer1Node: 20, trainingSteps: 30, evalEvery: 10, recordEvery: 5 }, { g: [1, 2] });
     const first = await runAblation(data, runs, { workers: 2, runsDir: dir, display: null, stopOnSigint: false });
     const time = sweepTime(first);
-    assert.deepEqual([time.runs, time.trained, time.reused, time.other], [5, 4, 1, 0], 'the row with the base settings and seed 1 shares the first run');
+    assert.deepEqual([time.runs, time.trained, time.reused, time.other], [5, 4, 1, {}], 'the row with the base settings and seed 1 shares the first run');
     assert.ok(time.trainedSeconds > 0 && time.recordedSeconds >= time.trainedSeconds - 1e-9);
     assert.match(describeSweepTime(time), /^5 runs: 4 trained now \(\d+ s of training added up\), 1 reused; the sweep took \d+ s of wall time\./);
     const summaries = summarizeVariants(tiny, first);
