@@ -22,3 +22,4 @@ export * from './train';
 export * from './parallel';
 export { lossCrossover, l2Term, l2Path, pairEvaluations, summarizePairs, type LossCrossover, type L2Path, type PairedEvaluation, type PairSummary } from './dynamics';
 export { displayPath } from './display-path';
+export * from './ablation';

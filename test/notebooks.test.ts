@@ -25,6 +25,7 @@ import { mnistLikeFiles } from './helpers/idx';
 import type { Outputs } from './notebooks/outputs';
 import { check as check01 } from './notebooks/expect-01';
 import { check as check02 } from './notebooks/expect-02';
+import { check as check03 } from './notebooks/expect-03';
 import { check as check04 } from './notebooks/expect-04';
 import { Trainer, type RunOptions } from '../src/train';
 
@@ -232,6 +233,7 @@ function readOutputs(notebook: Notebook): Outputs {
 const EXPECTED: Record<string, (outputs: Outputs) => void> = {
   '01-mnist-walkthrough.ipynb': check01,
   '02-training-dynamics.ipynb': check02,
+  '03-hyperparameters.ipynb': check03,
   '04-predictions.ipynb': check04,
 };
 
