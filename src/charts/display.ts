@@ -116,8 +116,10 @@ export function chartsHtml(figures: readonly Figure[], options: ChartsHtmlOption
       const svg = options.fallbackSvgs?.[i];
       // Any Plotly figure may come here: its layout may lack a title or a height.
       const image = typeof svg === 'string' ? fallbackImageHtml(svg, fig.layout?.title?.text ?? 'chart') : '';
-      const minHeight = fig.layout?.height ?? 450;
-      return `<div data-chart-slot="${i}" style="${slotStyle};min-height:${minHeight}px">${image}</div>`;
+      // Without an image, room for the chart to come (so the page does not jump); with one, the
+      // image's own height: a fixed height would leave a gap under a scaled-down image.
+      const height = image === '' ? `;min-height:${fig.layout?.height ?? 450}px` : '';
+      return `<div data-chart-slot="${i}" style="${slotStyle}${height}">${image}</div>`;
     })
     .join('\n');
   const parts: string[] = [];
@@ -173,14 +175,23 @@ export function formatProgress(progress: Progress): string {
   return parts.join(' · ');
 }
 
-/** The line shown under the final charts of a run. */
+/** Where a stopped run stopped, from the reason `Trainer.run` records ("stopped at step N of M"). */
+function stoppedAt(history: History): { step: number; of: number } | null {
+  const match = history.status === 'stopped' ? /^stopped at step (\d+) of (\d+)$/.exec(history.error ?? '') : null;
+  return match === null ? null : { step: Number(match[1]), of: Number(match[2]) };
+}
+
+/** The line shown above the final charts of a run. */
 export function formatSummary(history: History): string {
-  const lastStep = history.final?.step ?? Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
+  const stop = stoppedAt(history);
+  // The recorded steps are every `recordEvery`: a stopped run says the step it really reached.
+  const lastStep = stop?.step ?? history.final?.step ?? Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
   const speed = history.wallTimeSeconds > 0 ? ` (${(lastStep / history.wallTimeSeconds).toFixed(1)} steps/s)` : '';
-  const parts = [`${history.status}: ${thousands(lastStep)} steps in ${formatDuration(history.wallTimeSeconds)}${speed}`];
+  const head = stop !== null ? `stopped at step ${thousands(stop.step)} of ${thousands(stop.of)}` : `${history.status}: ${thousands(lastStep)} steps`;
+  const parts = [`${head} in ${formatDuration(history.wallTimeSeconds)}${speed}`];
   const last = history.evaluations.at(-1);
   if (last !== undefined) parts.push(`validation ${percent(last.validationAccuracy)}`, `test ${percent(last.testAccuracy)} (at step ${thousands(last.step)})`);
-  if (history.error !== null && history.status !== 'completed') parts.push(history.error);
+  if (history.error !== null && history.status !== 'completed' && stop === null) parts.push(history.error);
   return parts.join(' · ');
 }
 
@@ -252,7 +263,7 @@ export interface NotebookChartsOptions {
 }
 
 export interface ShowOptions {
-  /** Static image size; default: the layout's, else 900 x 500. */
+  /** Static image size; default: the layout's, else 900 x 500 (640 x 420 side by side). */
   size?: ImageSize;
   /** Include a static image (default true). */
   staticImage?: boolean;
@@ -267,7 +278,7 @@ export interface LiveTrainingOptions {
   intervalMs?: number;
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
-  /** Moving-average window of the loss chart (default 10 points). */
+  /** Smoothing weight in [0, 1) of the loss chart (default 0.9; see `FigureOptions.smoothing`). */
   smoothing?: number;
   /** Most points per loss trace in the live chart (default 400), to keep each update small; the final charts keep up to 1,000. */
   maxPoints?: number;
@@ -279,9 +290,16 @@ export interface LiveTrainingOptions {
   now?: () => number;
 }
 
+/** What a live display shows until the first progress report. */
+const WAITING = 'training: the charts appear here at the first evaluation';
+
 /** Most points per loss trace in the final charts of `liveTraining`. */
 const FINAL_MAX_POINTS = 1000;
 
+/**
+ * A live display of a training run. Its output is created when it is made, so make it in the
+ * training cell, before the run: the charts then sit above the training log and are redrawn there.
+ */
 export interface LiveTraining {
   /**
    * Pass as `RunOptions.onProgress`: redraws the output, at most every `intervalMs`. Never
@@ -363,7 +381,9 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
   const show: NotebookCharts['show'] = async (figs, showOptions = {}) => {
     const figures: readonly Figure[] = Array.isArray(figs) ? figs : [figs as Figure];
     if (figures.length === 0) throw new Error('show: no figures given');
-    const fallbackSvgs = showOptions.staticImage === false ? null : await staticImages(figures, showOptions.size);
+    // Side by side, a chart is about 470-640 px wide: an image of that width keeps its text legible.
+    const size = showOptions.size ?? (showOptions.sideBySide === true ? { width: 640, height: figures[0].layout?.height ?? 420 } : undefined);
+    const fallbackSvgs = showOptions.staticImage === false ? null : await staticImages(figures, size);
     send(() => outputHtml(figures, { fallbackSvgs: fallbackSvgs ?? undefined, sideBySide: showOptions.sideBySide, status: showOptions.status }), output.html);
   };
 
@@ -372,7 +392,7 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) throw new RangeError(`liveTraining: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
     const now = liveOptions.now ?? (() => performance.now());
     const height = liveOptions.height ?? 360;
-    const smoothing = liveOptions.smoothing ?? 10;
+    const smoothing = liveOptions.smoothing ?? 0.9;
     const maxPoints = liveOptions.maxPoints ?? 400;
     const stats = { redraws: 0, calls: 0, redrawMs: 0 };
     let slot: DisplaySlot | null = null;
@@ -399,6 +419,20 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     };
 
     let broken = false;
+    /** Draws in the output, or notes once why it cannot (training must go on regardless). */
+    const draw = (html: () => string): boolean => {
+      if (broken) return false;
+      try {
+        target().html(html());
+        return true;
+      } catch (error) {
+        broken = true;
+        output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
+        return false;
+      }
+    };
+    // The output is made now, where the cell starts: above the log lines the run prints.
+    draw(() => `<div class="mnist-charts"><div class="mnist-charts-status" style="font-family:monospace;margin:4px 0">${escapeHtml(WAITING)}</div></div>`);
 
     const onProgress = (progress: Progress): void => {
       stats.calls++;
@@ -406,14 +440,7 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
       const start = now();
       // At most every intervalMs, and never more than 2 % of the time on redraws.
       if (start - lastDraw < Math.max(intervalMs, 50 * lastCost)) return;
-      try {
-        target().html(chartsHtml(figuresOf(progress.history, true), { status: formatProgress(progress), sideBySide: true }));
-      } catch (error) {
-        // A display problem must not stop the training: note it once and stop redrawing.
-        broken = true;
-        output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
-        return;
-      }
+      if (!draw(() => chartsHtml(figuresOf(progress.history, true), { status: formatProgress(progress), sideBySide: true }))) return;
       const end = now();
       lastDraw = end;
       stats.redraws++;

@@ -362,7 +362,7 @@ export interface RunChartsOptions {
   data?: boolean;
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
-  /** Moving-average window of the loss and gradient charts. */
+  /** Smoothing weight in [0, 1) of the loss and gradient charts (see `FigureOptions.smoothing`). */
   smoothing?: number;
   /** Renders SVG and PNG; default: a browser started for this call. */
   renderer?: Renderer;

@@ -146,7 +146,7 @@ describe('rendering with headless Chromium', { skip: browserSkip }, () => {
     await withRenderer(async (renderer) => {
       const svg = await renderer.svg(accuracyFigure(history, { reference: true }));
       checkSvg(svg, ['validation', 'test', 'tutorial (reported)']);
-      const [loss, gradients] = await Promise.all([renderer.svg(lossFigure(history, { smoothing: 5 })), renderer.svg(gradientFigure(history))]);
+      const [loss, gradients] = await Promise.all([renderer.svg(lossFigure(history, { smoothing: 0.9 })), renderer.svg(gradientFigure(history))]);
       checkSvg(loss, ['mean cross-entropy', 'total loss']);
       checkSvg(gradients, ['all parameters', 'weights1', 'biases2']);
       checkPng(await renderer.png(lossFigure(history)), 900, 500);
