@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { History } from '../history';
 import type { Progress } from '../train';
 import { checkFigure, ChromiumNotFoundError, createSharedRenderer, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource, type ImageSize, type SharedRendererOptions } from './export';
-import { accuracyFigure, lossFigure, resolveRuns, type Figure, type Run } from './figures';
+import { accuracyFigure, lossFigure, resolveRuns, type Figure, type PlotlyFigure, type Run } from './figures';
 
 // ---------------------------------------------------------------------------------------------
 // HTML builders (pure)
@@ -56,7 +56,7 @@ export function fallbackImageHtml(svg: string, alt: string): string {
  * about ten minutes): outputs can be attached to the page after their scripts ran, and plotly.js
  * may still be loading. Without plotly.js the images stay.
  */
-export function drawScript(id: string, figures: readonly Figure[]): string {
+export function drawScript(id: string, figures: readonly PlotlyFigure[]): string {
   return `<script>
 (function () {
   var id = ${jsonForScript(id)}, figures = ${jsonForScript(figures)}, config = ${jsonForScript(PLOT_CONFIG)}, tries = 0;
@@ -105,7 +105,7 @@ export interface ChartsHtmlOptions {
 }
 
 /** The HTML of one output holding one or more charts (each with its fallback image, if given). */
-export function chartsHtml(figures: readonly Figure[], options: ChartsHtmlOptions = {}): string {
+export function chartsHtml(figures: readonly PlotlyFigure[], options: ChartsHtmlOptions = {}): string {
   if (figures.length === 0) throw new Error('chartsHtml: no figures given');
   for (const fig of figures) checkFigure(fig, 'chartsHtml');
   const id = options.id ?? newChartId();
@@ -133,7 +133,7 @@ export function chartsHtml(figures: readonly Figure[], options: ChartsHtmlOption
 }
 
 /** The HTML of one chart output. */
-export function chartHtml(fig: Figure, options: Omit<ChartsHtmlOptions, 'fallbackSvgs'> & { fallbackSvg?: string | null } = {}): string {
+export function chartHtml(fig: PlotlyFigure, options: Omit<ChartsHtmlOptions, 'fallbackSvgs'> & { fallbackSvg?: string | null } = {}): string {
   const { fallbackSvg, ...rest } = options;
   return chartsHtml([fig], { ...rest, fallbackSvgs: [fallbackSvg] });
 }
@@ -249,7 +249,7 @@ export function tslabOutput(): NotebookOutput {
 }
 
 /** Renders static SVG images of figures; throws `ChromiumNotFoundError` when it cannot. */
-export type SvgRenderer = (figures: readonly Figure[], size?: ImageSize) => Promise<string[]>;
+export type SvgRenderer = (figures: readonly PlotlyFigure[], size?: ImageSize) => Promise<string[]>;
 
 export interface NotebookChartsOptions {
   /** Default: tslab's display functions. */
@@ -320,13 +320,13 @@ export interface NotebookCharts {
    * The HTML of the next chart output: with plotly.js when the session has not sent it yet
    * (and then counts it as sent). Pure apart from that flag.
    */
-  outputHtml(figures: readonly Figure[], options?: Omit<ChartsHtmlOptions, 'includeLibrary' | 'library'>): string;
+  outputHtml(figures: readonly PlotlyFigure[], options?: Omit<ChartsHtmlOptions, 'includeLibrary' | 'library'>): string;
   /** Shows figures in one output, with static images when Chromium is there. */
-  show(figures: Figure | readonly Figure[], options?: ShowOptions): Promise<void>;
+  show(figures: PlotlyFigure | readonly PlotlyFigure[], options?: ShowOptions): Promise<void>;
   /** A live display for a training run. */
   liveTraining(options?: LiveTrainingOptions): LiveTraining;
   /** Static SVGs of figures, or null (with a note, once) when they cannot be rendered. */
-  staticImages(figures: readonly Figure[], size?: ImageSize): Promise<string[] | null>;
+  staticImages(figures: readonly PlotlyFigure[], size?: ImageSize): Promise<string[] | null>;
   /** Closes the browser used for static images (it also closes itself when idle). */
   close(): Promise<void>;
 }
@@ -379,7 +379,7 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
   };
 
   const show: NotebookCharts['show'] = async (figs, showOptions = {}) => {
-    const figures: readonly Figure[] = Array.isArray(figs) ? figs : [figs as Figure];
+    const figures: readonly PlotlyFigure[] = Array.isArray(figs) ? figs : [figs as PlotlyFigure];
     if (figures.length === 0) throw new Error('show: no figures given');
     // Side by side, a chart is about 470-640 px wide: an image of that width keeps its text legible.
     const size = showOptions.size ?? (showOptions.sideBySide === true ? { width: 640, height: figures[0].layout?.height ?? 420 } : undefined);
@@ -485,10 +485,13 @@ export function notebookCharts(): NotebookCharts {
   return defaultCharts;
 }
 
-/** Shows a figure (or several in one output) in the notebook. */
-export function showFigure(figure: Figure | readonly Figure[], options?: ShowOptions): Promise<void> {
+/** Shows a figure (or several in one output) in the notebook: any Plotly figure, e.g. those of `predictions.ts`. */
+export function showFigure(figure: PlotlyFigure | readonly PlotlyFigure[], options?: ShowOptions): Promise<void> {
   return notebookCharts().show(figure, options);
 }
+
+/** `showFigure` by the name notebook 04 has used for the figures of `predictions.ts`. */
+export const showPredictionFigure = showFigure;
 
 /** A live display of a training run in the notebook; see `NotebookCharts.liveTraining`. */
 export function liveTraining(options?: LiveTrainingOptions): LiveTraining {

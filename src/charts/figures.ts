@@ -65,6 +65,15 @@ export interface Figure {
   layout: Layout;
 }
 
+/**
+ * Any Plotly figure as JSON (these line charts, the heatmaps and bars of `predictions.ts`, or one
+ * made by hand): what the notebook display and the export functions draw.
+ */
+export interface PlotlyFigure {
+  data: readonly object[];
+  layout: { title?: { text: string }; width?: number; height?: number };
+}
+
 export interface NamedRun {
   name: string;
   history: History;
@@ -274,10 +283,10 @@ function greedyLines(words: readonly string[], width: number): string[] {
 /**
  * The title broken at spaces into lines of at most `lineChars` (Plotly does not wrap titles),
  * as few as that takes and of about equal length, so no short last word dangles. A title with
- * its own `<br>` is left as it is.
+ * markup of its own (`<br>`, `<b>`, ...) is left as it is: a break must not land inside a tag.
  */
 export function wrapTitle(title: string, lineChars: number = TITLE_LINE_CHARS): string {
-  if (title.length <= lineChars || title.includes('<br>')) return title;
+  if (title.length <= lineChars || title.includes('<')) return title;
   const words = title.split(' ');
   const count = greedyLines(words, lineChars).length;
   // The narrowest width that still needs no more lines.

@@ -86,6 +86,8 @@ describe('wrapTitle', () => {
     assert.equal(lines.join(' '), long);
     assert.ok(lines.every((line) => line.length <= 44), JSON.stringify(lines));
     assert.equal(wrapTitle('a<br>b c d e f g h i j k l m n o p q r s t u v w x y z'), 'a<br>b c d e f g h i j k l m n o p q r s t u v w x y z');
+    const markup = 'A title with <a href="https://example.com/a/long/path">a link</a> in it';
+    assert.equal(wrapTitle(markup), markup, 'no break inside a tag');
   });
 
   it('wraps the automatic titles of the charts and makes room above the plot for them', () => {
