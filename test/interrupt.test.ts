@@ -1,7 +1,16 @@
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
 import vm from 'node:vm';
+import { setupBackend } from '../src/backend';
+import { loadMnist, sliceDataSet, type MnistData } from '../src/data/mnist';
 import { takeInterrupts } from '../src/interrupt';
+import { runInNotebook } from '../src/notebook';
+import { runSweep } from '../src/parallel/sweep';
+import { Trainer } from '../src/train';
 
 /** Sends a real SIGINT to this process and lets its handlers run. */
 async function interrupt(): Promise<void> {
@@ -64,5 +73,79 @@ describe('takeInterrupts', () => {
     assert.equal(scope.interrupted, false);
     scope.restore();
     assert.deepEqual(process.listeners('SIGINT'), before);
+  });
+});
+
+describe('an interrupt during training (the notebook paths)', () => {
+  let data: MnistData;
+  before(async () => {
+    await setupBackend('cpu');
+    const full = await loadMnist();
+    data = { ...full, train: sliceDataSet(full.train, 0, 2000), validation: sliceDataSet(full.validation, 0, 200), test: sliceDataSet(full.test, 0, 200) };
+  });
+
+  /** Runs `train` with a stand-in for tslab's SIGINT listener, interrupting once `underWay` says so. */
+  async function interruptDuring<T>(train: (onUnderWay: () => void) => Promise<T>): Promise<{ result: T; kernelCalls: number }> {
+    let kernelCalls = 0;
+    const kernel = () => kernelCalls++;
+    process.on('SIGINT', kernel);
+    try {
+      let sent = false;
+      const result = await train(() => {
+        if (sent) return;
+        sent = true;
+        process.kill(process.pid, 'SIGINT');
+      });
+      assert.deepEqual(process.listeners('SIGINT'), [kernel], 'the kernel listener is back, alone');
+      return { result, kernelCalls };
+    } finally {
+      process.off('SIGINT', kernel);
+    }
+  }
+
+  it('runInNotebook (Trainer.run with stopOnSigint): stops after the step, one line, history kept, no tensor left', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const trainer = new Trainer(data, { config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 50 }, workers: 1 });
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => printed.push(line);
+    let outcome;
+    try {
+      outcome = await interruptDuring((underWay) => runInNotebook(trainer, { onProgress: (p) => (p.step >= 50 ? underWay() : undefined) }));
+    } finally {
+      console.log = log;
+    }
+    const history = outcome.result;
+    assert.equal(outcome.kernelCalls, 0, 'the interrupt did not reach the kernel');
+    assert.equal(history.status, 'stopped');
+    assert.ok(trainer.globalStep >= 50 && trainer.globalStep < 100, `stopped at step ${trainer.globalStep}`);
+    assert.equal(history.steps.at(-1)!.step, Math.floor((trainer.globalStep - 1) / 5) * 5, 'the history so far is kept');
+    assert.deepEqual(printed, [`interrupted at step ${trainer.globalStep} of 100,000: the history so far is kept in trainer.history`]);
+    trainer.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left after dispose');
+  });
+
+  it('runSweep with stopOnSigint: every run stops, the sweep resolves, the listener is restored', async () => {
+    const runsDir = await mkdtemp(join(tmpdir(), 'mnist-interrupt-sweep-'));
+    try {
+      const logged: string[] = [];
+      const { result, kernelCalls } = await interruptDuring((underWay) =>
+        runSweep(
+          data,
+          [
+            { name: 'a', config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 50 } },
+            { name: 'b', config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 60 } },
+          ],
+          { workers: 1, runsDir, backend: 'cpu', stopOnSigint: true, log: (line) => logged.push(line), onProgress: (p) => (p.progress.step >= 20 ? underWay() : undefined) },
+        ),
+      );
+      assert.equal(kernelCalls, 0);
+      assert.deepEqual(result.map((r) => r.history.status), ['stopped', 'stopped']);
+      assert.ok(result[0].history.steps.length >= 4, 'the first run keeps its history');
+      assert.equal(result[1].history.error, 'not started: the sweep was stopped');
+      assert.ok(logged.includes('interrupt: stopping every run after its current step'), logged.join('\n'));
+    } finally {
+      await rm(runsDir, { recursive: true, force: true });
+    }
   });
 });
