@@ -51,7 +51,7 @@ export interface Layout {
     yref?: 'paper' | 'container';
     xanchor?: 'auto' | 'left' | 'center' | 'right';
     yanchor?: 'auto' | 'top' | 'middle' | 'bottom';
-    title?: { text: string };
+    title?: { text: string; side?: 'top' | 'left' | 'top left' };
   };
   margin?: { l?: number; r?: number; t?: number; b?: number };
   hovermode?: 'closest' | 'x' | 'x unified';
@@ -300,8 +300,33 @@ export function wrapTitle(title: string, lineChars: number = TITLE_LINE_CHARS): 
 /** Legends of up to this many entries go under the chart in one row; longer ones to its right. */
 const BOTTOM_LEGEND_MAX = 3;
 
-function layout(title: string, yTitle: string, options: FigureOptions, logY: boolean, showlegend: boolean, legendEntries: number, legendTitle: string | null = null): Layout {
+/** Width a legend row may take: a side-by-side chart's (about 470 px) less its sides. */
+const LEGEND_ROW_PX = 430;
+
+/**
+ * Rows a horizontal legend of these entries takes in `LEGEND_ROW_PX` (Plotly wraps it; its
+ * 12 px text averages under 7 px a character, and the symbol and gap take about 45 px).
+ */
+export function legendRows(names: readonly string[]): number {
+  let rows = 1;
+  let used = 0;
+  for (const name of names) {
+    const width = 45 + 7 * name.length;
+    if (used > 0 && used + width > LEGEND_ROW_PX) {
+      rows++;
+      used = 0;
+    }
+    used += width;
+  }
+  return rows;
+}
+
+function layout(title: string, yTitle: string, options: FigureOptions, logY: boolean, showlegend: boolean, traces: readonly Trace[], legendTitle: string | null = null): Layout {
+  const legendEntries = traces.length;
   const bottomLegend = showlegend && legendEntries <= BOTTOM_LEGEND_MAX;
+  // Under the plot: the x axis title (about 70 px from the bottom edge), then the legend's rows
+  // and its title above them, so that neither is cut nor drawn over the axis title.
+  const legendHeight = bottomLegend ? 22 * legendRows(traces.map((t) => t.name)) + (legendTitle !== null ? 22 : 0) : 0;
   const text = wrapTitle(options.title ?? title);
   const titleLines = text.split('<br>').length;
   const yaxis: Axis = { title: { text: yTitle }, type: logY ? 'log' : 'linear' };
@@ -317,10 +342,11 @@ function layout(title: string, yTitle: string, options: FigureOptions, logY: boo
     legend: bottomLegend
       ? { orientation: 'h', x: 0, y: 0, yref: 'container', xanchor: 'left', yanchor: 'bottom' }
       : { orientation: 'v', x: 1.02, y: 1, xanchor: 'left', yanchor: 'top' },
-    margin: { l: 80, r: 30, t: 40 + 22 * titleLines, b: bottomLegend ? 100 : 70 },
+    margin: { l: 80, r: 30, t: 40 + 22 * titleLines, b: 70 + legendHeight },
     hovermode: 'x unified',
   };
-  if (legendTitle !== null && showlegend) result.legend = { ...result.legend, title: { text: legendTitle } };
+  // The legend's title above its entries: beside them it would push the last entry out of a narrow chart.
+  if (legendTitle !== null && showlegend) result.legend = { ...result.legend, title: { text: legendTitle, side: 'top' } };
   if (options.height !== undefined) result.height = options.height;
   return result;
 }
@@ -433,7 +459,7 @@ export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}):
   const logY = options.logY ?? false;
   const data = pairedTraces(resolved, ['validationAccuracy', 'testAccuracy'], (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'), options, logY, true);
   if (options.reference === true) addReference(data, resolved);
-  return zoomed({ data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data.length) }, options);
+  return zoomed({ data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data) }, options);
 }
 
 /** Mean cross-entropy and total loss (cross-entropy + L2) per recorded training step. */
@@ -443,7 +469,7 @@ export function lossFigure(runs: Runs, options: FigureOptions = {}): Figure {
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
   const data = pairedTraces(resolved, ['crossEntropy', 'totalLoss'], (metric) => METRIC_INFO[metric].label, options, logY, false);
-  return zoomed({ data, layout: layout(chartTitle('Training loss', resolved, runs), 'loss (nats)', options, logY, true, data.length, smoothingNote(options)) }, options);
+  return zoomed({ data, layout: layout(chartTitle('Training loss', resolved, runs), 'loss (nats)', options, logY, true, data, smoothingNote(options)) }, options);
 }
 
 /** The learning rate (staircase exponential decay) per recorded training step. */
@@ -455,7 +481,7 @@ export function learningRateFigure(runs: Runs, options: FigureOptions = {}): Fig
   const data = resolved.map((run, i) =>
     line(resolved.length === 1 ? 'learning rate' : run.name, metricSeries(run.history, 'learningRate', options), logY, { color: color(i), shape: 'hv' }),
   );
-  return zoomed({ data, layout: layout(chartTitle('Learning rate', resolved, runs), 'learning rate', options, logY, resolved.length > 1, data.length) }, options);
+  return zoomed({ data, layout: layout(chartTitle('Learning rate', resolved, runs), 'learning rate', options, logY, resolved.length > 1, data) }, options);
 }
 
 /**
@@ -479,7 +505,7 @@ export function gradientFigure(runs: Runs, options: FigureOptions = {}): Figure 
       data.push(line(traceName(resolved, run, param), series, logY, { color: color(single ? k + 1 : i), dash: single ? 'solid' : dashes[k], group }));
     });
   });
-  return zoomed({ data, layout: layout(chartTitle('Mean absolute gradient', resolved, runs), 'mean absolute gradient', options, logY, true, data.length, smoothingNote(options)) }, options);
+  return zoomed({ data, layout: layout(chartTitle('Mean absolute gradient', resolved, runs), 'mean absolute gradient', options, logY, true, data, smoothingNote(options)) }, options);
 }
 
 /** One metric of several runs overlaid, a trace per run named after it. */
@@ -498,7 +524,7 @@ export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigur
     addReference(data, resolved);
   }
   const note = info.smoothable ? smoothingNote(options) : null;
-  return zoomed({ data, layout: layout(`${info.label[0].toUpperCase()}${info.label.slice(1)}`, info.axis, options, logY, true, data.length, note) }, options);
+  return zoomed({ data, layout: layout(`${info.label[0].toUpperCase()}${info.label.slice(1)}`, info.axis, options, logY, true, data, note) }, options);
 }
 
 /** The charts of one run, as `exportRunCharts` writes them. */

@@ -8,6 +8,7 @@ import {
   learningRateFigure,
   lossFigure,
   METRICS,
+  legendRows,
   smooth,
   wrapTitle,
   type Figure,
@@ -74,6 +75,23 @@ describe('smooth', () => {
   it('rejects a weight outside [0, 1), and says what a window of points was', () => {
     for (const weight of [-0.1, 1, 1.5, Number.NaN]) assert.throws(() => smooth([1, 2], weight), /smoothing is a weight in \[0, 1\)/);
     assert.throws(() => smooth([1, 2], 20), /no longer a window of points: 20 points is about 0\.90/);
+  });
+});
+
+describe('legend room', () => {
+  it('counts the rows a bottom legend wraps into in a side-by-side chart, and leaves room for them and its title', () => {
+    assert.equal(legendRows(['validation', 'test', 'tutorial (reported)']), 1);
+    assert.equal(legendRows(['moving average (the tutorial)', 'live parameters', 'tutorial (reported)']), 2);
+    assert.equal(legendRows(['x'.repeat(80)]), 1, 'a long entry still takes one row');
+    const runs = ['learning rate 0.1', 'learning rate 0.8', 'learning rate 2.0'].map((name, i) => ({ name, history: makeHistory({ scale: i + 1 }) }));
+    const plain = compareFigure(runs, 'crossEntropy');
+    const smoothed = compareFigure(runs, 'crossEntropy', { smoothing: 0.9 });
+    // The title goes above the entries (beside them it pushed the last entry out of the chart).
+    assert.deepEqual(smoothed.layout.legend?.title, { text: 'smoothed (0.9)', side: 'top' });
+    assert.ok(smoothed.layout.margin!.b! > plain.layout.margin!.b!, 'room for the legend title');
+    const twoRows = compareFigure([{ name: 'moving average (the tutorial)', history: reaching(3000) }, { name: 'live parameters', history: reaching(3000) }], 'validationAccuracy', { reference: true });
+    assert.equal(twoRows.data.length, 3);
+    assert.ok(twoRows.layout.margin!.b! > accuracyFigure(makeHistory()).layout.margin!.b!, 'room for a second row');
   });
 });
 
