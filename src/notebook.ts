@@ -70,11 +70,17 @@ export function tutorialConfig(overrides: Partial<TrainingConfig> = {}, env: Nod
 
 /**
  * `trainer.run(options)` from a notebook cell, so that *Kernel → Interrupt* stops the training
- * after the current step (the history so far is kept in `trainer.history`) and leaves the kernel
- * running.
+ * after the current step: one line says where (from `options.log`, else printed here), the
+ * history so far is kept in `trainer.history`, and the cell ends normally, so the cells below it
+ * run (src/interrupt.ts).
  */
 export async function runInNotebook(trainer: Trainer, options: RunOptions = {}): Promise<History> {
-  return trainer.run({ stopOnSigint: true, ...options });
+  const history = await trainer.run({ stopOnSigint: true, ...options });
+  if (options.log === undefined && history.status === 'stopped') {
+    const steps = (n: number) => n.toLocaleString('en-US');
+    console.log(`${options.signal?.aborted === true ? 'stopped' : 'interrupted'} at step ${steps(trainer.globalStep)} of ${steps(history.config.trainingSteps)}: the history so far is kept in trainer.history`);
+  }
+  return history;
 }
 
 /** Rows as a plain-text table with aligned columns (numbers right-aligned), for `console.log`. */

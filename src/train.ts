@@ -13,6 +13,7 @@ import { isMainThread } from 'node:worker_threads';
 import { decayStepsFor, makeConfig, type TrainingConfig } from './config';
 import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerState } from './data/mnist';
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
+import { takeInterrupts } from './interrupt';
 import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, type ParamName, type Params } from './model';
 import { SplitEngine } from './parallel/split-engine';
 
@@ -484,15 +485,9 @@ export class Trainer {
     if (this.disposed) throw new Error('this trainer has been disposed');
     const { config, history } = this;
     const log = options.log ?? (() => undefined);
-    const stop = new AbortController();
-    const onSigint = () => stop.abort();
-    if (options.stopOnSigint) {
-      // tslab runs the synchronous start of a notebook cell under Node's breakOnSigint, and a
-      // SIGINT listener added there is lost when it ends: add it one event-loop turn later.
-      await yieldToEventLoop();
-      process.on('SIGINT', onSigint);
-    }
-    const stopped = () => stop.signal.aborted || options.signal?.aborted === true;
+    // SIGINT stops the run after its step, instead of tslab failing the cell (src/interrupt.ts).
+    const interrupts = options.stopOnSigint ? await takeInterrupts() : null;
+    const stopped = () => interrupts?.signal.aborted === true || options.signal?.aborted === true;
     const startStep = this.globalStep;
     const startTime = performance.now();
     const previousWallTime = history.wallTimeSeconds;
@@ -541,7 +536,7 @@ export class Trainer {
         if (stopped()) {
           history.status = 'stopped';
           history.error = `stopped at step ${step} of ${config.trainingSteps}`;
-          log(`stopped at step ${step} of ${config.trainingSteps}; the history so far is kept`);
+          log(`${interrupts?.interrupted ? 'interrupted' : 'stopped'} at step ${step.toLocaleString('en-US')} of ${config.trainingSteps.toLocaleString('en-US')}: the history so far is kept`);
           break;
         }
         // The engine runs on its own up to the next evaluation or checkpoint.
@@ -567,7 +562,7 @@ export class Trainer {
       log(history.error);
       throw error;
     } finally {
-      if (options.stopOnSigint) process.off('SIGINT', onSigint);
+      interrupts?.restore();
       history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
       history.finishedAt = new Date().toISOString();
     }

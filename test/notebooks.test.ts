@@ -393,7 +393,7 @@ describe('notebooks', () => {
 });
 
 describe('interrupting the kernel during training', () => {
-  test('stops the run within a few steps, keeps its history and the kernel, and frees every tensor on dispose', { timeout: 10 * 60_000 }, () => {
+  test('stops the run within a few steps with one calm line, runs the queued cell, keeps the history and the kernel, and frees every tensor on dispose', { timeout: 10 * 60_000 }, () => {
     assert.equal(missingTools(), null, missingTools() ?? '');
     ensureKernel();
     // The script trains in one cell, sends Jupyter's interrupt (SIGINT) once step 200 is passed,
@@ -405,12 +405,22 @@ describe('interrupting the kernel during training', () => {
     });
     assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
     const findings = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
-      interruptedCell: string;
+      interruptedCell: { status: string; secondsToIdle: number; stdoutAfterMarker: string[]; stderr: string; errorOutputs: number };
+      queuedCell: { status: string; report: { status: string; step: number; recorded: number } | null };
       afterInterrupt: { status: string; step: number; recorded: number; tensors: number };
       threeSecondsLater: { step: number };
       kernelAlive: boolean;
       afterDispose: { tensors: number };
     };
+    const cell = findings.interruptedCell;
+    assert.equal(cell.status, 'ok', 'the interrupted cell ends normally');
+    assert.equal(cell.stderr, '', 'nothing on stderr (no stack trace)');
+    assert.equal(cell.errorOutputs, 0, 'no error output');
+    assert.ok(cell.secondsToIdle < 5, `the kernel is idle ${cell.secondsToIdle} s after the interrupt`);
+    assert.equal(cell.stdoutAfterMarker.length, 1, `one line after the interrupt: ${JSON.stringify(cell.stdoutAfterMarker)}`);
+    assert.equal(cell.stdoutAfterMarker[0], `interrupted at step ${findings.afterInterrupt.step.toLocaleString('en-US')} of 100,000: the history so far is kept in trainer.history`);
+    assert.equal(findings.queuedCell.status, 'ok', 'the cell queued after the training cell runs');
+    assert.deepEqual(findings.queuedCell.report, { ...findings.queuedCell.report, status: 'stopped', step: findings.afterInterrupt.step, recorded: findings.afterInterrupt.recorded }, 'and sees the history');
     assert.equal(findings.kernelAlive, true, 'the kernel survives the interrupt');
     assert.equal(findings.afterInterrupt.status, 'stopped');
     assert.ok(findings.afterInterrupt.step >= 200 && findings.afterInterrupt.step < 260, `stopped at step ${findings.afterInterrupt.step}, soon after step 200`);

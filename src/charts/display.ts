@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { History } from '../history';
 import type { Progress } from '../train';
 import { checkFigure, ChromiumNotFoundError, createSharedRenderer, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource, type ImageSize, type SharedRendererOptions } from './export';
-import { accuracyFigure, lossFigure, resolveRuns, type Figure, type Run } from './figures';
+import { accuracyFigure, lossFigure, resolveRuns, type Figure, type PlotlyFigure, type Run } from './figures';
 
 // ---------------------------------------------------------------------------------------------
 // HTML builders (pure)
@@ -56,7 +56,7 @@ export function fallbackImageHtml(svg: string, alt: string): string {
  * about ten minutes): outputs can be attached to the page after their scripts ran, and plotly.js
  * may still be loading. Without plotly.js the images stay.
  */
-export function drawScript(id: string, figures: readonly Figure[]): string {
+export function drawScript(id: string, figures: readonly PlotlyFigure[]): string {
   return `<script>
 (function () {
   var id = ${jsonForScript(id)}, figures = ${jsonForScript(figures)}, config = ${jsonForScript(PLOT_CONFIG)}, tries = 0;
@@ -105,7 +105,7 @@ export interface ChartsHtmlOptions {
 }
 
 /** The HTML of one output holding one or more charts (each with its fallback image, if given). */
-export function chartsHtml(figures: readonly Figure[], options: ChartsHtmlOptions = {}): string {
+export function chartsHtml(figures: readonly PlotlyFigure[], options: ChartsHtmlOptions = {}): string {
   if (figures.length === 0) throw new Error('chartsHtml: no figures given');
   for (const fig of figures) checkFigure(fig, 'chartsHtml');
   const id = options.id ?? newChartId();
@@ -116,8 +116,10 @@ export function chartsHtml(figures: readonly Figure[], options: ChartsHtmlOption
       const svg = options.fallbackSvgs?.[i];
       // Any Plotly figure may come here: its layout may lack a title or a height.
       const image = typeof svg === 'string' ? fallbackImageHtml(svg, fig.layout?.title?.text ?? 'chart') : '';
-      const minHeight = fig.layout?.height ?? 450;
-      return `<div data-chart-slot="${i}" style="${slotStyle};min-height:${minHeight}px">${image}</div>`;
+      // Without an image, room for the chart to come (so the page does not jump); with one, the
+      // image's own height: a fixed height would leave a gap under a scaled-down image.
+      const height = image === '' ? `;min-height:${fig.layout?.height ?? 450}px` : '';
+      return `<div data-chart-slot="${i}" style="${slotStyle}${height}">${image}</div>`;
     })
     .join('\n');
   const parts: string[] = [];
@@ -131,7 +133,7 @@ export function chartsHtml(figures: readonly Figure[], options: ChartsHtmlOption
 }
 
 /** The HTML of one chart output. */
-export function chartHtml(fig: Figure, options: Omit<ChartsHtmlOptions, 'fallbackSvgs'> & { fallbackSvg?: string | null } = {}): string {
+export function chartHtml(fig: PlotlyFigure, options: Omit<ChartsHtmlOptions, 'fallbackSvgs'> & { fallbackSvg?: string | null } = {}): string {
   const { fallbackSvg, ...rest } = options;
   return chartsHtml([fig], { ...rest, fallbackSvgs: [fallbackSvg] });
 }
@@ -173,14 +175,23 @@ export function formatProgress(progress: Progress): string {
   return parts.join(' · ');
 }
 
-/** The line shown under the final charts of a run. */
+/** Where a stopped run stopped, from the reason `Trainer.run` records ("stopped at step N of M"). */
+function stoppedAt(history: History): { step: number; of: number } | null {
+  const match = history.status === 'stopped' ? /^stopped at step (\d+) of (\d+)$/.exec(history.error ?? '') : null;
+  return match === null ? null : { step: Number(match[1]), of: Number(match[2]) };
+}
+
+/** The line shown above the final charts of a run. */
 export function formatSummary(history: History): string {
-  const lastStep = history.final?.step ?? Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
+  const stop = stoppedAt(history);
+  // The recorded steps are every `recordEvery`: a stopped run says the step it really reached.
+  const lastStep = stop?.step ?? history.final?.step ?? Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
   const speed = history.wallTimeSeconds > 0 ? ` (${(lastStep / history.wallTimeSeconds).toFixed(1)} steps/s)` : '';
-  const parts = [`${history.status}: ${thousands(lastStep)} steps in ${formatDuration(history.wallTimeSeconds)}${speed}`];
+  const head = stop !== null ? `stopped at step ${thousands(stop.step)} of ${thousands(stop.of)}` : `${history.status}: ${thousands(lastStep)} steps`;
+  const parts = [`${head} in ${formatDuration(history.wallTimeSeconds)}${speed}`];
   const last = history.evaluations.at(-1);
   if (last !== undefined) parts.push(`validation ${percent(last.validationAccuracy)}`, `test ${percent(last.testAccuracy)} (at step ${thousands(last.step)})`);
-  if (history.error !== null && history.status !== 'completed') parts.push(history.error);
+  if (history.error !== null && history.status !== 'completed' && stop === null) parts.push(history.error);
   return parts.join(' · ');
 }
 
@@ -238,7 +249,7 @@ export function tslabOutput(): NotebookOutput {
 }
 
 /** Renders static SVG images of figures; throws `ChromiumNotFoundError` when it cannot. */
-export type SvgRenderer = (figures: readonly Figure[], size?: ImageSize) => Promise<string[]>;
+export type SvgRenderer = (figures: readonly PlotlyFigure[], size?: ImageSize) => Promise<string[]>;
 
 export interface NotebookChartsOptions {
   /** Default: tslab's display functions. */
@@ -252,7 +263,7 @@ export interface NotebookChartsOptions {
 }
 
 export interface ShowOptions {
-  /** Static image size; default: the layout's, else 900 x 500. */
+  /** Static image size; default: the layout's, else 900 x 500 (640 x 420 side by side). */
   size?: ImageSize;
   /** Include a static image (default true). */
   staticImage?: boolean;
@@ -267,7 +278,7 @@ export interface LiveTrainingOptions {
   intervalMs?: number;
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
-  /** Moving-average window of the loss chart (default 10 points). */
+  /** Smoothing weight in [0, 1) of the loss chart (default 0.9; see `FigureOptions.smoothing`). */
   smoothing?: number;
   /** Most points per loss trace in the live chart (default 400), to keep each update small; the final charts keep up to 1,000. */
   maxPoints?: number;
@@ -279,9 +290,16 @@ export interface LiveTrainingOptions {
   now?: () => number;
 }
 
+/** What a live display shows until the first progress report. */
+const WAITING = 'training: the charts appear here at the first evaluation';
+
 /** Most points per loss trace in the final charts of `liveTraining`. */
 const FINAL_MAX_POINTS = 1000;
 
+/**
+ * A live display of a training run. Its output is created when it is made, so make it in the
+ * training cell, before the run: the charts then sit above the training log and are redrawn there.
+ */
 export interface LiveTraining {
   /**
    * Pass as `RunOptions.onProgress`: redraws the output, at most every `intervalMs`. Never
@@ -302,13 +320,13 @@ export interface NotebookCharts {
    * The HTML of the next chart output: with plotly.js when the session has not sent it yet
    * (and then counts it as sent). Pure apart from that flag.
    */
-  outputHtml(figures: readonly Figure[], options?: Omit<ChartsHtmlOptions, 'includeLibrary' | 'library'>): string;
+  outputHtml(figures: readonly PlotlyFigure[], options?: Omit<ChartsHtmlOptions, 'includeLibrary' | 'library'>): string;
   /** Shows figures in one output, with static images when Chromium is there. */
-  show(figures: Figure | readonly Figure[], options?: ShowOptions): Promise<void>;
+  show(figures: PlotlyFigure | readonly PlotlyFigure[], options?: ShowOptions): Promise<void>;
   /** A live display for a training run. */
   liveTraining(options?: LiveTrainingOptions): LiveTraining;
   /** Static SVGs of figures, or null (with a note, once) when they cannot be rendered. */
-  staticImages(figures: readonly Figure[], size?: ImageSize): Promise<string[] | null>;
+  staticImages(figures: readonly PlotlyFigure[], size?: ImageSize): Promise<string[] | null>;
   /** Closes the browser used for static images (it also closes itself when idle). */
   close(): Promise<void>;
 }
@@ -361,9 +379,11 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
   };
 
   const show: NotebookCharts['show'] = async (figs, showOptions = {}) => {
-    const figures: readonly Figure[] = Array.isArray(figs) ? figs : [figs as Figure];
+    const figures: readonly PlotlyFigure[] = Array.isArray(figs) ? figs : [figs as PlotlyFigure];
     if (figures.length === 0) throw new Error('show: no figures given');
-    const fallbackSvgs = showOptions.staticImage === false ? null : await staticImages(figures, showOptions.size);
+    // Side by side, a chart is about 470-640 px wide: an image of that width keeps its text legible.
+    const size = showOptions.size ?? (showOptions.sideBySide === true ? { width: 640, height: figures[0].layout?.height ?? 420 } : undefined);
+    const fallbackSvgs = showOptions.staticImage === false ? null : await staticImages(figures, size);
     send(() => outputHtml(figures, { fallbackSvgs: fallbackSvgs ?? undefined, sideBySide: showOptions.sideBySide, status: showOptions.status }), output.html);
   };
 
@@ -372,7 +392,7 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) throw new RangeError(`liveTraining: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
     const now = liveOptions.now ?? (() => performance.now());
     const height = liveOptions.height ?? 360;
-    const smoothing = liveOptions.smoothing ?? 10;
+    const smoothing = liveOptions.smoothing ?? 0.9;
     const maxPoints = liveOptions.maxPoints ?? 400;
     const stats = { redraws: 0, calls: 0, redrawMs: 0 };
     let slot: DisplaySlot | null = null;
@@ -399,6 +419,20 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     };
 
     let broken = false;
+    /** Draws in the output, or notes once why it cannot (training must go on regardless). */
+    const draw = (html: () => string): boolean => {
+      if (broken) return false;
+      try {
+        target().html(html());
+        return true;
+      } catch (error) {
+        broken = true;
+        output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
+        return false;
+      }
+    };
+    // The output is made now, where the cell starts: above the log lines the run prints.
+    draw(() => `<div class="mnist-charts"><div class="mnist-charts-status" style="font-family:monospace;margin:4px 0">${escapeHtml(WAITING)}</div></div>`);
 
     const onProgress = (progress: Progress): void => {
       stats.calls++;
@@ -406,14 +440,7 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
       const start = now();
       // At most every intervalMs, and never more than 2 % of the time on redraws.
       if (start - lastDraw < Math.max(intervalMs, 50 * lastCost)) return;
-      try {
-        target().html(chartsHtml(figuresOf(progress.history, true), { status: formatProgress(progress), sideBySide: true }));
-      } catch (error) {
-        // A display problem must not stop the training: note it once and stop redrawing.
-        broken = true;
-        output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
-        return;
-      }
+      if (!draw(() => chartsHtml(figuresOf(progress.history, true), { status: formatProgress(progress), sideBySide: true }))) return;
       const end = now();
       lastDraw = end;
       stats.redraws++;
@@ -458,10 +485,13 @@ export function notebookCharts(): NotebookCharts {
   return defaultCharts;
 }
 
-/** Shows a figure (or several in one output) in the notebook. */
-export function showFigure(figure: Figure | readonly Figure[], options?: ShowOptions): Promise<void> {
+/** Shows a figure (or several in one output) in the notebook: any Plotly figure, e.g. those of `predictions.ts`. */
+export function showFigure(figure: PlotlyFigure | readonly PlotlyFigure[], options?: ShowOptions): Promise<void> {
   return notebookCharts().show(figure, options);
 }
+
+/** `showFigure` by the name notebook 04 has used for the figures of `predictions.ts`. */
+export const showPredictionFigure = showFigure;
 
 /** A live display of a training run in the notebook; see `NotebookCharts.liveTraining`. */
 export function liveTraining(options?: LiveTrainingOptions): LiveTraining {

@@ -9,7 +9,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { historyToCsv, historyToJson } from '../history';
 import { ensureWritableDir, writeFileAtomic } from '../io';
-import { allRunFigures, resolveRuns, type Figure, type Run, type RunFigures } from './figures';
+import { allRunFigures, resolveRuns, type PlotlyFigure, type Run, type RunFigures } from './figures';
 
 // ---------------------------------------------------------------------------------------------
 // HTML
@@ -72,7 +72,7 @@ ${body}
 }
 
 /** A standalone HTML page showing the figure, with plotly.js inlined: works offline, from a file. */
-export function figureToHtml(fig: Figure, options: HtmlOptions = {}): string {
+export function figureToHtml(fig: PlotlyFigure, options: HtmlOptions = {}): string {
   checkFigure(fig, 'figureToHtml');
   const title = options.title ?? fig.layout?.title?.text ?? 'chart';
   return plotlyPageHtml(
@@ -89,8 +89,8 @@ export function figureToHtml(fig: Figure, options: HtmlOptions = {}): string {
 }
 
 /** Throws a TypeError naming `what` unless `fig` looks like a Plotly figure. */
-export function checkFigure(fig: Figure, what: string): void {
-  const f = fig as Partial<Figure> | null;
+export function checkFigure(fig: PlotlyFigure, what: string): void {
+  const f = fig as Partial<PlotlyFigure> | null;
   if (typeof f !== 'object' || f === null || !Array.isArray(f.data) || typeof f.layout !== 'object' || f.layout === null) {
     throw new TypeError(`${what}: expected a figure { data: Trace[], layout: {...} }`);
   }
@@ -176,8 +176,8 @@ export interface ImageSize {
 
 /** Renders figures with one headless browser. Calls may overlap; they run one after another. */
 export interface Renderer {
-  svg(fig: Figure, size?: ImageSize): Promise<string>;
-  png(fig: Figure, size?: ImageSize): Promise<Buffer>;
+  svg(fig: PlotlyFigure, size?: ImageSize): Promise<string>;
+  png(fig: PlotlyFigure, size?: ImageSize): Promise<Buffer>;
 }
 
 export interface RendererOptions {
@@ -199,7 +199,7 @@ export function decodeDataUrl(url: string): Buffer {
   return header.endsWith(';base64') ? Buffer.from(body, 'base64') : Buffer.from(decodeURIComponent(body), 'utf8');
 }
 
-function imageSize(fig: Figure, size: ImageSize = {}): Required<ImageSize> {
+function imageSize(fig: PlotlyFigure, size: ImageSize = {}): Required<ImageSize> {
   const width = size.width ?? fig.layout?.width ?? DEFAULT_IMAGE_SIZE.width;
   const height = size.height ?? fig.layout?.height ?? DEFAULT_IMAGE_SIZE.height;
   const scale = size.scale ?? 1;
@@ -245,7 +245,7 @@ export async function withRenderer<T>(use: (renderer: Renderer) => Promise<T>, o
     if (!(await page.evaluate(() => typeof (window as unknown as { Plotly?: unknown }).Plotly === 'object'))) {
       throw new Error('plotly.js did not load in the headless browser');
     }
-    const draw = (fig: Figure, format: 'svg' | 'png', size?: ImageSize): Promise<string> => {
+    const draw = (fig: PlotlyFigure, format: 'svg' | 'png', size?: ImageSize): Promise<string> => {
       checkFigure(fig, format);
       const { width, height, scale } = imageSize(fig, size);
       return page.evaluate(
@@ -314,7 +314,7 @@ export interface ExportOptions {
   title?: string;
 }
 
-async function figureFile(fig: Figure, format: ChartFormat, renderer: Renderer | undefined, options: ExportOptions): Promise<string | Buffer> {
+async function figureFile(fig: PlotlyFigure, format: ChartFormat, renderer: Renderer | undefined, options: ExportOptions): Promise<string | Buffer> {
   switch (format) {
     case 'html':
       return figureToHtml(fig, { title: options.title });
@@ -339,7 +339,7 @@ async function maybeRenderer<T>(needed: boolean, given: Renderer | undefined, us
  * Writes the figure to `path` in the format its extension names: .html (standalone page),
  * .svg, .png (rendered by Chromium) or .json (the figure). The folder is created if missing.
  */
-export async function exportFigure(fig: Figure, path: string, options: ExportOptions = {}): Promise<void> {
+export async function exportFigure(fig: PlotlyFigure, path: string, options: ExportOptions = {}): Promise<void> {
   checkFigure(fig, 'exportFigure');
   const format = formatOf(path);
   await ensureWritableDir(dirname(path));
@@ -362,7 +362,7 @@ export interface RunChartsOptions {
   data?: boolean;
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
-  /** Moving-average window of the loss and gradient charts. */
+  /** Smoothing weight in [0, 1) of the loss and gradient charts (see `FigureOptions.smoothing`). */
   smoothing?: number;
   /** Renders SVG and PNG; default: a browser started for this call. */
   renderer?: Renderer;

@@ -30,6 +30,7 @@ export interface Axis {
   type?: 'linear' | 'log';
   /** In data units on a linear axis, in log10 units on a log axis (Plotly's convention). */
   range?: [number, number];
+  autorange?: boolean;
   rangemode?: 'normal' | 'tozero' | 'nonnegative';
   exponentformat?: 'none' | 'e' | 'E' | 'power' | 'SI' | 'B';
   separatethousands?: boolean;
@@ -50,6 +51,7 @@ export interface Layout {
     yref?: 'paper' | 'container';
     xanchor?: 'auto' | 'left' | 'center' | 'right';
     yanchor?: 'auto' | 'top' | 'middle' | 'bottom';
+    title?: { text: string; side?: 'top' | 'left' | 'top left' };
   };
   margin?: { l?: number; r?: number; t?: number; b?: number };
   hovermode?: 'closest' | 'x' | 'x unified';
@@ -61,6 +63,15 @@ export interface Layout {
 export interface Figure {
   data: Trace[];
   layout: Layout;
+}
+
+/**
+ * Any Plotly figure as JSON (these line charts, the heatmaps and bars of `predictions.ts`, or one
+ * made by hand): what the notebook display and the export functions draw.
+ */
+export interface PlotlyFigure {
+  data: readonly object[];
+  layout: { title?: { text: string }; width?: number; height?: number };
 }
 
 export interface NamedRun {
@@ -83,8 +94,9 @@ export interface FigureOptions {
   /** Replaces the default title. */
   title?: string;
   /**
-   * Moving-average window, in points, for the noisy per-step series (losses, gradients);
-   * 0 or 1 = raw values. Accuracies and the learning rate are never smoothed.
+   * Smoothing weight in [0, 1) for the noisy per-step series (losses, gradients), as in
+   * TensorBoard: debiased exponential smoothing (see `smooth`); 0 = raw values, 0.9 = strong.
+   * Accuracies and the learning rate are never smoothed.
    */
   smoothing?: number;
   /** Logarithmic y axis. */
@@ -130,23 +142,30 @@ const METRIC_INFO: Record<Metric, MetricInfo> = {
   meanAbsGradient: { label: 'mean |gradient|', axis: 'mean absolute gradient', source: 'step', smoothable: true, logByDefault: true, shape: 'linear' },
 };
 
+/** Why a smoothing weight is not usable, or null when it is. */
+function smoothingProblem(weight: number): string | null {
+  if (typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 && weight < 1) return null;
+  const hint = typeof weight === 'number' && Number.isInteger(weight) && weight > 1 ? ` (it is no longer a window of points: ${weight} points is about ${(1 - 2 / (weight + 1)).toFixed(2)})` : '';
+  return `smoothing is a weight in [0, 1) such as 0.9, got ${String(weight)}${hint}`;
+}
+
 /**
- * Trailing moving average over `window` points: element i is the mean of the finite values
- * among `values[i - window + 1 .. i]` (fewer at the start), NaN when there are none. Same length
- * as `values`; a window of 1 returns a copy.
+ * TensorBoard's smoothing: an exponential moving average with weight `weight` in [0, 1),
+ * debiased so that the start is not pulled towards 0 (the first value is kept as it is). Each
+ * point depends on all earlier ones with geometrically falling weights, so no single value
+ * drops out of it at once (a trailing window makes a cliff there). Non-finite values stay
+ * NaN (a gap) and do not count. Weight 0 returns a copy.
  */
-export function smooth(values: readonly number[], window: number): number[] {
-  if (!Number.isInteger(window) || window < 1) throw new RangeError(`smoothing window must be a whole number of points >= 1, got ${window}`);
-  return values.map((_, i) => {
-    let sum = 0;
-    let count = 0;
-    for (let j = Math.max(0, i - window + 1); j <= i; j++) {
-      if (Number.isFinite(values[j])) {
-        sum += values[j];
-        count++;
-      }
-    }
-    return count > 0 ? sum / count : Number.NaN;
+export function smooth(values: readonly number[], weight: number): number[] {
+  const problem = smoothingProblem(weight);
+  if (problem !== null) throw new RangeError(problem);
+  let last = 0;
+  let count = 0;
+  return values.map((value) => {
+    if (!Number.isFinite(value)) return Number.NaN;
+    last = last * weight + (1 - weight) * value;
+    count++;
+    return last / (1 - weight ** count);
   });
 }
 
@@ -196,9 +215,7 @@ export function resolveRuns(runs: Runs, chart: string): NamedRun[] {
 
 function checkOptions(options: FigureOptions, chart: string): void {
   const { smoothing, maxPoints, yRange, height } = options;
-  if (smoothing !== undefined && (!Number.isInteger(smoothing) || smoothing < 0)) {
-    throw new RangeError(`${chart}: smoothing is a moving-average window in points (a whole number >= 0), got ${smoothing}`);
-  }
+  if (smoothing !== undefined && smoothingProblem(smoothing) !== null) throw new RangeError(`${chart}: ${smoothingProblem(smoothing)}`);
   if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < 2)) throw new RangeError(`${chart}: maxPoints must be a whole number >= 2, got ${maxPoints}`);
   if (height !== undefined && !(Number.isFinite(height) && height > 0)) throw new RangeError(`${chart}: height must be a positive number of pixels, got ${height}`);
   if (yRange !== undefined) {
@@ -222,8 +239,8 @@ interface Series {
 function stepSeries(history: History, value: (record: StepRecord) => number | undefined, options: FigureOptions, smoothable: boolean): Series {
   const x = history.steps.map((r) => r.step);
   let y = history.steps.map((r) => value(r) ?? Number.NaN);
-  const window = options.smoothing ?? 0;
-  if (smoothable && window > 1) y = smooth(y, window);
+  const weight = options.smoothing ?? 0;
+  if (smoothable && weight > 0) y = smooth(y, weight);
   return { x: thin(x, options.maxPoints), y: thin(y, options.maxPoints) };
 }
 
@@ -235,21 +252,88 @@ function metricSeries(history: History, metric: Metric, options: FigureOptions):
   return stepSeries(history, (r) => r[metric], options, info.smoothable);
 }
 
-function smoothingNote(options: FigureOptions): string {
-  const window = options.smoothing ?? 0;
-  return window > 1 ? ` (moving average of ${window} points)` : '';
+/** The legend's title when smoothed series are drawn, e.g. "smoothed (0.9)". */
+function smoothingNote(options: FigureOptions): string | null {
+  const weight = options.smoothing ?? 0;
+  return weight > 0 ? `smoothed (${weight})` : null;
+}
+
+/**
+ * Longest line of a title, in characters: a side-by-side chart is about 470 px wide, and a
+ * title's 17 px characters average about 9 px.
+ */
+export const TITLE_LINE_CHARS = 44;
+
+/** Words in lines of at most `width` characters (a longer word gets a line of its own). */
+function greedyLines(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of words) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current === '' ? word : `${current} ${word}`;
+    }
+  }
+  lines.push(current);
+  return lines;
+}
+
+/**
+ * The title broken at spaces into lines of at most `lineChars` (Plotly does not wrap titles),
+ * as few as that takes and of about equal length, so no short last word dangles. A title with
+ * markup of its own (`<br>`, `<b>`, ...) is left as it is: a break must not land inside a tag.
+ */
+export function wrapTitle(title: string, lineChars: number = TITLE_LINE_CHARS): string {
+  if (title.length <= lineChars || title.includes('<')) return title;
+  const words = title.split(' ');
+  const count = greedyLines(words, lineChars).length;
+  // The narrowest width that still needs no more lines.
+  for (let width = Math.ceil(title.length / count); width < lineChars; width++) {
+    const lines = greedyLines(words, width);
+    if (lines.length <= count) return lines.join('<br>');
+  }
+  return greedyLines(words, lineChars).join('<br>');
 }
 
 /** Legends of up to this many entries go under the chart in one row; longer ones to its right. */
 const BOTTOM_LEGEND_MAX = 3;
 
-function layout(title: string, yTitle: string, options: FigureOptions, logY: boolean, showlegend: boolean, legendEntries: number): Layout {
+/** Width a legend row may take: a side-by-side chart's (about 470 px) less its sides. */
+const LEGEND_ROW_PX = 430;
+
+/**
+ * Rows a horizontal legend of these entries takes in `LEGEND_ROW_PX` (Plotly wraps it; its
+ * 12 px text averages under 7 px a character, and the symbol and gap take about 45 px).
+ */
+export function legendRows(names: readonly string[]): number {
+  let rows = 1;
+  let used = 0;
+  for (const name of names) {
+    const width = 45 + 7 * name.length;
+    if (used > 0 && used + width > LEGEND_ROW_PX) {
+      rows++;
+      used = 0;
+    }
+    used += width;
+  }
+  return rows;
+}
+
+function layout(title: string, yTitle: string, options: FigureOptions, logY: boolean, showlegend: boolean, traces: readonly Trace[], legendTitle: string | null = null): Layout {
+  const legendEntries = traces.length;
   const bottomLegend = showlegend && legendEntries <= BOTTOM_LEGEND_MAX;
+  // Under the plot: the x axis title (about 70 px from the bottom edge), then the legend's rows
+  // and its title above them, so that neither is cut nor drawn over the axis title.
+  const legendHeight = bottomLegend ? 22 * legendRows(traces.map((t) => t.name)) + (legendTitle !== null ? 22 : 0) : 0;
+  const text = wrapTitle(options.title ?? title);
+  const titleLines = text.split('<br>').length;
   const yaxis: Axis = { title: { text: yTitle }, type: logY ? 'log' : 'linear' };
   if (logY) yaxis.exponentformat = 'power';
   if (options.yRange !== undefined) yaxis.range = logY ? [Math.log10(options.yRange[0]), Math.log10(options.yRange[1])] : [options.yRange[0], options.yRange[1]];
   const result: Layout = {
-    title: { text: options.title ?? title },
+    title: { text },
     xaxis: { title: { text: STEP_AXIS }, rangemode: 'tozero', separatethousands: true },
     yaxis,
     showlegend,
@@ -258,9 +342,11 @@ function layout(title: string, yTitle: string, options: FigureOptions, logY: boo
     legend: bottomLegend
       ? { orientation: 'h', x: 0, y: 0, yref: 'container', xanchor: 'left', yanchor: 'bottom' }
       : { orientation: 'v', x: 1.02, y: 1, xanchor: 'left', yanchor: 'top' },
-    margin: { l: 80, r: 30, t: 60, b: bottomLegend ? 100 : 70 },
+    margin: { l: 80, r: 30, t: 40 + 22 * titleLines, b: 70 + legendHeight },
     hovermode: 'x unified',
   };
+  // The legend's title above its entries: beside them it would push the last entry out of a narrow chart.
+  if (legendTitle !== null && showlegend) result.legend = { ...result.legend, title: { text: legendTitle, side: 'top' } };
   if (options.height !== undefined) result.height = options.height;
   return result;
 }
@@ -290,16 +376,54 @@ function chartTitle(base: string, runs: readonly NamedRun[], input: Runs): strin
   return runs.length === 1 && named ? `${base}: ${runs[0].name}` : base;
 }
 
-/** The tutorial's reported accuracy as a dashed trace. */
-export function referenceTrace(): Trace {
+/**
+ * The tutorial's reported accuracy as a dashed trace, up to step `untilStep` (default: all of
+ * it), so that the reference does not stretch the step axis beyond the runs drawn with it.
+ */
+export function referenceTrace(untilStep: number = Number.POSITIVE_INFINITY): Trace {
+  const points = REPORTED_ACCURACY.filter((p) => p.step <= untilStep);
   return {
     type: 'scatter',
     mode: 'lines',
     name: 'tutorial (reported)',
-    x: REPORTED_ACCURACY.map((p) => p.step),
-    y: REPORTED_ACCURACY.map((p) => p.accuracyPercent),
+    x: points.map((p) => p.step),
+    y: points.map((p) => p.accuracyPercent),
     line: { color: REFERENCE_COLOR, dash: 'dash', width: 2, shape: 'linear' },
   };
+}
+
+/** The last step any of the runs reached (evaluated or recorded). */
+function lastStep(runs: readonly NamedRun[]): number {
+  return Math.max(0, ...runs.flatMap(({ history }) => [history.evaluations.at(-1)?.step ?? 0, history.steps.at(-1)?.step ?? 0]));
+}
+
+/**
+ * The reference curve over the runs' steps only; left out when the runs stopped before its
+ * second point (a line needs two).
+ */
+function addReference(data: Trace[], runs: readonly NamedRun[]): void {
+  const reference = referenceTrace(lastStep(runs));
+  if (reference.x.length >= 2) data.push(reference);
+}
+
+/**
+ * A figure with a y range given, so that no line leaves the plot area: points outside the y
+ * window become gaps (a line starts at its first point inside), and the step axis starts where
+ * the first trace enters the window, instead of at 0 with lines falling off the bottom edge.
+ */
+function zoomed(fig: Figure, options: FigureOptions): Figure {
+  if (options.yRange === undefined) return fig;
+  const [low, high] = options.yRange;
+  const inside = (y: number | null): y is number => y !== null && y >= low && y <= high;
+  const data = fig.data.map((trace) => ({ ...trace, y: trace.y.map((y) => (inside(y) ? y : null)) }));
+  const drawn = data.filter((trace) => trace.y.some(inside));
+  if (drawn.length === 0) return { data, layout: fig.layout };
+  const start = Math.min(...drawn.map((trace) => trace.x[trace.y.findIndex(inside)]));
+  const end = Math.max(...drawn.map((trace) => trace.x.at(-1) ?? start));
+  const pad = (end - start) * 0.02 || 1;
+  const xaxis: Axis = { ...fig.layout.xaxis, range: [start - pad, end + pad], autorange: false };
+  delete xaxis.rangemode;
+  return { data, layout: { ...fig.layout, xaxis } };
 }
 
 /**
@@ -334,8 +458,8 @@ export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}):
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
   const data = pairedTraces(resolved, ['validationAccuracy', 'testAccuracy'], (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'), options, logY, true);
-  if (options.reference === true) data.push(referenceTrace());
-  return { data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data.length) };
+  if (options.reference === true) addReference(data, resolved);
+  return zoomed({ data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data) }, options);
 }
 
 /** Mean cross-entropy and total loss (cross-entropy + L2) per recorded training step. */
@@ -345,7 +469,7 @@ export function lossFigure(runs: Runs, options: FigureOptions = {}): Figure {
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
   const data = pairedTraces(resolved, ['crossEntropy', 'totalLoss'], (metric) => METRIC_INFO[metric].label, options, logY, false);
-  return { data, layout: layout(chartTitle(`Training loss${smoothingNote(options)}`, resolved, runs), 'loss (nats)', options, logY, true, data.length) };
+  return zoomed({ data, layout: layout(chartTitle('Training loss', resolved, runs), 'loss (nats)', options, logY, true, data, smoothingNote(options)) }, options);
 }
 
 /** The learning rate (staircase exponential decay) per recorded training step. */
@@ -357,7 +481,7 @@ export function learningRateFigure(runs: Runs, options: FigureOptions = {}): Fig
   const data = resolved.map((run, i) =>
     line(resolved.length === 1 ? 'learning rate' : run.name, metricSeries(run.history, 'learningRate', options), logY, { color: color(i), shape: 'hv' }),
   );
-  return { data, layout: layout(chartTitle('Learning rate', resolved, runs), 'learning rate', options, logY, resolved.length > 1, data.length) };
+  return zoomed({ data, layout: layout(chartTitle('Learning rate', resolved, runs), 'learning rate', options, logY, resolved.length > 1, data) }, options);
 }
 
 /**
@@ -381,7 +505,7 @@ export function gradientFigure(runs: Runs, options: FigureOptions = {}): Figure 
       data.push(line(traceName(resolved, run, param), series, logY, { color: color(single ? k + 1 : i), dash: single ? 'solid' : dashes[k], group }));
     });
   });
-  return { data, layout: layout(chartTitle(`Mean absolute gradient${smoothingNote(options)}`, resolved, runs), 'mean absolute gradient', options, logY, true, data.length) };
+  return zoomed({ data, layout: layout(chartTitle('Mean absolute gradient', resolved, runs), 'mean absolute gradient', options, logY, true, data, smoothingNote(options)) }, options);
 }
 
 /** One metric of several runs overlaid, a trace per run named after it. */
@@ -397,10 +521,10 @@ export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigur
   );
   if (options.reference === true) {
     if (metric !== 'validationAccuracy') throw new Error(`${chart}: the tutorial reported validation accuracy only; reference: true needs metric 'validationAccuracy', not '${metric}'`);
-    data.push(referenceTrace());
+    addReference(data, resolved);
   }
-  const note = info.smoothable ? smoothingNote(options) : '';
-  return { data, layout: layout(`${info.label[0].toUpperCase()}${info.label.slice(1)}${note}`, info.axis, options, logY, true, data.length) };
+  const note = info.smoothable ? smoothingNote(options) : null;
+  return zoomed({ data, layout: layout(`${info.label[0].toUpperCase()}${info.label.slice(1)}`, info.axis, options, logY, true, data, note) }, options);
 }
 
 /** The charts of one run, as `exportRunCharts` writes them. */
@@ -414,7 +538,7 @@ export interface RunFigures {
 export interface RunFiguresOptions {
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
-  /** Moving-average window for the loss and gradient charts. */
+  /** Smoothing weight in [0, 1) of the loss and gradient charts (see `FigureOptions.smoothing`). */
   smoothing?: number;
 }
 

@@ -1,11 +1,9 @@
 /**
  * Figures of what a trained network predicts, as Plotly JSON `{ data, layout }`: digits with
  * their true and predicted labels (small multiples), the confusion matrix, per-class accuracy
- * and the class probabilities of one image. The figure builders are pure functions: no I/O, no
- * DOM, no kernel. `showPredictionFigure` shows them in a notebook like `showFigure`.
+ * and the class probabilities of one image. Pure functions: no I/O, no DOM, no kernel.
+ * `showFigure` (display.ts) shows them in a notebook, `exportFigure` writes them to files.
  */
-import { showFigure, type ShowOptions } from './display';
-import type { Figure } from './figures';
 
 /** A Plotly heatmap trace (the subset these figures use). */
 export interface HeatmapTrace {
@@ -165,8 +163,9 @@ export function imagesFigure(images: readonly FigureImage[], options: ImagesFigu
   const columns = checkColumns(options.columns, images.length, figure);
   const rows = Math.ceil(images.length / columns);
   const cell = options.cellSize ?? 90;
-  const titled = images.some((image) => image.title !== undefined);
-  const titleSpace = titled ? 0.22 : 0.04;
+  // Room above each image for its title's lines (about 14 px each at 11 px type), as a share of a cell.
+  const titleLines = Math.max(0, ...images.map((image) => (image.title === undefined ? 0 : image.title.split('<br>').length)));
+  const titleSpace = titleLines > 0 ? (titleLines * 14 + 6) / cell : 0.04;
   const layout: PredictionLayout = {
     title: { text: options.title ?? '' },
     showlegend: false,
@@ -263,7 +262,7 @@ function splitImages(images: ImageList, count: number, figure: string, side?: nu
 }
 
 /**
- * Digits as small multiples titled "true 7 / predicted 1" (just "true 7" without predictions);
+ * Digits as small multiples titled "true 7" over "predicted 1" (just "true 7" without predictions);
  * wrong predictions have a red title. `images` holds one image per label.
  */
 export function digitsFigure(images: ImageList, labels: ArrayLike<number>, predicted?: ArrayLike<number> | null, options: DigitsFigureOptions = {}): PredictionFigure {
@@ -278,7 +277,8 @@ export function digitsFigure(images: ImageList, labels: ArrayLike<number>, predi
       pixels,
       width: side,
       height: side,
-      title: predicted != null ? `true ${labels[i]} / predicted ${predicted[i]}` : `true ${labels[i]}`,
+      // Two short lines: one line "true 7 / predicted 1" is wider than a cell and overlaps its neighbours.
+      title: predicted != null ? `true ${labels[i]}<br>predicted ${predicted[i]}` : `true ${labels[i]}`,
       titleColor: wrong ? MISTAKE_COLOR : RIGHT_COLOR,
     };
   });
@@ -468,18 +468,4 @@ export function preprocessingFigure(steps: PreprocessingStages, options: ImagesF
     title: `${i + 1}. ${stage.name} (${stage.width} x ${stage.height})`,
   }));
   return imagesFigure(images, { columns: images.length, cellSize: 140, whiteOnBlack: true, title: 'From the picture to an MNIST input', ...options });
-}
-
-/**
- * The figure typed as the charts module's `Figure` (whose types describe line charts), for
- * `showFigure` and `exportFigure`, which draw any Plotly figure.
- */
-export function asFigure(fig: PredictionFigure): Figure {
-  return fig as unknown as Figure;
-}
-
-/** Shows one or more of these figures in the notebook (live chart plus static image), as `showFigure` does. */
-export function showPredictionFigure(fig: PredictionFigure | readonly PredictionFigure[], options?: ShowOptions): Promise<void> {
-  const figures = (Array.isArray(fig) ? fig : [fig]) as readonly PredictionFigure[];
-  return showFigure(figures.map(asFigure), options);
 }

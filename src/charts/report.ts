@@ -20,7 +20,7 @@ export interface ReportOptions {
   title?: string;
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
-  /** Moving-average window of the loss and gradient charts. */
+  /** Smoothing weight in [0, 1) of the loss and gradient charts (see `FigureOptions.smoothing`). */
   smoothing?: number;
 }
 

@@ -11,8 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { makeConfig, type TrainingConfig } from '../config';
 import type { MnistData } from '../data/mnist';
 import { newHistory, type History } from '../history';
+import { takeInterrupts } from '../interrupt';
 import { canonicalJson, checkRunName, defaultRunsDir, type SavedRun } from '../runs';
-import { checkWorkers, WORKERS_ENV, yieldToEventLoop, type Progress } from '../train';
+import { checkWorkers, WORKERS_ENV, type Progress } from '../train';
 import { shareMnist } from './shared-data';
 import type { SweepToMain, SweepToWorker, SweepWorkerData } from './sweep-protocol';
 
@@ -108,12 +109,8 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
   if (runs.length === 0) return [];
 
   const stop = new AbortController();
-  const onSigint = () => stop.abort();
-  if (options.stopOnSigint) {
-    // As in Trainer.run: a listener added in a notebook cell's synchronous start would be lost.
-    await yieldToEventLoop();
-    process.on('SIGINT', onSigint);
-  }
+  // As in Trainer.run: SIGINT stops the sweep instead of tslab failing the cell.
+  const interrupts = options.stopOnSigint ? await takeInterrupts(() => stop.abort()) : null;
   const onAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) stop.abort();
@@ -215,7 +212,7 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
   try {
     await finished;
   } finally {
-    if (options.stopOnSigint) process.off('SIGINT', onSigint);
+    interrupts?.restore();
     options.signal?.removeEventListener('abort', onAbort);
     for (const slot of slots) slot.alive = false;
     await Promise.all(slots.map((slot) => slot.worker.terminate()));

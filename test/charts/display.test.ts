@@ -76,7 +76,7 @@ describe('HTML builders', () => {
   });
 
   it('chartHtml puts the static image inside the chart div, and the data in the script', () => {
-    const fig = accuracyFigure(makeHistory(), { reference: true });
+    const fig = accuracyFigure(longHistory(300), { reference: true });
     const html = chartHtml(fig, { id: 'chart-1', fallbackSvg: FAKE_SVG });
     assert.ok(!html.includes(DEFINE_HIDE));
     assert.deepEqual(fallbackSvgs(html), [FAKE_SVG]);
@@ -98,6 +98,15 @@ describe('HTML builders', () => {
   it('what an untrusted notebook shows (scripts removed) still has the image', () => {
     const html = chartHtml(lossFigure(makeHistory()), { fallbackSvg: FAKE_SVG });
     assert.deepEqual(fallbackSvgs(stripScripts(html)), [FAKE_SVG]);
+  });
+
+  it('reserves a chart\'s height only where no image is there to show (an image scaled down left a gap under it)', () => {
+    const figures = [accuracyFigure(makeHistory(), { height: 360 }), lossFigure(makeHistory(), { height: 360 })];
+    const slotStyles = (html: string) => [...html.matchAll(/<div data-chart-slot="\d" style="([^"]*)"/g)].map((m) => m[1]);
+    const withImages = slotStyles(chartsHtml(figures, { sideBySide: true, fallbackSvgs: [FAKE_SVG, null] }));
+    assert.equal(withImages.length, 2);
+    assert.ok(!withImages[0].includes('height'), withImages[0]);
+    assert.match(withImages[1], /min-height:360px/);
   });
 
   it('chartsHtml lays out several charts with a status line, escaped', () => {
@@ -233,7 +242,11 @@ describe('liveTraining', () => {
     assert.equal(outputs.length, 1);
     assert.ok(outputs[0].includes(FAKE_LIBRARY));
     assert.equal(slots.length, 1);
-    assert.equal(slots[0].length, 5);
+    // The output is made with the live display, before any progress: above the run's log.
+    assert.equal(slots[0].length, 6);
+    assert.match(slots[0][0], /the charts appear here/);
+    assert.equal(count(slots[0][0], 'data-chart-slot='), 0);
+    slots[0].shift();
     for (const frame of slots[0]) {
       assert.ok(!frame.includes(FAKE_LIBRARY) && !frame.includes(DEFINE_HIDE) && !frame.includes('<img'));
       assert.equal(count(frame, 'data-chart-slot='), 2);
@@ -287,7 +300,7 @@ describe('liveTraining', () => {
     assert.equal(outputs.length, 1);
     assert.equal(slots.length, 1);
     await live.finish(makeHistory());
-    assert.equal(slots[0].length, 2);
+    assert.equal(slots[0].length, 3);
   });
 
   it('never stops the training: a failing display is noted once and left alone', () => {
@@ -335,13 +348,21 @@ describe('progress text', () => {
     assert.match(formatProgress({ ...progressOf(makeHistory(), 5, 30_000), stepsPerSecond: 12.34 }), /12\.3 steps\/s/);
   });
 
-  it('summarises a stopped run with its reason', () => {
+  it('summarises a stopped run with the step it reached, once', () => {
     const history = makeHistory();
     history.status = 'stopped';
     history.error = 'stopped at step 50 of 100';
     history.final = null;
     history.steps = history.steps.slice(0, 5);
-    assert.match(formatSummary(history), /^stopped: 50 steps in 5 s \(10\.0 steps\/s\) · validation 87\.50 % · test 81\.25 % \(at step 50\) · stopped at step 50 of 100$/);
+    assert.equal(formatSummary(history), 'stopped at step 50 of 100 in 5 s (10.0 steps/s) · validation 87.50 % · test 81.25 % (at step 50)');
+    // Interrupted between recorded steps (recorded every 10): the step reached, not the last recorded one + 1.
+    history.error = 'stopped at step 2355 of 30000';
+    history.steps = longHistory(236).steps;
+    history.wallTimeSeconds = 15.7;
+    assert.match(formatSummary(history), /^stopped at step 2,355 of 30,000 in 16 s \(150\.0 steps\/s\) · /);
+    history.status = 'failed';
+    history.error = 'out of memory';
+    assert.match(formatSummary(history), /^failed: 2,351 steps in 16 s .* · out of memory$/);
   });
 });
 

@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { chartsHtml } from '../../src/charts/display';
 import { CHROMIUM_ARGS, exportRunCharts, figureToHtml, withRenderer } from '../../src/charts/export';
-import { accuracyFigure, lossFigure, type Figure } from '../../src/charts/figures';
-import { asFigure, imagesFigure } from '../../src/charts/predictions';
+import { accuracyFigure, lossFigure, type PlotlyFigure } from '../../src/charts/figures';
+import { imagesFigure } from '../../src/charts/predictions';
 import type { TrainingConfig } from '../../src/config';
 import { browserSkip, chromium } from '../helpers/chromium';
 import { makeHistory } from './histories';
@@ -105,10 +105,10 @@ describe('text that reaches HTML is escaped', { skip: browserSkip }, () => {
       { name: hostile('run 1'), history },
       { name: hostile('run 2'), history: makeHistory({ scale: 2 }) },
     ];
-    const figures: Figure[] = [
+    const figures: PlotlyFigure[] = [
       accuracyFigure(runs, { title: hostile('chart title') }),
       lossFigure(runs),
-      asFigure(imagesFigure([{ pixels: new Float32Array(784), width: 28, height: 28, title: hostile('digit file name') }], { title: hostile('images title') })),
+      imagesFigure([{ pixels: new Float32Array(784), width: 28, height: 28, title: hostile('digit file name') }], { title: hostile('images title') }),
     ];
     const svgs = await withRenderer((renderer) => Promise.all(figures.map((fig) => renderer.svg(fig))));
     const { ran, texts } = await open([

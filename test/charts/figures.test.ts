@@ -8,7 +8,9 @@ import {
   learningRateFigure,
   lossFigure,
   METRICS,
+  legendRows,
   smooth,
+  wrapTitle,
   type Figure,
   type Metric,
 } from '../../src/charts/figures';
@@ -16,6 +18,13 @@ import { REPORTED_ACCURACY } from '../../src/charts/reference';
 import { CROSS_ENTROPY, EVAL_STEPS, LEARNING_RATE, makeHistory, MEAN_ABS_GRADIENT, STEPS, TEST, TOTAL_LOSS, VALIDATION } from './histories';
 
 const names = (fig: Figure) => fig.data.map((t) => t.name);
+
+/** The hand-made history with its three evaluations spread to steps 0, last / 2 and last. */
+function reaching(last: number) {
+  const history = makeHistory();
+  history.evaluations = history.evaluations.map((e, i) => ({ ...e, step: (i * last) / 2 }));
+  return history;
+}
 const percents = (fractions: number[]) => fractions.map((f) => f * 100);
 
 function assertClose(actual: readonly (number | null)[], expected: readonly number[], tolerance = 1e-12): void {
@@ -26,29 +35,83 @@ function assertClose(actual: readonly (number | null)[], expected: readonly numb
 }
 
 describe('smooth', () => {
-  it('is a trailing moving average with a shorter window at the start', () => {
-    assert.deepEqual(smooth([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5]);
-    assert.deepEqual(smooth([1, 2, 3, 4, 5], 3), [1, 1.5, 2, 3, 4]);
-    assert.deepEqual(smooth([3, 6, 9], 10), [3, 4.5, 6]);
+  it('is debiased exponential smoothing: the first point is the first value', () => {
+    // w = 0.5: averages 5, 3 debiased by 1 - 0.5, 1 - 0.25.
+    assertClose(smooth([10, 1], 0.5), [10, 4]);
+    assertClose(smooth([10, 1, 1], 0.5), [10, 4, (0.5 * 3 + 0.5 * 1) / (1 - 0.125)]);
+    const values = [3.5, 2, 8, 1];
+    assert.equal(smooth(values, 0.9)[0], 3.5);
   });
 
-  it('returns a copy for a window of 1 and an empty array for no values', () => {
-    const values = [5, 1, 4];
-    const smoothed = smooth(values, 1);
+  it('weight 0 returns a copy; no values give none', () => {
+    const values = [5, 1, 4, 0.1, 3e-7];
+    const smoothed = smooth(values, 0);
     assert.deepEqual(smoothed, values);
     assert.notEqual(smoothed, values);
-    assert.deepEqual(smooth([], 4), []);
+    assert.deepEqual(smooth([], 0.9), []);
   });
 
-  it('skips non-finite values, giving NaN only where the window has none', () => {
-    assert.deepEqual(smooth([1, Number.NaN, 3], 2), [1, 1, 3]);
-    const result = smooth([Number.NaN, Number.NaN, 4], 2);
-    assert.ok(Number.isNaN(result[0]) && Number.isNaN(result[1]));
-    assert.equal(result[2], 4);
+  it('has no cliff where a large early value would leave a window', () => {
+    // One large loss, then a plateau: a 20-point trailing average drops by 0.45 at once at point 20.
+    const values = [10, ...Array<number>(59).fill(1)];
+    const smoothed = smooth(values, 0.9);
+    const drops = smoothed.slice(1).map((v, i) => smoothed[i] - v);
+    for (let i = 1; i < drops.length; i++) assert.ok(drops[i] >= 0 && drops[i] <= drops[i - 1] + 1e-12, `drop ${i + 1} (${drops[i]}) exceeds the one before (${drops[i - 1]})`);
+    // It tends to the plateau.
+    assert.ok(Math.abs(smoothed.at(-1)! - 1) < 0.01);
+    // A step function: smoothed values stay between the two levels and fall steadily.
+    const step = smooth([...Array<number>(20).fill(5), ...Array<number>(40).fill(1)], 0.8);
+    assert.ok(step.every((v, i) => v <= 5 + 1e-12 && v >= 1 - 1e-12 && (i === 0 || v <= step[i - 1] + 1e-12)));
+    assertClose(step.slice(0, 20), Array<number>(20).fill(5), 1e-12);
   });
 
-  it('rejects a window that is not a whole number >= 1', () => {
-    for (const window of [0, -1, 1.5, Number.NaN]) assert.throws(() => smooth([1, 2], window), RangeError);
+  it('leaves non-finite values as gaps that do not count', () => {
+    const result = smooth([1, Number.NaN, 3], 0.5);
+    assert.ok(Number.isNaN(result[1]));
+    assertClose([result[0], result[2]], [1, (0.25 * 1 + 0.5 * 3) / (1 - 0.25)]);
+    assert.ok(Number.isNaN(smooth([Number.POSITIVE_INFINITY], 0.5)[0]));
+  });
+
+  it('rejects a weight outside [0, 1), and says what a window of points was', () => {
+    for (const weight of [-0.1, 1, 1.5, Number.NaN]) assert.throws(() => smooth([1, 2], weight), /smoothing is a weight in \[0, 1\)/);
+    assert.throws(() => smooth([1, 2], 20), /no longer a window of points: 20 points is about 0\.90/);
+  });
+});
+
+describe('legend room', () => {
+  it('counts the rows a bottom legend wraps into in a side-by-side chart, and leaves room for them and its title', () => {
+    assert.equal(legendRows(['validation', 'test', 'tutorial (reported)']), 1);
+    assert.equal(legendRows(['moving average (the tutorial)', 'live parameters', 'tutorial (reported)']), 2);
+    assert.equal(legendRows(['x'.repeat(80)]), 1, 'a long entry still takes one row');
+    const runs = ['learning rate 0.1', 'learning rate 0.8', 'learning rate 2.0'].map((name, i) => ({ name, history: makeHistory({ scale: i + 1 }) }));
+    const plain = compareFigure(runs, 'crossEntropy');
+    const smoothed = compareFigure(runs, 'crossEntropy', { smoothing: 0.9 });
+    // The title goes above the entries (beside them it pushed the last entry out of the chart).
+    assert.deepEqual(smoothed.layout.legend?.title, { text: 'smoothed (0.9)', side: 'top' });
+    assert.ok(smoothed.layout.margin!.b! > plain.layout.margin!.b!, 'room for the legend title');
+    const twoRows = compareFigure([{ name: 'moving average (the tutorial)', history: reaching(3000) }, { name: 'live parameters', history: reaching(3000) }], 'validationAccuracy', { reference: true });
+    assert.equal(twoRows.data.length, 3);
+    assert.ok(twoRows.layout.margin!.b! > accuracyFigure(makeHistory()).layout.margin!.b!, 'room for a second row');
+  });
+});
+
+describe('wrapTitle', () => {
+  it('leaves a short title alone and breaks a long one into even lines at spaces', () => {
+    assert.equal(wrapTitle('Training loss'), 'Training loss');
+    assert.equal(wrapTitle('Mean absolute gradient: tutorial run (300 steps)'), 'Mean absolute gradient:<br>tutorial run (300 steps)');
+    const long = 'Validation and test accuracy: a run with a rather long name of many words (30,000 steps)';
+    const lines = wrapTitle(long).split('<br>');
+    assert.equal(lines.join(' '), long);
+    assert.ok(lines.every((line) => line.length <= 44), JSON.stringify(lines));
+    assert.equal(wrapTitle('a<br>b c d e f g h i j k l m n o p q r s t u v w x y z'), 'a<br>b c d e f g h i j k l m n o p q r s t u v w x y z');
+    const markup = 'A title with <a href="https://example.com/a/long/path">a link</a> in it';
+    assert.equal(wrapTitle(markup), markup, 'no break inside a tag');
+  });
+
+  it('wraps the automatic titles of the charts and makes room above the plot for them', () => {
+    const fig = accuracyFigure({ name: 'tutorial run (2,355 of 30,000 steps)', history: makeHistory() });
+    assert.equal(fig.layout.title.text, 'Validation and test accuracy:<br>tutorial run (2,355 of 30,000 steps)');
+    assert.ok(fig.layout.margin!.t! > accuracyFigure(makeHistory()).layout.margin!.t!);
   });
 });
 
@@ -78,7 +141,7 @@ describe('accuracyFigure', () => {
   });
 
   it('adds the tutorial reported curve as a dashed trace with reference: true', () => {
-    const fig = accuracyFigure(makeHistory(), { reference: true });
+    const fig = accuracyFigure(reaching(30_000), { reference: true });
     assert.equal(fig.data.length, 3);
     const reference = fig.data[2];
     assert.equal(reference.name, 'tutorial (reported)');
@@ -87,10 +150,24 @@ describe('accuracyFigure', () => {
     assert.deepEqual(reference.y, REPORTED_ACCURACY.map((p) => p.accuracyPercent));
   });
 
+  it('draws the reference over the steps the runs reached only, and not at all before its second point', () => {
+    // A run interrupted at step 2,355: the reference must not stretch the axis to 30,000.
+    const stopped = reaching(2355);
+    const reference = accuracyFigure(stopped, { reference: true }).data[2];
+    assert.deepEqual(reference.x, [0, 1000, 2000]);
+    assert.deepEqual(reference.y, REPORTED_ACCURACY.slice(0, 3).map((p) => p.accuracyPercent));
+    // Recorded steps count too (the last evaluation may lie further back).
+    const recorded = reaching(900);
+    recorded.steps.push({ ...recorded.steps[0], step: 1500 });
+    assert.deepEqual(accuracyFigure(recorded, { reference: true }).data[2].x, [0, 1000]);
+    assert.deepEqual(names(accuracyFigure(reaching(999), { reference: true })), ['validation', 'test']);
+    assert.deepEqual(names(compareFigure(reaching(500), 'validationAccuracy', { reference: true })), ['run']);
+  });
+
   it('overlays several runs, naming the traces after the runs', () => {
     const fig = accuracyFigure(
       [
-        { name: 'lr 0.8', history: makeHistory() },
+        { name: 'lr 0.8', history: reaching(30_000) },
         { name: 'lr 0.1', history: makeHistory() },
       ],
       { reference: true },
@@ -111,9 +188,25 @@ describe('accuracyFigure', () => {
   });
 
   it('takes a title and a y range', () => {
-    const fig = accuracyFigure(makeHistory(), { title: 'Mine', yRange: [90, 100] });
+    const fig = accuracyFigure(makeHistory(), { title: 'Mine', yRange: [70, 100] });
     assert.equal(fig.layout.title.text, 'Mine');
-    assert.deepEqual(fig.layout.yaxis.range, [90, 100]);
+    assert.deepEqual(fig.layout.yaxis.range, [70, 100]);
+  });
+
+  it('zoomed (a y range): no line leaves the plot area, and the step axis starts where the data enter it', () => {
+    // Validation 12.5, 75, 87.5 % and test 6.25, 50, 81.25 % at steps 0, 25, 50.
+    const fig = accuracyFigure(makeHistory(), { yRange: [70, 100] });
+    assert.deepEqual(fig.data[0].y, [null, 75, 87.5]);
+    assert.deepEqual(fig.data[1].y, [null, null, 81.25]);
+    for (const trace of fig.data) for (const y of trace.y) assert.ok(y === null || (y >= 70 && y <= 100));
+    const [start, end] = fig.layout.xaxis.range!;
+    assert.ok(start > 0 && start <= 25 && end >= 50, `x range ${start}-${end}`);
+    assert.equal(fig.layout.xaxis.rangemode, undefined);
+    // Without a y range, the axis is left to Plotly from 0.
+    assert.equal(accuracyFigure(makeHistory()).layout.xaxis.range, undefined);
+    // On a log axis the window is in data units too.
+    const loss = lossFigure(makeHistory(), { logY: true, yRange: [0.35, 1] });
+    assert.deepEqual(loss.data[0].y, [null, null, 0.7, 0.5, 0.4, null]);
   });
 });
 
@@ -128,14 +221,15 @@ describe('lossFigure', () => {
     assert.equal(fig.layout.yaxis.type, 'linear');
   });
 
-  it('smooths with a moving average of the given window, and says so in the title', () => {
-    const fig = lossFigure(makeHistory(), { smoothing: 3 });
-    assertClose(fig.data[0].y, smooth(CROSS_ENTROPY, 3));
-    assertClose(fig.data[0].y, [2.3, 1.7, 4.1 / 3, 2.3 / 3, 1.6 / 3, 1.2 / 3]);
-    assertClose(fig.data[1].y, smooth(TOTAL_LOSS, 3));
-    assert.match(fig.layout.title.text, /moving average of 3 points/);
-    assert.deepEqual(lossFigure(makeHistory(), { smoothing: 1 }).data[0].y, CROSS_ENTROPY);
-    assert.deepEqual(lossFigure(makeHistory(), { smoothing: 0 }).data[0].y, CROSS_ENTROPY);
+  it('smooths with the given weight, and says so in the legend', () => {
+    const fig = lossFigure(makeHistory(), { smoothing: 0.9 });
+    assertClose(fig.data[0].y, smooth(CROSS_ENTROPY, 0.9));
+    assertClose(fig.data[1].y, smooth(TOTAL_LOSS, 0.9));
+    assert.equal(fig.layout.legend?.title?.text, 'smoothed (0.9)');
+    assert.equal(fig.layout.title.text, 'Training loss');
+    const raw = lossFigure(makeHistory(), { smoothing: 0 });
+    assert.deepEqual(raw.data[0].y, CROSS_ENTROPY);
+    assert.equal(raw.layout.legend?.title, undefined);
   });
 
   it('uses a log axis on request; gaps for values it cannot draw', () => {
@@ -179,7 +273,7 @@ describe('learningRateFigure', () => {
   });
 
   it('is not smoothed, and overlays runs by name', () => {
-    assert.deepEqual(learningRateFigure(makeHistory(), { smoothing: 3 }).data[0].y, LEARNING_RATE);
+    assert.deepEqual(learningRateFigure(makeHistory(), { smoothing: 0.5 }).data[0].y, LEARNING_RATE);
     const fig = learningRateFigure([
       { name: 'a', history: makeHistory() },
       { name: 'b', history: makeHistory() },
@@ -205,9 +299,10 @@ describe('gradientFigure', () => {
   });
 
   it('smooths every gradient series', () => {
-    const fig = gradientFigure(makeHistory(), { smoothing: 2 });
-    assertClose(fig.data[0].y, smooth(MEAN_ABS_GRADIENT, 2));
-    assertClose(fig.data[2].y, smooth(MEAN_ABS_GRADIENT.map((g) => g * 2), 2));
+    const fig = gradientFigure(makeHistory(), { smoothing: 0.6 });
+    assertClose(fig.data[0].y, smooth(MEAN_ABS_GRADIENT, 0.6));
+    assertClose(fig.data[2].y, smooth(MEAN_ABS_GRADIENT.map((g) => g * 2), 0.6));
+    assert.equal(fig.layout.legend?.title?.text, 'smoothed (0.6)');
   });
 
   it('overlays runs: five traces per run', () => {
@@ -249,13 +344,17 @@ describe('compareFigure', () => {
   });
 
   it('smooths per-step metrics only', () => {
-    assertClose(compareFigure(runs, 'crossEntropy', { smoothing: 2 }).data[0].y, smooth(CROSS_ENTROPY, 2));
-    assert.deepEqual(compareFigure(runs, 'validationAccuracy', { smoothing: 2 }).data[0].y, percents(VALIDATION));
-    assert.deepEqual(compareFigure(runs, 'learningRate', { smoothing: 2 }).data[0].y, LEARNING_RATE);
+    const smoothed = compareFigure(runs, 'crossEntropy', { smoothing: 0.5 });
+    assertClose(smoothed.data[0].y, smooth(CROSS_ENTROPY, 0.5));
+    assert.equal(smoothed.layout.legend?.title?.text, 'smoothed (0.5)');
+    const accuracy = compareFigure(runs, 'validationAccuracy', { smoothing: 0.5 });
+    assert.deepEqual(accuracy.data[0].y, percents(VALIDATION));
+    assert.equal(accuracy.layout.legend?.title, undefined);
+    assert.deepEqual(compareFigure(runs, 'learningRate', { smoothing: 0.5 }).data[0].y, LEARNING_RATE);
   });
 
   it('adds the reference to validation accuracy only', () => {
-    assert.equal(compareFigure(runs, 'validationAccuracy', { reference: true }).data.at(-1)?.name, 'tutorial (reported)');
+    assert.equal(compareFigure([...runs, { name: 'long', history: reaching(3000) }], 'validationAccuracy', { reference: true }).data.at(-1)?.name, 'tutorial (reported)');
     assert.throws(() => compareFigure(runs, 'crossEntropy', { reference: true }), /validation accuracy only/);
   });
 
@@ -292,7 +391,8 @@ describe('input checks', () => {
   it('rejects bad options', () => {
     const h = makeHistory();
     assert.throws(() => lossFigure(h, { smoothing: -1 }), RangeError);
-    assert.throws(() => lossFigure(h, { smoothing: 2.5 }), /smoothing/);
+    assert.throws(() => lossFigure(h, { smoothing: 1 }), /lossFigure: smoothing is a weight in \[0, 1\)/);
+    assert.throws(() => lossFigure(h, { smoothing: 20 }), /no longer a window of points/);
     assert.throws(() => lossFigure(h, { maxPoints: 1 }), /maxPoints/);
     assert.throws(() => lossFigure(h, { yRange: [2, 1] }), /yRange/);
     assert.throws(() => lossFigure(h, { logY: true, yRange: [0, 1] }), /positive/);
@@ -313,7 +413,7 @@ describe('figures as data', () => {
   it('are plain JSON: they survive a round trip unchanged', () => {
     const h = makeHistory();
     h.steps[2].crossEntropy = Number.NaN;
-    for (const fig of Object.values(allRunFigures(h, { reference: true, smoothing: 2 }))) {
+    for (const fig of Object.values(allRunFigures(h, { reference: true, smoothing: 0.9 }))) {
       assert.deepEqual(JSON.parse(JSON.stringify(fig)), fig);
     }
   });
@@ -328,7 +428,7 @@ describe('figures as data', () => {
   });
 
   it('allRunFigures gives the four charts of a run', () => {
-    const figs = allRunFigures({ name: 'r', history: makeHistory() }, { reference: true });
+    const figs = allRunFigures({ name: 'r', history: reaching(30_000) }, { reference: true });
     assert.deepEqual(Object.keys(figs), ['accuracy', 'loss', 'learningRate', 'gradients']);
     assert.equal(figs.accuracy.data.length, 3);
     assert.equal(figs.loss.data.length, 2);

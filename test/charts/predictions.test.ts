@@ -30,8 +30,8 @@ describe('digitsFigure', () => {
       assert.deepEqual([trace.zmin, trace.zmax], [0, 1]);
     }
     const titles = fig.layout.annotations!.map((a) => a.text);
-    assert.equal(titles[0], 'true 7 / predicted 7');
-    assert.equal(titles[8], 'true 5 / predicted 6');
+    assert.equal(titles[0], 'true 7<br>predicted 7');
+    assert.equal(titles[8], 'true 5<br>predicted 6');
     assert.equal(fig.layout.annotations![8].font?.color, MISTAKE_COLOR, 'a mistake is red');
     assert.notEqual(fig.layout.annotations![0].font?.color, MISTAKE_COLOR);
     // Each image has its own pair of axes; 12 in 5 columns is 3 rows.
@@ -43,6 +43,23 @@ describe('digitsFigure', () => {
     assert.ok(layout.yaxis12.domain[1] < layout.yaxis6.domain[0], 'the third row is below the second');
     assert.equal(traces[3].z[5][5], 3 / 12, 'the image values are drawn');
     JSON.parse(JSON.stringify(fig));
+  });
+
+  it('leaves each title room: no line wider than its image, and space above the image for every line', () => {
+    const fig = digitsFigure(flatImages(20), Array<number>(20).fill(7), Array<number>(20).fill(1), { columns: 10 });
+    const layout = fig.layout as unknown as Record<string, { domain: [number, number] }>;
+    const plotWidth = fig.layout.width! - fig.layout.margin!.l! - fig.layout.margin!.r!;
+    const plotHeight = fig.layout.height! - fig.layout.margin!.t! - fig.layout.margin!.b!;
+    // 11 px type: at most about 7 px a character; 14 px a line.
+    fig.layout.annotations!.forEach((note, i) => {
+      const x = layout[`xaxis${i === 0 ? '' : i + 1}`].domain;
+      const widest = Math.max(...note.text.split('<br>').map((line) => line.length));
+      assert.ok(widest * 7 <= (x[1] - x[0]) * plotWidth + 8, `title ${i} "${note.text}" is wider than its image`);
+    });
+    // Between the top of the second row's title and the bottom of the first row's image.
+    const firstImageBottom = layout.yaxis.domain[0];
+    const secondImageTop = layout.yaxis11.domain[1];
+    assert.ok((firstImageBottom - secondImageTop) * plotHeight >= 2 * 14, 'two title lines fit between the rows');
   });
 
   it('takes images as a list, and titles without predictions', () => {

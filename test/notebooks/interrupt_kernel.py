@@ -3,8 +3,9 @@
 Usage: /usr/bin/python3 interrupt_kernel.py NOTEBOOKS_DIR
 
 Starts the tslab kernel in NOTEBOOKS_DIR, starts a long training run in one cell, interrupts the
-kernel (SIGINT, Jupyter's default interrupt mode) once training is under way, then asks the same
-kernel, in later cells, where the run stands. Prints one JSON line with what it found; exit
+kernel (SIGINT, Jupyter's default interrupt mode) once training is under way, and records what
+the interrupted cell printed, how soon the kernel was idle, and whether the cell queued after it
+ran; then asks the same kernel, in later cells, where the run stands. Prints one JSON line with what it found; exit
 status 0 when it could run the scenario (the caller checks the findings), 2 when not.
 """
 import json
@@ -29,7 +30,7 @@ const trainer = new Trainer(data, { config: { trainingSteps: 100000, evalEvery: 
 
 RUN = """
 let announced = false;
-await runInNotebook(trainer, { onProgress: (p) => { if (!announced && p.step >= 200) { announced = true; console.log('TRAINING UNDER WAY'); } } });
+const history = await runInNotebook(trainer, { onProgress: (p) => { if (!announced && p.step >= 200) { announced = true; console.log('TRAINING UNDER WAY'); } } });
 """
 
 REPORT = """
@@ -37,23 +38,49 @@ console.log('REPORT ' + JSON.stringify({ status: trainer.history.status, step: t
 """
 
 
-def run_cell(kc, code, timeout=300):
-    """Runs a cell; returns (reply status, stdout text, error text)."""
-    msg_id = kc.execute(code, stop_on_error=False)
-    out, err = [], []
+# Messages of other cells read while waiting for one cell's: tslab starts a queued cell before
+# it reports the previous one idle, so their messages interleave.
+STASH = {}
+
+
+def next_msg(kc, msg_id, timeout):
+    """The next iopub message of the cell `msg_id` (those of other cells are kept for later)."""
+    waiting = STASH.get(msg_id)
+    if waiting:
+        return waiting.pop(0)
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        parent = msg["parent_header"].get("msg_id")
+        if parent == msg_id:
+            return msg
+        STASH.setdefault(parent, []).append(msg)
+
+
+def collect(kc, msg_id, timeout=300, seen=""):
+    """Reads the output of the cell `msg_id` until the kernel is idle after it.
+
+    Returns (stdout text, stderr and error text, error outputs, monotonic time of the idle
+    message); `seen` is stdout already read.
+    """
+    out, err, errors = [seen], [], 0
     deadline = time.monotonic() + timeout
     while True:
-        msg = kc.get_iopub_msg(timeout=max(1, deadline - time.monotonic()))
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
+        msg = next_msg(kc, msg_id, timeout=max(1, deadline - time.monotonic()))
         kind, content = msg["msg_type"], msg["content"]
         if kind == "stream":
             (out if content["name"] == "stdout" else err).append(content["text"])
         elif kind == "error":
+            errors += 1
             err.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
-            break
-    return shell_reply(kc, msg_id)["content"]["status"], "".join(out), "".join(err)
+            return "".join(out), "".join(err), errors, time.monotonic()
+
+
+def run_cell(kc, code, timeout=300):
+    """Runs a cell; returns (reply status, stdout text, error text)."""
+    msg_id = kc.execute(code, stop_on_error=False)
+    out, err, _, _ = collect(kc, msg_id, timeout)
+    return shell_reply(kc, msg_id)["content"]["status"], out, err
 
 
 def shell_reply(kc, msg_id):
@@ -81,10 +108,8 @@ def stream_until(kc, msg_id, marker, timeout):
     seen = []
     while time.monotonic() - started < timeout:
         try:
-            msg = kc.get_iopub_msg(timeout=5)
+            msg = next_msg(kc, msg_id, timeout=5)
         except Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
             continue
         if msg["msg_type"] == "stream":
             seen.append(msg["content"]["text"])
@@ -112,21 +137,27 @@ def main(argv):
         if status != "ok":
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
             return 2
-        # stop_on_error=False: the interrupted cell's error must not abort the cells after it.
-        msg_id = kc.execute(RUN, stop_on_error=False)
+        # As Run All does: the training cell and the one after it are queued together, with
+        # Jupyter's default stop_on_error=True (a failed cell would drop the queued one).
+        msg_id = kc.execute(RUN)
+        queued_id = kc.execute(REPORT)
         under_way, log = stream_until(kc, msg_id, "TRAINING UNDER WAY", timeout=300)
         if not under_way:
             print(f"error: training did not get under way: {log}", file=sys.stderr)
             return 2
         km.interrupt_kernel()
-        # The interrupted cell ends (tslab reports it as interrupted); drain its messages.
-        while True:
-            msg = kc.get_iopub_msg(timeout=60)
-            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
-        findings["interruptedCell"] = shell_reply(kc, msg_id)["content"]["status"]
-        # tslab drops the requests that arrive within 200 ms of a failed cell (a person is slower).
-        time.sleep(1)
+        asked = time.monotonic()
+        out, err, errors, idle = collect(kc, msg_id, timeout=60, seen=log)
+        findings["interruptedCell"] = {
+            "status": shell_reply(kc, msg_id)["content"]["status"],
+            "secondsToIdle": round(idle - asked, 2),
+            "stdoutAfterMarker": out.split("TRAINING UNDER WAY", 1)[1].strip().splitlines(),
+            "stderr": err,
+            "errorOutputs": errors,
+        }
+        queued_out, queued_err, _, _ = collect(kc, queued_id, timeout=60)
+        queued_status = shell_reply(kc, queued_id)["content"]["status"]
+        findings["queuedCell"] = {"status": queued_status, "report": json_line(queued_out, "REPORT", queued_err) if queued_status == "ok" else None}
         first = report(kc)
         time.sleep(3)
         second = report(kc)
