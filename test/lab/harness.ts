@@ -61,6 +61,8 @@ export interface StartLabOptions {
   links?: Record<string, string>;
   /** Seconds to wait for the server (default 90). */
   timeoutSeconds?: number;
+  /** Environment variables for the server and its kernels (e.g. MNIST_STEPS), added to this process's. */
+  env?: Record<string, string>;
 }
 
 async function freePort(): Promise<number> {
@@ -82,7 +84,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const home = await mkdtemp(join(tmpdir(), 'mnist-lab-'));
   const root = join(home, 'root');
   const dirs = { JUPYTER_CONFIG_DIR: 'config', JUPYTER_DATA_DIR: 'data', JUPYTER_RUNTIME_DIR: 'runtime', JUPYTERLAB_SETTINGS_DIR: 'settings', JUPYTERLAB_WORKSPACES_DIR: 'workspaces' };
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   for (const [name, dir] of Object.entries(dirs)) {
     env[name] = join(home, dir);
     await mkdir(join(home, dir), { recursive: true });
@@ -252,6 +254,10 @@ export interface CellState {
   outputs: string[];
   /** Error outputs' names and values. */
   errors: string[];
+  /** The text of the cell's stderr stream outputs. */
+  stderr: string;
+  /** Its other text: stdout, and the text/plain or text/markdown of its displays (tslab's `display.text`). */
+  text: string;
 }
 
 /** The cells of the current notebook: execution counts and outputs. */
@@ -265,15 +271,23 @@ export async function cellStates(page: Page): Promise<CellState[]> {
       const cell = cells.get(i);
       const outputs: string[] = [];
       const errors: string[] = [];
+      let stderr = '';
+      let text = '';
+      const joined = (value: unknown) => (Array.isArray(value) ? value.join('') : typeof value === 'string' ? value : '');
       for (let j = 0; j < (cell.outputs?.length ?? 0); j++) {
         const output = cell.outputs!.get(j);
         outputs.push(output.type);
-        if (output.type === 'error') {
-          const json = output.toJSON();
-          errors.push(`${String(json.ename)}: ${String(json.evalue)}`);
+        const json = output.toJSON();
+        if (output.type === 'error') errors.push(`${String(json.ename)}: ${String(json.evalue)}`);
+        else if (output.type === 'stream' && json.name === 'stderr') stderr += joined(json.text);
+        else if (output.type === 'stream') text += joined(json.text);
+        else {
+          const data = (json.data ?? {}) as Record<string, unknown>;
+          const plain = joined(data['text/markdown'] ?? (data['text/html'] === undefined ? data['text/plain'] : ''));
+          if (plain !== '') text += `${plain}\n`;
         }
       }
-      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, outputs, errors });
+      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, outputs, errors, stderr, text });
     }
     return states;
   });
@@ -297,6 +311,38 @@ export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState
       if ((await kernelStatus(page)) === 'idle') return states;
     }
     if (Date.now() > deadline) throw new Error(`Run All did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The current notebook's kernel id, or null without a kernel. */
+export async function kernelId(page: Page): Promise<string | null> {
+  return page.evaluate(() => {
+    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as { sessionContext?: { session?: { kernel?: { id: string } | null } | null } } | null | undefined;
+    return widget?.sessionContext?.session?.kernel?.id ?? null;
+  });
+}
+
+/**
+ * Runs the cells from `index` to the end (`notebook:run-all-below` with that cell active), waiting
+ * as `runAll` does for every one of them. Returns all cells' states.
+ */
+export async function runFrom(page: Page, index: number, timeoutMs = 300_000): Promise<CellState[]> {
+  const before = await cellStates(page);
+  const previous = Math.max(0, ...before.map((c) => c.executionCount ?? 0));
+  await page.evaluate((i) => {
+    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as { content?: { activeCellIndex: number } } | null | undefined;
+    if (!widget?.content) throw new Error('no notebook is open');
+    widget.content.activeCellIndex = i;
+  }, index);
+  await labCommand(page, 'notebook:run-all-below');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await cellStates(page);
+    const code = states.slice(index).filter((c) => c.type === 'code');
+    if (code.some((c) => c.errors.length > 0)) return states;
+    if (code.every((c) => c.executionCount !== null && c.executionCount > previous) && (await kernelStatus(page)) === 'idle') return states;
+    if (Date.now() > deadline) throw new Error(`the cells from ${index} on did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states.slice(index))}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
