@@ -198,8 +198,9 @@ export function notebookJson(cells: { source: string; outputs?: object[]; type?:
 
 /** Opens `path` (relative to the root) and waits until its kernel is idle (classic Notebook: until its cells are shown). */
 export async function openNotebook(page: Page, lab: Lab, path: string, timeoutMs = 90_000): Promise<void> {
-  const route = lab.app === 'lab' ? `lab/tree/${path}` : `notebooks/${path}`;
-  await page.goto(`${lab.url}${route}?token=${lab.token}`, { timeout: timeoutMs });
+  // `reset`: a fresh workspace, without the tabs (and kernels) of notebooks opened before.
+  const route = lab.app === 'lab' ? `lab/tree/${path}?reset&` : `notebooks/${path}?`;
+  await page.goto(`${lab.url}${route}token=${lab.token}`, { timeout: timeoutMs });
   if (lab.app === 'classic') {
     await page.waitForSelector('#notebook-container .cell', { timeout: timeoutMs });
     return;
@@ -300,7 +301,7 @@ export async function cellStates(page: Page): Promise<CellState[]> {
 export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState[]> {
   const before = await cellStates(page);
   const previous = Math.max(0, ...before.map((c) => c.executionCount ?? 0));
-  await labCommand(page, 'notebook:run-all-cells');
+  await startLabCommand(page, 'notebook:run-all-cells');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await cellStates(page);
@@ -335,7 +336,7 @@ export async function runFrom(page: Page, index: number, timeoutMs = 300_000): P
     if (!widget?.content) throw new Error('no notebook is open');
     widget.content.activeCellIndex = i;
   }, index);
-  await labCommand(page, 'notebook:run-all-below');
+  await startLabCommand(page, 'notebook:run-all-below');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await cellStates(page);
@@ -345,4 +346,19 @@ export async function runFrom(page: Page, index: number, timeoutMs = 300_000): P
     if (Date.now() > deadline) throw new Error(`the cells from ${index} on did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states.slice(index))}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Starts a command without waiting for it: `notebook:run-all-cells` resolves only when every cell
+ * has run, and a test may want to act (e.g. interrupt) meanwhile.
+ */
+export async function startLabCommand(page: Page, id: string, args: object = {}): Promise<void> {
+  await page.evaluate(
+    ([command, commandArgs]) => {
+      const app = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp;
+      if (!app) throw new Error('window.jupyterapp is missing (start the server with expose_app_in_browser)');
+      void app.commands.execute(command as string, commandArgs as object);
+    },
+    [id, args] as const,
+  );
 }
