@@ -227,6 +227,8 @@ interface JupyterApp {
 interface CellModel {
   type: string;
   executionCount?: number | null;
+  /** JupyterLab 4: 'running' from the request until the kernel's reply (the prompt's `[*]`). */
+  executionState?: string;
   sharedModel: { getSource(): string };
   outputs?: { length: number; get(i: number): { type: string; toJSON(): Record<string, unknown> } };
 }
@@ -251,6 +253,8 @@ export async function labCommand(page: Page, id: string, args: object = {}): Pro
 export interface CellState {
   type: string;
   executionCount: number | null;
+  /** Queued or running (the prompt shows `[*]`): tslab may report the kernel idle meanwhile. */
+  running: boolean;
   /** Output types (stream, display_data, execute_result, error). */
   outputs: string[];
   /** Error outputs' names and values. */
@@ -288,7 +292,7 @@ export async function cellStates(page: Page): Promise<CellState[]> {
           if (plain !== '') text += `${plain}\n`;
         }
       }
-      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, outputs, errors, stderr, text });
+      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, running: cell.executionState === 'running', outputs, errors, stderr, text });
     }
     return states;
   });
@@ -307,10 +311,8 @@ export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState
     const states = await cellStates(page);
     const code = states.filter((c) => c.type === 'code');
     if (code.some((c) => c.errors.length > 0)) return states;
-    if (code.every((c) => c.executionCount !== null && c.executionCount > previous)) {
-      // Counts are set when a cell starts; the idle kernel marks the last one's end.
-      if ((await kernelStatus(page)) === 'idle') return states;
-    }
+    // Counts are set when a cell starts; its end is the end of its running state (and the kernel idle).
+    if (code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) && (await kernelStatus(page)) === 'idle') return states;
     if (Date.now() > deadline) throw new Error(`Run All did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -342,7 +344,7 @@ export async function runFrom(page: Page, index: number, timeoutMs = 300_000): P
     const states = await cellStates(page);
     const code = states.slice(index).filter((c) => c.type === 'code');
     if (code.some((c) => c.errors.length > 0)) return states;
-    if (code.every((c) => c.executionCount !== null && c.executionCount > previous) && (await kernelStatus(page)) === 'idle') return states;
+    if (code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) && (await kernelStatus(page)) === 'idle') return states;
     if (Date.now() > deadline) throw new Error(`the cells from ${index} on did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states.slice(index))}`);
     await new Promise((r) => setTimeout(r, 250));
   }
