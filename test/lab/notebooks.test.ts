@@ -226,6 +226,7 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       files,
       links: { dist: join(REPO_ROOT, 'dist'), node_modules: join(REPO_ROOT, 'node_modules'), test: join(REPO_ROOT, 'test') },
       env: LAB_ENV(runsDir),
+      timeoutSeconds: 240, // a loaded machine starts Jupyter slowly
     });
     browser = await openBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -488,6 +489,7 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       files: { 'notebooks/01-mnist-walkthrough.ipynb': JSON.stringify(cleared(notebooks.get('01-mnist-walkthrough')!), null, 1) },
       links: { dist: join(REPO_ROOT, 'dist'), node_modules: join(REPO_ROOT, 'node_modules'), test: join(REPO_ROOT, 'test') },
       env: LAB_ENV(runsDir),
+      timeoutSeconds: 240, // a loaded machine starts Jupyter slowly
     });
     const page7 = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
