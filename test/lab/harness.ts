@@ -61,6 +61,8 @@ export interface StartLabOptions {
   links?: Record<string, string>;
   /** Seconds to wait for the server (default 90). */
   timeoutSeconds?: number;
+  /** Environment variables for the server and its kernels (e.g. MNIST_STEPS), added to this process's. */
+  env?: Record<string, string>;
 }
 
 async function freePort(): Promise<number> {
@@ -82,7 +84,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const home = await mkdtemp(join(tmpdir(), 'mnist-lab-'));
   const root = join(home, 'root');
   const dirs = { JUPYTER_CONFIG_DIR: 'config', JUPYTER_DATA_DIR: 'data', JUPYTER_RUNTIME_DIR: 'runtime', JUPYTERLAB_SETTINGS_DIR: 'settings', JUPYTERLAB_WORKSPACES_DIR: 'workspaces' };
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   for (const [name, dir] of Object.entries(dirs)) {
     env[name] = join(home, dir);
     await mkdir(join(home, dir), { recursive: true });
@@ -196,8 +198,9 @@ export function notebookJson(cells: { source: string; outputs?: object[]; type?:
 
 /** Opens `path` (relative to the root) and waits until its kernel is idle (classic Notebook: until its cells are shown). */
 export async function openNotebook(page: Page, lab: Lab, path: string, timeoutMs = 90_000): Promise<void> {
-  const route = lab.app === 'lab' ? `lab/tree/${path}` : `notebooks/${path}`;
-  await page.goto(`${lab.url}${route}?token=${lab.token}`, { timeout: timeoutMs });
+  // `reset`: a fresh workspace, without the tabs (and kernels) of notebooks opened before.
+  const route = lab.app === 'lab' ? `lab/tree/${path}?reset&` : `notebooks/${path}?`;
+  await page.goto(`${lab.url}${route}token=${lab.token}`, { timeout: timeoutMs });
   if (lab.app === 'classic') {
     await page.waitForSelector('#notebook-container .cell', { timeout: timeoutMs });
     return;
@@ -224,6 +227,8 @@ interface JupyterApp {
 interface CellModel {
   type: string;
   executionCount?: number | null;
+  /** JupyterLab 4: 'running' from the request until the kernel's reply (the prompt's `[*]`). */
+  executionState?: string;
   sharedModel: { getSource(): string };
   outputs?: { length: number; get(i: number): { type: string; toJSON(): Record<string, unknown> } };
 }
@@ -248,10 +253,16 @@ export async function labCommand(page: Page, id: string, args: object = {}): Pro
 export interface CellState {
   type: string;
   executionCount: number | null;
+  /** Queued or running (the prompt shows `[*]`): tslab may report the kernel idle meanwhile. */
+  running: boolean;
   /** Output types (stream, display_data, execute_result, error). */
   outputs: string[];
   /** Error outputs' names and values. */
   errors: string[];
+  /** The text of the cell's stderr stream outputs. */
+  stderr: string;
+  /** Its other text: stdout, and the text/plain or text/markdown of its displays (tslab's `display.text`). */
+  text: string;
 }
 
 /** The cells of the current notebook: execution counts and outputs. */
@@ -265,15 +276,23 @@ export async function cellStates(page: Page): Promise<CellState[]> {
       const cell = cells.get(i);
       const outputs: string[] = [];
       const errors: string[] = [];
+      let stderr = '';
+      let text = '';
+      const joined = (value: unknown) => (Array.isArray(value) ? value.join('') : typeof value === 'string' ? value : '');
       for (let j = 0; j < (cell.outputs?.length ?? 0); j++) {
         const output = cell.outputs!.get(j);
         outputs.push(output.type);
-        if (output.type === 'error') {
-          const json = output.toJSON();
-          errors.push(`${String(json.ename)}: ${String(json.evalue)}`);
+        const json = output.toJSON();
+        if (output.type === 'error') errors.push(`${String(json.ename)}: ${String(json.evalue)}`);
+        else if (output.type === 'stream' && json.name === 'stderr') stderr += joined(json.text);
+        else if (output.type === 'stream') text += joined(json.text);
+        else {
+          const data = (json.data ?? {}) as Record<string, unknown>;
+          const plain = joined(data['text/markdown'] ?? (data['text/html'] === undefined ? data['text/plain'] : ''));
+          if (plain !== '') text += `${plain}\n`;
         }
       }
-      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, outputs, errors });
+      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, running: cell.executionState === 'running', outputs, errors, stderr, text });
     }
     return states;
   });
@@ -286,17 +305,62 @@ export async function cellStates(page: Page): Promise<CellState[]> {
 export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState[]> {
   const before = await cellStates(page);
   const previous = Math.max(0, ...before.map((c) => c.executionCount ?? 0));
-  await labCommand(page, 'notebook:run-all-cells');
+  await startLabCommand(page, 'notebook:run-all-cells');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await cellStates(page);
     const code = states.filter((c) => c.type === 'code');
     if (code.some((c) => c.errors.length > 0)) return states;
-    if (code.every((c) => c.executionCount !== null && c.executionCount > previous)) {
-      // Counts are set when a cell starts; the idle kernel marks the last one's end.
-      if ((await kernelStatus(page)) === 'idle') return states;
-    }
+    // Counts are set when a cell starts; its end is the end of its running state (and the kernel idle).
+    if (code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) && (await kernelStatus(page)) === 'idle') return states;
     if (Date.now() > deadline) throw new Error(`Run All did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** The current notebook's kernel id, or null without a kernel. */
+export async function kernelId(page: Page): Promise<string | null> {
+  return page.evaluate(() => {
+    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as { sessionContext?: { session?: { kernel?: { id: string } | null } | null } } | null | undefined;
+    return widget?.sessionContext?.session?.kernel?.id ?? null;
+  });
+}
+
+/**
+ * Runs the cells from `index` to the end (`notebook:run-all-below` with that cell active), waiting
+ * as `runAll` does for every one of them. Returns all cells' states.
+ */
+export async function runFrom(page: Page, index: number, timeoutMs = 300_000): Promise<CellState[]> {
+  const before = await cellStates(page);
+  const previous = Math.max(0, ...before.map((c) => c.executionCount ?? 0));
+  await page.evaluate((i) => {
+    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as { content?: { activeCellIndex: number } } | null | undefined;
+    if (!widget?.content) throw new Error('no notebook is open');
+    widget.content.activeCellIndex = i;
+  }, index);
+  await startLabCommand(page, 'notebook:run-all-below');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await cellStates(page);
+    const code = states.slice(index).filter((c) => c.type === 'code');
+    if (code.some((c) => c.errors.length > 0)) return states;
+    if (code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) && (await kernelStatus(page)) === 'idle') return states;
+    if (Date.now() > deadline) throw new Error(`the cells from ${index} on did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states.slice(index))}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Starts a command without waiting for it: `notebook:run-all-cells` resolves only when every cell
+ * has run, and a test may want to act (e.g. interrupt) meanwhile.
+ */
+export async function startLabCommand(page: Page, id: string, args: object = {}): Promise<void> {
+  await page.evaluate(
+    ([command, commandArgs]) => {
+      const app = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp;
+      if (!app) throw new Error('window.jupyterapp is missing (start the server with expose_app_in_browser)');
+      void app.commands.execute(command as string, commandArgs as object);
+    },
+    [id, args] as const,
+  );
 }
