@@ -5,11 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** A TensorFlow.js backend this package can run on: native TensorFlow (tfjs-node), WebAssembly or plain JavaScript. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** A backend to use, or `auto`: the fastest that starts (tensorflow > wasm > cpu). */
 export type BackendChoice = BackendName | 'auto';
 
+/** The backends, fastest first: the order `auto` tries them in. */
 export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
+/** Which backend `setupBackend` chose, and why. */
 export interface BackendInfo {
   /** The backend in use. */
   name: BackendName;

@@ -29,8 +29,10 @@ export interface Evaluation {
   elapsedSeconds?: number;
 }
 
+/** How a run ended (or `running` while it trains). */
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed';
 
+/** Everything recorded of a training run: backend, configuration, evaluations, per-step records, final accuracy. Plain data, saved as history.json. */
 export interface History {
   /** The backend that ran the training. */
   backend: string;

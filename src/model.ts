@@ -17,7 +17,9 @@ export interface Params {
   biases2: tf.Variable | null;
 }
 
+/** The name of one of the four parameter tensors. */
 export type ParamName = keyof Params;
+/** The parameters in the tutorial's order; also the order of saved weights and checkpoints. */
 export const PARAM_NAMES: readonly ParamName[] = ['weights1', 'biases1', 'weights2', 'biases2'];
 
 /** The parameters that exist (the linear model has no second layer). */
@@ -71,6 +73,7 @@ export function paramValues(params: Params): Partial<Record<ParamName, Float32Ar
   return Object.fromEntries(paramList(params).map(([name, v]) => [name, v.dataSync() as Float32Array]));
 }
 
+/** Releases every tensor of `params`. */
 export function disposeParams(params: Params): void {
   for (const [, v] of paramList(params)) v.dispose();
 }

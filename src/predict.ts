@@ -92,6 +92,7 @@ export function matrixAccuracy(matrix: readonly (readonly number[])[]): number {
   return total === 0 ? Number.NaN : right / total;
 }
 
+/** A wrongly classified example and how confident the network was. */
 export interface Mistake {
   /** Index of the example. */
   index: number;
@@ -137,12 +138,14 @@ export class DigitImageError extends Error {
   }
 }
 
+/** A digit image made MNIST-like: the network's 784 inputs and the stages that led there. */
 export interface PreprocessedDigit {
   /** 784 values in [0, 1], white digit on black like MNIST. */
   pixels: Float32Array;
   steps: PreprocessSteps;
 }
 
+/** Options of `preprocessDigitImage`. */
 export interface PreprocessOptions {
   /** Names the image in errors when bytes are given (default "PNG data"). */
   name?: string;
@@ -152,6 +155,7 @@ export interface PreprocessOptions {
   limits?: Partial<DigitImageLimits>;
 }
 
+/** The largest digit image `preprocessDigitImage` accepts (a bound on memory, checked before decoding). */
 export interface DigitImageLimits {
   /** Largest width or height, in pixels. */
   maxSide: number;

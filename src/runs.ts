@@ -171,6 +171,7 @@ export function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
 }
 
+/** Options of `saveRun`. */
 export interface SaveRunOptions {
   /** The folder name under `runsDir` (default: a timestamp). */
   name?: string;
@@ -651,6 +652,7 @@ async function findCompletedRun(key: string, name: string, runsDir: string): Pro
   return null;
 }
 
+/** Options of `trainOrLoad`. */
 export interface TrainOrLoadOptions {
   /** The run's name: its folder under `runsDir`. */
   name: string;
@@ -673,6 +675,7 @@ export interface TrainOrLoadOptions {
   checkpointEvery?: number;
 }
 
+/** What `trainOrLoad` gives back: the history, the run's folder, and whether it was loaded or trained. */
 export interface TrainOrLoadResult {
   history: History;
   /** True when a saved run was loaded instead of training. */

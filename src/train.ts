@@ -45,6 +45,7 @@ export function totalLoss(params: Params, config: TrainingConfig, images: tf.Ten
 /** How gradients are computed: hand-derived formulas (fast) or TensorFlow.js autodiff. */
 export type GradientMode = 'manual' | 'autodiff';
 
+/** The gradients of one training step, with the batch's losses. */
 export interface Gradients {
   /** Mean cross-entropy on the batch (scalar tensor). */
   crossEntropy: tf.Scalar;
@@ -136,6 +137,7 @@ export interface TrainerState {
   history: History;
 }
 
+/** Where a training run is, passed to `RunOptions.onProgress` after each step. */
 export interface Progress {
   step: number;
   totalSteps: number;
@@ -149,6 +151,7 @@ export interface Progress {
   history: History;
 }
 
+/** Options of `Trainer.run`: stopping, logging and progress callbacks. */
 export interface RunOptions {
   /** Stops the loop after the step under way; the history so far is kept. */
   signal?: AbortSignal;
@@ -165,6 +168,7 @@ export interface RunOptions {
   onCheckpoint?: (state: TrainerState) => Promise<void> | void;
 }
 
+/** Options of `new Trainer`: the configuration, the backend's name, checkpoints and the step's workers. */
 export interface TrainerOptions {
   config?: Partial<TrainingConfig>;
   /** Name of the backend in use, recorded in the history. */

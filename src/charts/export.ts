@@ -48,6 +48,7 @@ export function escapeHtml(text: string): string {
 /** The chart options used for interactive charts. */
 export const PLOT_CONFIG = { responsive: true, displaylogo: false } as const;
 
+/** Options of `figureToHtml`. */
 export interface HtmlOptions {
   /** The page title; default: the figure's title. */
   title?: string;
@@ -165,6 +166,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-sync',
 ];
 
+/** The pixel size of an SVG or PNG image of a figure. */
 export interface ImageSize {
   /** Pixels; default: the layout's width, else 900. */
   width?: number;
@@ -294,7 +296,9 @@ export async function withRenderer<T>(use: (renderer: Renderer) => Promise<T>, o
 // ---------------------------------------------------------------------------------------------
 // Files
 
+/** A chart file format, named by its extension. */
 export type ChartFormat = 'html' | 'svg' | 'png' | 'json';
+/** Every format `exportFigure` writes. */
 export const CHART_FORMATS: readonly ChartFormat[] = ['html', 'svg', 'png', 'json'];
 
 function formatOf(path: string): ChartFormat {
@@ -305,6 +309,7 @@ function formatOf(path: string): ChartFormat {
   return ext as ChartFormat;
 }
 
+/** Options of `exportFigure`. */
 export interface ExportOptions {
   /** Renders SVG and PNG; default: a browser started for this call. */
   renderer?: Renderer;
@@ -355,6 +360,7 @@ export const RUN_CHART_FILES: Readonly<Record<keyof RunFigures, string>> = {
   gradients: 'gradients',
 };
 
+/** Options of `exportRunCharts`. */
 export interface RunChartsOptions {
   /** Default: html, svg and png. */
   formats?: readonly ChartFormat[];

@@ -15,6 +15,7 @@ export const REPORT_FILE = 'report.html';
 /** The class of each chart's element in the report. */
 export const REPORT_CHART_CLASS = 'report-chart';
 
+/** Options of `runReportHtml`. */
 export interface ReportOptions {
   /** The page title; default "MNIST run" and the run's name when it has one. */
   title?: string;
@@ -60,6 +61,7 @@ ${settings}
   );
 }
 
+/** Options of `exportRunReport`: the report's, and how its chart images are written. */
 export interface RunReportOptions extends ReportOptions, Omit<RunChartsOptions, 'formats'> {
   /** Image formats written beside the report; default svg and png ([]: the report only). */
   images?: readonly Exclude<ChartFormat, 'html'>[];

@@ -81,6 +81,7 @@ export interface DataSet {
   readonly numClasses: number;
 }
 
+/** MNIST split as the tutorial splits it: 55,000 training, 5,000 validation and 10,000 test images. */
 export interface MnistData {
   train: DataSet;
   validation: DataSet;
@@ -89,6 +90,7 @@ export interface MnistData {
   description: string;
 }
 
+/** Options of `loadMnist`: where the four files come from, and the validation split. */
 export interface LoadOptions {
   /** Images of the training file kept for validation (default 5,000). */
   validationSize?: number;
@@ -363,6 +365,7 @@ export function labelCounts(labels: ArrayLike<number>, numClasses = 10): number[
   return counts;
 }
 
+/** A training batch: images and one-hot labels, as plain arrays. */
 export interface Batch {
   /** `size` rows of pixels, row-major. */
   images: Float32Array;

@@ -131,6 +131,7 @@ export function dequantizedParams(q: QuantizedModel): Params {
   };
 }
 
+/** What 8-bit weights cost: accuracy with float32 and 8-bit weights, and how many predictions change. */
 export interface QuantizationAccuracy {
   /** Accuracy with the float32 parameters. */
   full: number;

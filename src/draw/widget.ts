@@ -22,6 +22,7 @@ export const DRAW_CLASS = 'mnist-draw';
 /** The class of the note shown where scripts do not run. */
 export const DRAW_NOTE_CLASS = 'mnist-draw-note';
 
+/** Options of `drawDigit`. */
 export interface DrawDigitOptions {
   /** The hidden layer's activation when `model` is bare `Params` (default relu). */
   activation?: Activation;
@@ -33,6 +34,7 @@ export interface DrawDigitOptions {
   id?: string;
 }
 
+/** What `drawDigit` displayed: the pad's element id and its HTML. */
 export interface DrawDigitOutput {
   /** The root element's id. */
   id: string;

@@ -7,6 +7,7 @@ import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, ty
 import type { Progress } from '../train';
 import type { SweepProgress, SweepResult } from './sweep';
 
+/** Options of `liveSweep`. */
 export interface LiveSweepOptions {
   /** The metric overlaid (default `validationAccuracy`). */
   metric?: Metric;
@@ -21,6 +22,7 @@ export interface LiveSweepOptions {
   now?: () => number;
 }
 
+/** A sweep's live display: pass its callbacks to `runSweep`, then `finish` with the results. */
 export interface LiveSweep {
   /** Pass as `SweepOptions.onProgress`; never throws (a display problem is noted once). */
   readonly onProgress: (progress: SweepProgress) => void;

@@ -31,6 +31,7 @@ export interface SweepProgress {
   progress: Progress;
 }
 
+/** One run of a sweep: its history, where it was saved, or why it failed. */
 export interface SweepResult {
   name: string;
   config: TrainingConfig;
@@ -44,6 +45,7 @@ export interface SweepResult {
   error: string | null;
 }
 
+/** Options of `runSweep`. */
 export interface SweepOptions {
   /** Worker threads (default: one per core, no more than the runs). */
   workers?: number;
