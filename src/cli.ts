@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
-import { ChromiumNotFoundError } from './charts/export';
+import { ChromiumNotFoundError } from './charts/chromium';
 import { exportRunReport, REPORT_FILE } from './charts/report';
 import { createProgressDisplay, progressMode, type Terminal } from './cli/progress';
 import { existsSync } from 'node:fs';

@@ -58,22 +58,9 @@ export {
 } from './train';
 export { bestEvaluation, historyToCsv, historyToJson, parseHistory, type Evaluation, type History, type RunStatus, type StepRecord } from './history';
 export { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint';
-export {
-  RunError,
-  defaultRunsDir,
-  listRuns,
-  loadRun,
-  loadRunModel,
-  saveRun,
-  trainOrLoad,
-  type RunMeta,
-  type RunModel,
-  type RunSummary,
-  type SaveRunOptions,
-  type SavedRun,
-  type TrainOrLoadOptions,
-  type TrainOrLoadResult,
-} from './runs';
+export { RunError, defaultRunsDir, listRuns, loadRun, saveRun, type RunMeta, type RunSummary, type SaveRunOptions, type SavedRun } from './runs';
+export { loadRunModel, type RunModel } from './run-model';
+export { trainOrLoad, type TrainOrLoadOptions, type TrainOrLoadResult } from './train-or-load';
 export {
   defaultSweepWorkers,
   runSweep,
@@ -100,6 +87,6 @@ export {
   type DigitImageLimits,
   type PreprocessOptions,
   type PreprocessedDigit,
-} from './predict';
+} from './digit-image';
 export type { GrayImage, PreprocessStage, PreprocessSteps } from './digit-preprocess';
 export { quantizationAccuracy, quantizeModel, type QuantizationAccuracy, type QuantizedModel } from './draw/quantize';

@@ -47,6 +47,22 @@ export function paramShapes(config: TrainingConfig): Partial<Record<ParamName, n
 }
 
 /**
+ * Why saved values do not fit parameters of these shapes (a parameter missing, or with the wrong
+ * number of values), or null when they fit: checked before saved weights or a checkpoint become
+ * parameters.
+ */
+export function paramValuesProblem(values: Partial<Record<ParamName, Float32Array>>, shapes: Partial<Record<ParamName, readonly number[]>>): string | null {
+  for (const name of PARAM_NAMES) {
+    const shape = shapes[name];
+    if (shape === undefined) continue;
+    const value = values[name];
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (value === undefined || value.length !== size) return `"${name}" is ${value === undefined ? 'missing' : `${value.length} values, expected ${size}`}`;
+  }
+  return null;
+}
+
+/**
  * Fresh parameters as in the tutorial: weights from a truncated normal (stddev `initStddev`,
  * values beyond two standard deviations drawn again), biases filled with `initBias`.
  */

@@ -13,7 +13,7 @@ import { isMainThread } from 'node:worker_threads';
 import { decayStepsFor, makeConfig, type TrainingConfig } from './config';
 import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerState } from './data/mnist';
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
-import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, type ParamName, type Params } from './model';
+import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, paramValuesProblem, type ParamName, type Params } from './model';
 import { SplitEngine } from './parallel/split-engine';
 
 /** `exponential_decay(base, step, decaySteps, decay, staircase=True)`: `base * decay ^ floor(step / decaySteps)`. */
@@ -286,11 +286,10 @@ export class LocalEngine implements StepEngine {
   }
 
   private restoreParams(values: Partial<Record<ParamName, Float32Array>>, what: string): void {
-    for (const [name, v] of paramList(this.params)) {
-      const value = values[name];
-      if (value === undefined || value.length !== v.size) throw new Error(`saved ${what}: "${name}" is missing or has the wrong size`);
-      tf.tidy(() => v.assign(tf.tensor(value, v.shape)));
-    }
+    const variables = paramList(this.params);
+    const problem = paramValuesProblem(values, Object.fromEntries(variables.map(([name, v]) => [name, v.shape])));
+    if (problem !== null) throw new Error(`saved ${what}: ${problem}`);
+    for (const [name, v] of variables) tf.tidy(() => v.assign(tf.tensor(values[name]!, v.shape)));
   }
 
   get globalStep(): number {

@@ -21,7 +21,7 @@ import type { History } from '../src/history';
 import { findJupyter } from '../src/jupyter/launch';
 import { asciiDigit, digitsPng, evalEveryFor, notebookSteps, runInNotebook, textTable, tutorialConfig } from '../src/notebook';
 import { setupBackend } from '../src/backend';
-import { CHROMIUM_ARGS } from '../src/charts/export';
+import { CHROMIUM_ARGS } from '../src/charts/chromium';
 import { mnistLikeFiles } from './helpers/idx';
 import { Trainer, type RunOptions } from '../src/train';
 

@@ -17,7 +17,9 @@
 import { randomBytes } from 'node:crypto';
 import type { History } from '../history';
 import type { Progress } from '../train';
-import { checkFigure, ChromiumNotFoundError, createSharedRenderer, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource, type ImageSize, type SharedRendererOptions } from './export';
+import { ChromiumNotFoundError, type ImageSize } from './chromium';
+import { checkFigure, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource } from './html';
+import { createSharedRenderer, type SharedRendererOptions } from './shared-renderer';
 import { accuracyFigure, lossFigure, resolveRuns, type Figure, type Run } from './figures';
 
 // ---------------------------------------------------------------------------------------------

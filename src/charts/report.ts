@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { ensureWritableDir, writeFileAtomic } from '../io';
 import { formatSummary } from './display';
-import { CHART_FORMATS, escapeHtml, exportRunCharts, jsonForScript, PLOT_CONFIG, plotlyPageHtml, RUN_CHART_FILES, type ChartFormat, type RunChartsOptions } from './export';
+import { CHART_FORMATS, exportRunCharts, RUN_CHART_FILES, type ChartFormat, type RunChartsOptions } from './export';
+import { escapeHtml, jsonForScript, PLOT_CONFIG, plotlyPageHtml } from './html';
 import { allRunFigures, resolveRuns, type Run, type RunFigures } from './figures';
 
 /** The report's file name in a run folder. */

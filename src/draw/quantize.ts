@@ -8,7 +8,7 @@ import type { Activation } from '../config';
 import type { DataSet } from '../data/mnist';
 import type { Params } from '../model';
 import { matrixAccuracy, confusionMatrix, predict, predictedClasses } from '../predict';
-import type { RunModel } from '../runs';
+import type { RunModel } from '../run-model';
 
 /** One dense layer: `weights[i * cols + j]` is `values[i * cols + j] * scales[j]`. */
 export interface QuantizedLayer {

@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Activation } from '../config';
 import { digitPreprocessSource } from '../digit-preprocess';
-import { jsonForScript } from '../charts/export';
+import { jsonForScript } from '../charts/html';
 import { tslabOutput, type NotebookOutput } from '../charts/display';
 import type { Params } from '../model';
-import type { RunModel } from '../runs';
+import type { RunModel } from '../run-model';
 import { quantizedForwardSource, quantizeModel, type QuantizedModel } from './quantize';
 
 /** The class of the widget's root element. */

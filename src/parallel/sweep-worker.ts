@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setupBackend, type BackendChoice } from '../backend';
 import type { Progress } from '../train';
-import { trainOrLoad } from '../runs';
+import { trainOrLoad } from '../train-or-load';
 import { mnistFromShared } from './shared-data';
 import type { SweepToMain, SweepToWorker, SweepWorkerData } from './sweep-protocol';
 
