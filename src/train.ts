@@ -487,94 +487,71 @@ export class Trainer {
     if (this.disposed) throw new Error('this trainer has been disposed');
     const { config, history } = this;
     const log = options.log ?? (() => undefined);
-    const stop = new AbortController();
-    const onSigint = () => stop.abort();
-    if (options.stopOnSigint) {
-      // tslab runs the synchronous start of a notebook cell under Node's breakOnSigint, and a
-      // SIGINT listener added there is lost when it ends: add it one event-loop turn later.
-      await yieldToEventLoop();
-      process.on('SIGINT', onSigint);
-    }
-    const stopped = () => stop.signal.aborted || options.signal?.aborted === true;
-    const startStep = this.globalStep;
-    const startTime = performance.now();
-    const previousWallTime = history.wallTimeSeconds;
-    const progress = (crossEntropy: number): Progress => {
-      const elapsed = (performance.now() - startTime) / 1000;
-      const done = this.globalStep - startStep;
-      const stepsPerSecond = elapsed > 0 ? done / elapsed : 0;
-      const left = config.trainingSteps - this.globalStep;
-      return {
-        step: this.globalStep,
-        totalSteps: config.trainingSteps,
-        learningRate: this.learningRate(),
-        crossEntropy,
-        stepsPerSecond,
-        secondsLeft: stepsPerSecond > 0 ? left / stepsPerSecond : Number.NaN,
-        latestEvaluation: history.evaluations.at(-1) ?? null,
-        history,
-      };
-    };
-    /** The next multiple of `every` after `step`. */
-    const nextMultiple = (step: number, every: number) => (Math.floor(step / every) + 1) * every;
-    const checkpointing = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined;
+    const sigint = await stopOnSigint(options.stopOnSigint === true);
+    const stopped = () => sigint.signal.aborted || options.signal?.aborted === true;
+    const clock = new RunClock(this.globalStep, history.wallTimeSeconds);
+    const checkpointEvery = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined ? options.checkpointEvery : null;
     history.status = 'running';
     history.error = null;
     try {
       let lastCrossEntropy = Number.NaN;
       for (;;) {
         const step = this.globalStep;
-        const done = step >= config.trainingSteps;
-        if ((step % config.evalEvery === 0 || done) && history.evaluations.at(-1)?.step !== step) {
-          const evaluation = { ...this.evaluate(), elapsedSeconds: previousWallTime + (performance.now() - startTime) / 1000 };
+        if (evaluationDue(history, step, config)) {
+          const evaluation = { ...this.evaluate(), elapsedSeconds: clock.wallTimeSeconds() };
           history.evaluations.push(evaluation);
-          log(`训练轮数: ${step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
-          log(`step ${step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+          logEvaluation(log, evaluation);
           options.onEvaluation?.(evaluation);
-          options.onProgress?.(progress(lastCrossEntropy));
+          options.onProgress?.(this.progress(clock, lastCrossEntropy));
         }
-        if (done) {
-          const last = history.evaluations.at(-1)!;
-          history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
-          history.status = 'completed';
-          log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
-          log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+        if (step >= config.trainingSteps) {
+          markCompleted(history, step, log);
           break;
         }
         if (stopped()) {
-          history.status = 'stopped';
-          history.error = `stopped at step ${step} of ${config.trainingSteps}`;
-          log(`stopped at step ${step} of ${config.trainingSteps}; the history so far is kept`);
+          markStopped(history, step, config.trainingSteps, log);
           break;
         }
         // The engine runs on its own up to the next evaluation or checkpoint.
-        const until = Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointing ? nextMultiple(step, options.checkpointEvery!) : Infinity);
-        await this.engine.advance(until, {
+        await this.engine.advance(nextPause(step, config, checkpointEvery), {
           recordEvery: config.recordEvery,
           shouldStop: stopped,
           onRecord: (record) => {
             history.steps.push(record);
             lastCrossEntropy = record.crossEntropy;
-            options.onProgress?.(progress(lastCrossEntropy));
+            options.onProgress?.(this.progress(clock, lastCrossEntropy));
           },
         });
-        if (checkpointing && this.globalStep % options.checkpointEvery! === 0) {
-          history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
+        if (checkpointEvery !== null && this.globalStep % checkpointEvery === 0) {
+          history.wallTimeSeconds = clock.wallTimeSeconds();
           await options.onCheckpoint!(this.state());
         }
         await yieldToEventLoop();
       }
     } catch (error) {
-      history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
-      history.error = error instanceof Error ? error.message : String(error);
-      log(history.error);
+      markFailed(history, error, log);
       throw error;
     } finally {
-      if (options.stopOnSigint) process.off('SIGINT', onSigint);
-      history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
+      sigint.release();
+      history.wallTimeSeconds = clock.wallTimeSeconds();
       history.finishedAt = new Date().toISOString();
     }
     return history;
+  }
+
+  /** Where the run is, for `RunOptions.onProgress`. */
+  private progress(clock: RunClock, crossEntropy: number): Progress {
+    const { stepsPerSecond, secondsLeft } = clock.speed(this.globalStep, this.config.trainingSteps);
+    return {
+      step: this.globalStep,
+      totalSteps: this.config.trainingSteps,
+      learningRate: this.learningRate(),
+      crossEntropy,
+      stepsPerSecond,
+      secondsLeft,
+      latestEvaluation: this.history.evaluations.at(-1) ?? null,
+      history: this.history,
+    };
   }
 
   /** Releases every tensor the trainer owns, and stops its worker threads. */
@@ -583,6 +560,87 @@ export class Trainer {
     this.disposed = true;
     this.engine.dispose();
   }
+}
+
+/**
+ * The one place a training run listens for SIGINT (Ctrl-C; *Interrupt* in a notebook): while
+ * `enabled`, a SIGINT aborts `signal` (the run stops after the step under way); `release`
+ * removes the listener.
+ */
+async function stopOnSigint(enabled: boolean): Promise<{ signal: AbortSignal; release: () => void }> {
+  const stop = new AbortController();
+  if (!enabled) return { signal: stop.signal, release: () => undefined };
+  const onSigint = () => stop.abort();
+  // tslab runs the synchronous start of a notebook cell under Node's breakOnSigint, and a
+  // SIGINT listener added there is lost when it ends: add it one event-loop turn later.
+  await yieldToEventLoop();
+  process.on('SIGINT', onSigint);
+  return { signal: stop.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
+/** The clock of one `Trainer.run` call: its speed, the time left, and the run's wall time. */
+class RunClock {
+  private readonly startTime = performance.now();
+
+  /** `startStep`: the step this call began at; `previousWallTime`: seconds of training before it (a resumed run). */
+  constructor(
+    private readonly startStep: number,
+    private readonly previousWallTime: number,
+  ) {}
+
+  /** Seconds of training in all: earlier calls' and this one's so far. */
+  wallTimeSeconds(): number {
+    return this.previousWallTime + (performance.now() - this.startTime) / 1000;
+  }
+
+  /** Steps per second since this call began, and the seconds left to `totalSteps` at that speed (NaN before any step). */
+  speed(step: number, totalSteps: number): { stepsPerSecond: number; secondsLeft: number } {
+    const elapsed = (performance.now() - this.startTime) / 1000;
+    const stepsPerSecond = elapsed > 0 ? (step - this.startStep) / elapsed : 0;
+    return { stepsPerSecond, secondsLeft: stepsPerSecond > 0 ? (totalSteps - step) / stepsPerSecond : Number.NaN };
+  }
+}
+
+/** Whether `step` is evaluated: at step 0, every `evalEvery` steps and at the end, and not twice (a resumed run). */
+function evaluationDue(history: History, step: number, config: TrainingConfig): boolean {
+  return (step % config.evalEvery === 0 || step >= config.trainingSteps) && history.evaluations.at(-1)?.step !== step;
+}
+
+/** The next multiple of `every` after `step`. */
+const nextMultiple = (step: number, every: number) => (Math.floor(step / every) + 1) * every;
+
+/** How far the engine runs on its own from `step`: to the next evaluation, the next checkpoint or the end. */
+function nextPause(step: number, config: TrainingConfig, checkpointEvery: number | null): number {
+  return Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointEvery !== null ? nextMultiple(step, checkpointEvery) : Infinity);
+}
+
+/** The tutorial's accuracy line and an English one beside it. */
+function logEvaluation(log: (line: string) => void, evaluation: Evaluation): void {
+  log(`训练轮数: ${evaluation.step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
+  log(`step ${evaluation.step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+}
+
+/** A run that reached its last step: the final accuracy from its last evaluation, and the tutorial's closing line. */
+function markCompleted(history: History, step: number, log: (line: string) => void): void {
+  const last = history.evaluations.at(-1)!;
+  history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
+  history.status = 'completed';
+  log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
+  log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+}
+
+/** A run stopped by a signal before its last step. */
+function markStopped(history: History, step: number, trainingSteps: number, log: (line: string) => void): void {
+  history.status = 'stopped';
+  history.error = `stopped at step ${step} of ${trainingSteps}`;
+  log(`stopped at step ${step} of ${trainingSteps}; the history so far is kept`);
+}
+
+/** A run ended by an error: diverged, or failed. */
+function markFailed(history: History, error: unknown, log: (line: string) => void): void {
+  history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
+  history.error = error instanceof Error ? error.message : String(error);
+  log(history.error);
 }
 
 /** Attached to errors thrown by `train`, so callers keep what was recorded. */
