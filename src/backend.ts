@@ -4,6 +4,7 @@
  * silent.
  */
 import * as tf from '@tensorflow/tfjs';
+import { firstLine } from './text';
 
 /** A TensorFlow.js backend this package can run on: native TensorFlow (tfjs-node), WebAssembly or plain JavaScript. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -34,10 +35,6 @@ export class BackendError extends Error {
 /** Packages that provide the native `tensorflow` backend, in order of preference. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0];
-}
 
 /** Loads tfjs-node (or -gpu), which registers the `tensorflow` backend; returns its package name. */
 function loadNative(): string {

@@ -15,6 +15,7 @@ import { runCommand } from './command';
 import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from './bench/parallel';
 import { benchTorchPeer, comparison } from './bench/peer';
 import { benchCheckpoint } from './bench/checkpoint';
+import { firstLine } from './text';
 
 export interface BenchResult {
   backend: BackendName;
@@ -184,7 +185,7 @@ ${PARALLEL_BENCH_USAGE}`);
     try {
       await setupBackend(name);
     } catch (error) {
-      console.log(JSON.stringify({ backend: name, skipped: (error as Error).message.split('\n')[0] }));
+      console.log(JSON.stringify({ backend: name, skipped: firstLine(error) }));
       continue;
     }
     // The cpu backend is ~30x slower: fewer steps keep the benchmark short.

@@ -6,6 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { preprocessGray, rgbaToGray, type PreprocessSteps } from './digit-preprocess';
+import { PNG_SIGNATURE } from './bytes';
+import { errorMessage } from './text';
 
 /** A picture of a digit could not be used. Names the file. */
 export class DigitImageError extends Error {
@@ -52,8 +54,6 @@ export interface DigitImageLimits {
  */
 export const DIGIT_IMAGE_LIMITS: Readonly<DigitImageLimits> = { maxSide: 8192, maxPixels: 4096 * 4096, maxFileBytes: 64 * 2 ** 20 };
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 const IHDR_END = PNG_SIGNATURE.length + 8 + 13;
 const thousands = (n: number) => n.toLocaleString('en-US');
 
@@ -85,7 +85,7 @@ function readPng(bytes: Uint8Array, file: string, limits: DigitImageLimits): PNG
     // Every PNG ends with an IEND chunk: without one near the end, the file was cut short.
     const truncated = !Buffer.from(bytes.subarray(Math.max(0, bytes.length - 64))).includes('IEND');
     const problem = truncated ? 'truncated PNG image: the file ends before the image does (no IEND chunk); save the image again' : 'cannot decode the PNG image';
-    throw new DigitImageError(file, `${problem} (${error instanceof Error ? error.message : String(error)})`);
+    throw new DigitImageError(file, `${problem} (${errorMessage(error)})`);
   }
 }
 

@@ -23,6 +23,7 @@ import { makeConfig, type TrainingConfig } from './config';
 import type { MnistData } from './data/mnist';
 import { historyToCsv, historyToJson, parseHistory, type History, type RunStatus } from './history';
 import { ensureWritableDir, processAlive, writeFileAtomic } from './io';
+import { sha256 } from './bytes';
 import { Trainer, type TrainerState } from './train';
 
 export const RUN_FILE = 'run.json';
@@ -134,9 +135,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sort(value));
 }
 
-function sha256(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * What a run's key knows of its data: the description, the size of each split, the image size
@@ -162,7 +160,7 @@ export function dataFingerprint(data: MnistData | string): string {
  */
 export function runKey(config: Partial<TrainingConfig>, data: MnistData | string): string {
   const full = makeConfig(config);
-  return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) })).slice(0, 32);
+  return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) })).toString('hex').slice(0, 32);
 }
 
 /** The current time as a folder name: `2026-11-28_04-55-00`. */

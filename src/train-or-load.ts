@@ -11,6 +11,7 @@ import { makeConfig, type TrainingConfig } from './config';
 import type { MnistData } from './data/mnist';
 import type { History } from './history';
 import { canonicalJson, checkRunName, defaultRunsDir, listRuns, loadRun, readRunMeta, runKey, Workspace, type SavedRun } from './runs';
+import { formatPercent } from './text';
 import { DivergenceError, Trainer, type Progress, type TrainerState } from './train';
 
 /** A completed run of this key: the one called `name` first, else any other. */
@@ -64,7 +65,7 @@ export interface TrainOrLoadResult {
 }
 
 function percent(value: number | null): string {
-  return value === null ? 'n/a' : `${(value * 100).toFixed(2)} %`;
+  return value === null ? 'n/a' : formatPercent(value);
 }
 
 /** The checkpoint in `dir` when it continues run `config` exactly, else null. */

@@ -15,6 +15,7 @@ import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerSta
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
 import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, paramValuesProblem, type ParamName, type Params } from './model';
 import { SplitEngine } from './parallel/split-engine';
+import { errorMessage, formatPercent } from './text';
 
 /** `exponential_decay(base, step, decaySteps, decay, staircase=True)`: `base * decay ^ floor(step / decaySteps)`. */
 export function learningRateAt(config: TrainingConfig, step: number, decaySteps: number): number {
@@ -200,10 +201,6 @@ function evalSet(data: DataSet): EvalSet {
     chunks.push(tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]));
   }
   return { chunks, labels: data.labels };
-}
-
-function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(2)} %`;
 }
 
 /** A percentage as the tutorial printed it (all digits), without binary rounding noise. */
@@ -639,7 +636,7 @@ function markStopped(history: History, step: number, trainingSteps: number, log:
 /** A run ended by an error: diverged, or failed. */
 function markFailed(history: History, error: unknown, log: (line: string) => void): void {
   history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
-  history.error = error instanceof Error ? error.message : String(error);
+  history.error = errorMessage(error);
   log(history.error);
 }
 

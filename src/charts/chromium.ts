@@ -6,6 +6,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Figure } from './figures';
 import { checkFigure, plotlySource } from './html';
+import { PNG_SIGNATURE } from '../bytes';
+import { firstLine } from '../text';
 
 /** Where Chromium is looked for, after the `CHROMIUM_PATH` environment variable. */
 export const CHROMIUM_CANDIDATES: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
@@ -97,7 +99,6 @@ export interface RendererOptions {
 }
 
 export const DEFAULT_IMAGE_SIZE = { width: 900, height: 500 } as const;
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** The bytes of a `data:` URL. */
 export function decodeDataUrl(url: string): Buffer {
@@ -145,7 +146,7 @@ export async function withRenderer<T>(use: (renderer: Renderer) => Promise<T>, o
       handleSIGHUP: false,
     });
   } catch (error) {
-    throw new Error(`could not start Chromium (${executablePath}): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    throw new Error(`could not start Chromium (${executablePath}): ${firstLine(error)}`);
   }
   try {
     const page = await browser.newPage();

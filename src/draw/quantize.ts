@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from '../config';
 import type { DataSet } from '../data/mnist';
-import type { Params } from '../model';
+import { disposeParams, type Params } from '../model';
 import { matrixAccuracy, confusionMatrix, predict, predictedClasses } from '../predict';
 import type { RunModel } from '../run-model';
 
@@ -153,7 +153,7 @@ export function quantizationAccuracy(model: Params | RunModel, data: DataSet, ac
   try {
     quantized = predict(dequantized, data.images, data.count, act);
   } finally {
-    for (const v of [dequantized.weights1, dequantized.biases1, dequantized.weights2, dequantized.biases2]) v?.dispose();
+    disposeParams(dequantized);
   }
   const fullClasses = predictedClasses(full);
   const quantizedClasses = predictedClasses(quantized);

@@ -6,6 +6,7 @@ import { chartsHtml, formatProgress, formatSummary, libraryOnlyHtml, notebookCha
 import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, type NamedRun } from '../charts/figures';
 import type { Progress } from '../train';
 import type { SweepProgress, SweepResult } from './sweep';
+import { firstLine } from '../text';
 
 /** Options of `liveSweep`. */
 export interface LiveSweepOptions {
@@ -68,7 +69,7 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
       slot.html(chartsHtml(figures, { status: status() }));
     } catch (error) {
       broken = true;
-      output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
+      output.note(`charts: live display stopped (${firstLine(error)}); training goes on`);
       return;
     }
     lastDraw = now();

@@ -13,6 +13,7 @@ import type { MnistData } from '../data/mnist';
 import { newHistory, type History } from '../history';
 import { canonicalJson, checkRunName, defaultRunsDir, type SavedRun } from '../runs';
 import { checkWorkers, WORKERS_ENV, yieldToEventLoop, type Progress } from '../train';
+import { formatPercent } from '../text';
 import { shareMnist } from './shared-data';
 import type { SweepToMain, SweepToWorker, SweepWorkerData } from './sweep-protocol';
 
@@ -80,7 +81,7 @@ interface Slot {
 }
 
 function percent(value: number | undefined): string {
-  return value === undefined ? 'n/a' : `${(value * 100).toFixed(2)} %`;
+  return value === undefined ? 'n/a' : formatPercent(value);
 }
 
 /**
