@@ -15,6 +15,7 @@ import { runCommand } from './command';
 import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from './bench/parallel';
 import { benchTorchPeer, comparison } from './bench/peer';
 import { benchCheckpoint } from './bench/checkpoint';
+import { median } from './bench/median';
 import { firstLine } from './text';
 
 export interface BenchResult {
@@ -32,12 +33,6 @@ export interface BenchResult {
   /** Tensors alive before and after the timed steps (equal when nothing leaks). */
   tensorsBefore: number;
   tensorsAfter: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function timeRounds(rounds: number, stepsPerRound: number, body: () => void): number {

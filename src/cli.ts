@@ -140,6 +140,17 @@ export function parseOrExit<T extends { help: boolean }>(parse: () => T, usageTe
   return options;
 }
 
+/** The `--workers N` flag of train and sweep: the number, or undefined when not given; a bad value adds its problem to `problems`. */
+export function workersFlag(value: unknown, problems: string[]): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return checkWorkers(Number(value), '--workers', value);
+  } catch (error) {
+    problems.push(errorMessage(error));
+    return undefined;
+  }
+}
+
 export interface CliOptions {
   config: Partial<TrainingConfig>;
   backend?: BackendChoice;
@@ -240,14 +251,7 @@ export function parseTrainArgs(args: string[]): CliOptions {
     checkpointEvery = Number(values['checkpoint-every']);
     if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) problems.push(`--checkpoint-every must be an integer >= 0 (0: no checkpoints), got "${values['checkpoint-every']}"`);
   }
-  let workers: number | undefined;
-  if (typeof values.workers === 'string') {
-    try {
-      workers = checkWorkers(Number(values.workers), '--workers', values.workers);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
+  const workers = workersFlag(values.workers, problems);
   const dataDir = values['data-dir'];
   const dataUrl = values['data-url'];
   if (typeof dataDir === 'string' && typeof dataUrl === 'string') problems.push('--data-dir and --data-url both given; choose one');
