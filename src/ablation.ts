@@ -16,7 +16,7 @@ import { liveSweep, type LiveSweep } from './parallel/live';
 import { spread, type Spread } from './parallel/summary';
 import { runSweep, type SweepOptions, type SweepResult, type SweepRun } from './parallel/sweep';
 import { textTable } from './notebook';
-import { loadRunModel, type RunModel } from './runs';
+import { loadRunModel, type RunModel } from './run-model';
 
 /** One row of an ablation: a name, the group it belongs to, and its one change to the base configuration. */
 export interface Variant {
@@ -77,6 +77,7 @@ export function ablationRuns(variants: readonly Variant[], base: Partial<Trainin
   });
 }
 
+/** Options of `runAblation`: those of `runSweep`, plus the live chart. */
 export interface AblationOptions extends Omit<SweepOptions, 'onProgress' | 'onResult'> {
   /** The live chart of every run; default `liveSweep()` (the notebook's output); null: none. */
   display?: LiveSweep | null;
@@ -117,6 +118,7 @@ export interface SweepTime {
   wallSeconds: number;
 }
 
+/** What a sweep cost: runs trained now, reused and diverged, their training time added up, and the wall time. */
 export function sweepTime(sweep: AblationSweep): SweepTime {
   const { results } = sweep;
   const trained = results.filter((r) => !r.reused && r.run !== null && r.history.status === 'completed');
@@ -196,6 +198,7 @@ export function separationChance(n1: number, n2: number): number {
 /** The rule's threshold: ranges that do not overlap count as a real difference when chance alone does that at most 1 time in 10. */
 export const SEPARATION_CHANCE_LIMIT = 0.1;
 
+/** A variant against the baseline: the difference of their mean validation accuracies and whether it exceeds the spread. */
 export interface Comparison {
   variant: string;
   /** Mean minus the baseline's mean (fractions), null without completed runs. */

@@ -4,12 +4,17 @@
  * silent.
  */
 import * as tf from '@tensorflow/tfjs';
+import { firstLine } from './text';
 
+/** A TensorFlow.js backend this package can run on: native TensorFlow (tfjs-node), WebAssembly or plain JavaScript. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** A backend to use, or `auto`: the fastest that starts (tensorflow > wasm > cpu). */
 export type BackendChoice = BackendName | 'auto';
 
+/** The backends, fastest first: the order `auto` tries them in. */
 export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
+/** Which backend `setupBackend` chose, and why. */
 export interface BackendInfo {
   /** The backend in use. */
   name: BackendName;
@@ -30,10 +35,6 @@ export class BackendError extends Error {
 /** Packages that provide the native `tensorflow` backend, in order of preference. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0];
-}
 
 /** Loads tfjs-node (or -gpu), which registers the `tensorflow` backend; returns its package name. */
 function loadNative(): string {

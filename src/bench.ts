@@ -15,6 +15,8 @@ import { runCommand } from './command';
 import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from './bench/parallel';
 import { benchTorchPeer, comparison } from './bench/peer';
 import { benchCheckpoint } from './bench/checkpoint';
+import { median } from './bench/median';
+import { firstLine } from './text';
 
 export interface BenchResult {
   backend: BackendName;
@@ -31,12 +33,6 @@ export interface BenchResult {
   /** Tensors alive before and after the timed steps (equal when nothing leaks). */
   tensorsBefore: number;
   tensorsAfter: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function timeRounds(rounds: number, stepsPerRound: number, body: () => void): number {
@@ -184,7 +180,7 @@ ${PARALLEL_BENCH_USAGE}`);
     try {
       await setupBackend(name);
     } catch (error) {
-      console.log(JSON.stringify({ backend: name, skipped: (error as Error).message.split('\n')[0] }));
+      console.log(JSON.stringify({ backend: name, skipped: firstLine(error) }));
       continue;
     }
     // The cpu backend is ~30x slower: fewer steps keep the benchmark short.

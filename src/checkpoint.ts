@@ -9,7 +9,6 @@
  * `weights.bin`, which `tf.io.loadWeights` reads.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SamplerState } from './data/mnist';
@@ -18,6 +17,8 @@ import { writeFileAtomic } from './io';
 import type { TrainingConfig } from './config';
 import { PARAM_NAMES, paramShapes, type ParamName } from './model';
 import type { TrainerState } from './train';
+import { sha256 } from './bytes';
+import { firstLine } from './text';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 /**
@@ -110,7 +111,7 @@ function decode(data: Uint8Array, specs: tf.io.WeightsManifestEntry[], file: str
   try {
     tensors = tf.io.decodeWeights(buffer, specs);
   } catch (error) {
-    throw new CheckpointError(file, `corrupt weights (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    throw new CheckpointError(file, `corrupt weights (${firstLine(error)})`);
   }
   const groups: Record<string, NamedArrays> = {};
   for (const [key, tensor] of Object.entries(tensors)) {
@@ -142,7 +143,7 @@ export async function encodeCheckpoint(state: TrainerState): Promise<Uint8Array>
   const length = Buffer.alloc(4);
   length.writeUInt32LE(headerBytes.length);
   const body = Buffer.concat([Buffer.from(MAGIC), length, headerBytes, data]);
-  const all = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const all = Buffer.concat([body, sha256(body)]);
   // A plain Uint8Array: Buffer's slice() shares memory, unlike Uint8Array's.
   return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
 }
@@ -160,7 +161,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainerState 
   const start = MAGIC.length + 4;
   if (buffer.length < start + CHECKSUM_BYTES) throw new CheckpointError(file, 'truncated');
   const body = buffer.subarray(0, buffer.length - CHECKSUM_BYTES);
-  if (!createHash('sha256').update(body).digest().equals(buffer.subarray(body.length))) {
+  if (!sha256(body).equals(buffer.subarray(body.length))) {
     throw new CheckpointError(file, 'corrupt or truncated (checksum mismatch)');
   }
   const length = buffer.readUInt32LE(MAGIC.length);
@@ -231,7 +232,7 @@ export async function loadWeights(dir: string): Promise<{ params: NamedArrays; a
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     data = await readFile(join(dir, WEIGHTS_FILE));
   } catch (error) {
-    throw new CheckpointError(manifestPath, `cannot read the weights (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    throw new CheckpointError(manifestPath, `cannot read the weights (${firstLine(error)})`);
   }
   const group = Array.isArray(manifest) ? (manifest[0] as unknown) : undefined;
   if (!isObject(group) || !Array.isArray(group.weights)) throw new CheckpointError(manifestPath, 'not a weight manifest written by this package');

@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from './backend';
-import { ChromiumNotFoundError } from './charts/export';
+import { ChromiumNotFoundError } from './charts/chromium';
 import { exportRunReport, REPORT_FILE } from './charts/report';
 import { createProgressDisplay, progressMode, type Terminal } from './cli/progress';
 import { existsSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { ensureWritableDir, removeStaleTemporaries } from './io';
 import { readRunMeta, RUN_FILE, timestamp, writeRunFolder } from './runs';
 import { checkWorkers, Trainer, type TrainerState } from './train';
 import { runCommand } from './command';
+import { errorMessage, firstLine, formatPercent } from './text';
 
 /** Exit statuses: 2 for bad usage, 130 for an interrupt (128 + SIGINT), as shells do. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -139,6 +140,17 @@ export function parseOrExit<T extends { help: boolean }>(parse: () => T, usageTe
   return options;
 }
 
+/** The `--workers N` flag of train and sweep: the number, or undefined when not given; a bad value adds its problem to `problems`. */
+export function workersFlag(value: unknown, problems: string[]): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return checkWorkers(Number(value), '--workers', value);
+  } catch (error) {
+    problems.push(errorMessage(error));
+    return undefined;
+  }
+}
+
 export interface CliOptions {
   config: Partial<TrainingConfig>;
   backend?: BackendChoice;
@@ -239,14 +251,7 @@ export function parseTrainArgs(args: string[]): CliOptions {
     checkpointEvery = Number(values['checkpoint-every']);
     if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) problems.push(`--checkpoint-every must be an integer >= 0 (0: no checkpoints), got "${values['checkpoint-every']}"`);
   }
-  let workers: number | undefined;
-  if (typeof values.workers === 'string') {
-    try {
-      workers = checkWorkers(Number(values.workers), '--workers', values.workers);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
+  const workers = workersFlag(values.workers, problems);
   const dataDir = values['data-dir'];
   const dataUrl = values['data-url'];
   if (typeof dataDir === 'string' && typeof dataUrl === 'string') problems.push('--data-dir and --data-url both given; choose one');
@@ -281,12 +286,10 @@ export const writeRunReport: OutputHook = async (dir, history, print) => {
   } catch (error) {
     // The report is written before the images, so it is there.
     if (!(error instanceof ChromiumNotFoundError)) throw error;
-    print(`chart images not written: ${error.message.split('\n')[0]}`);
+    print(`chart images not written: ${firstLine(error)}`);
   }
   print(`report: ${resolve(dir, REPORT_FILE)}`);
 };
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * Runs `train`; returns the exit status. `terminal` is where the progress bar goes (a terminal
@@ -353,7 +356,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     progress.info(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
     checkThere(data.description);
     if (there !== null && resume === undefined) {
-      print(`${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${((finished!.finalTestAccuracy ?? 0) * 100).toFixed(2)} %; nothing to do`);
+      print(`${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${formatPercent(finished!.finalTestAccuracy ?? 0)}; nothing to do`);
       process.off('SIGINT', onSigint);
       return EXIT.ok;
     }
@@ -362,7 +365,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     if (trainer.workers > 1) progress.info(`step split across ${trainer.workers} worker threads`);
   } catch (error) {
     process.off('SIGINT', onSigint);
-    fail(message(error));
+    fail(errorMessage(error));
     return EXIT.failed;
   }
   if (resume !== undefined) progress.log(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
@@ -380,7 +383,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     });
     if (trainer.history.status === 'stopped') status = EXIT.interrupted;
   } catch (error) {
-    fail(message(error));
+    fail(errorMessage(error));
     status = EXIT.failed;
   } finally {
     process.off('SIGINT', onSigint);
@@ -399,7 +402,7 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     // Written after run.json, so a run is never without both (a diverged one would diverge again).
     if (ended) await rm(join(out, CHECKPOINT_FILE), { force: true });
   } catch (error) {
-    fail(`the run could not be saved in ${out}: ${message(error)}`);
+    fail(`the run could not be saved in ${out}: ${errorMessage(error)}`);
     status = EXIT.failed;
     saved = false;
   } finally {
@@ -410,13 +413,13 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     try {
       await extraOutput(out, history, print);
     } catch (error) {
-      print(`report not written: ${message(error)}`);
+      print(`report not written: ${errorMessage(error)}`);
     }
   }
   const final = history.final;
   print(
     final !== null
-      ? `final test accuracy ${(final.testAccuracy * 100).toFixed(2)} % after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
+      ? `final test accuracy ${formatPercent(final.testAccuracy)} after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
       : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
   );
   if (saved) print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? `, ${REPORT_FILE}, chart images` : ''}`);

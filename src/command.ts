@@ -1,4 +1,5 @@
 /** Running a module as a command: its exit status, and one `error:` line for a failure. */
+import { errorMessage } from './text';
 
 /** Runs `main` and sets the process's exit status from it; an error is printed as one line, status 1. */
 export function runCommand(main: () => Promise<number>): void {
@@ -7,7 +8,7 @@ export function runCommand(main: () => Promise<number>): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`error: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );

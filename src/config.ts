@@ -8,6 +8,7 @@
 /** The hidden layer's non-linearity; `linear` drops ReLU (an experiment, not the tutorial). */
 export type Activation = 'relu' | 'linear';
 
+/** Every hyperparameter of a run, with the tutorial's name of each constant (`DEFAULT_CONFIG` holds its values). */
 export interface TrainingConfig {
   /** INPUT_NODE: pixels per image, 28 x 28. */
   inputNode: number;

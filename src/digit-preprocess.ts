@@ -26,6 +26,7 @@ export interface PreprocessStage extends GrayImage {
   description: string;
 }
 
+/** Each stage of preprocessing a digit image, for showing how it became an MNIST-like input. */
 export interface PreprocessSteps {
   /** The file's size. */
   original: { width: number; height: number };

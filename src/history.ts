@@ -3,7 +3,8 @@
  * written as JSON (everything) and CSV (a row per recorded step).
  */
 import type { TrainingConfig } from './config';
-import type { ParamName } from './model';
+import { PARAM_NAMES, type ParamName } from './model';
+import { errorMessage } from './text';
 
 /** Metrics of one training step, computed on that step's batch before its update. */
 export interface StepRecord {
@@ -29,8 +30,10 @@ export interface Evaluation {
   elapsedSeconds?: number;
 }
 
+/** How a run ended (or `running` while it trains). */
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed';
 
+/** Everything recorded of a training run: backend, configuration, evaluations, per-step records, final accuracy. Plain data, saved as history.json. */
 export interface History {
   /** The backend that ran the training. */
   backend: string;
@@ -71,15 +74,13 @@ export function cloneHistory(history: History): History {
   return structuredClone(history);
 }
 
-const GRADIENT_COLUMNS: ParamName[] = ['weights1', 'biases1', 'weights2', 'biases2'];
-
 export const CSV_COLUMNS = [
   'step',
   'learning_rate',
   'cross_entropy',
   'total_loss',
   'mean_abs_gradient',
-  ...GRADIENT_COLUMNS.map((name) => `mean_abs_gradient_${name}`),
+  ...PARAM_NAMES.map((name) => `mean_abs_gradient_${name}`),
   'validation_accuracy',
   'test_accuracy',
 ] as const;
@@ -106,7 +107,7 @@ export function historyToCsv(history: History): string {
         cell(record?.crossEntropy),
         cell(record?.totalLoss),
         cell(record?.meanAbsGradient),
-        ...GRADIENT_COLUMNS.map((name) => cell(record?.meanAbsGradients[name])),
+        ...PARAM_NAMES.map((name) => cell(record?.meanAbsGradients[name])),
         cell(evaluation?.validationAccuracy),
         cell(evaluation?.testAccuracy),
       ].join(','),
@@ -133,7 +134,7 @@ export function parseHistory(text: string, file: string): History {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`${file}: not valid JSON (${errorMessage(error)})`);
   }
   const h = value as Partial<History>;
   const missing = (['backend', 'config', 'evaluations', 'steps', 'status'] as const).filter((key) => h === null || typeof h !== 'object' || h[key] === undefined);

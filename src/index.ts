@@ -1,25 +1,92 @@
 /**
- * The MNIST tutorial on TensorFlow.js: data, the `inference` network, training, histories,
- * checkpoints and charts.
+ * The MNIST tutorial on TensorFlow.js, the package's root entry point: the backend, the
+ * tutorial's configuration, the data, the `inference` network, training, histories, saved runs,
+ * sweeps and predictions. Charts are in `mnist-tfjs-tutorial/charts`, the notebooks' helpers in
+ * `mnist-tfjs-tutorial/notebook`.
+ *
+ * Every name here is a deliberate part of the public surface (test/public-api.test.ts pins the
+ * list): add one only when users need it.
  */
-export * from './backend';
-export * from './charts';
-export * from './checkpoint';
-export * from './config';
-export * from './data/idx';
-export * from './data/mnist';
-export * from './digit-preprocess';
-export * from './draw/quantize';
-export { drawDigitHtml, encodeQuantized, DRAW_CLASS, DRAW_NOTE_CLASS } from './draw/widget';
-export * from './history';
-export * from './io';
-export * from './model';
-export * from './notebook';
-export * from './predict';
-export * from './random';
-export * from './runs';
-export * from './train';
-export * from './parallel';
-export { lossCrossover, l2Term, l2Path, pairEvaluations, summarizePairs, type LossCrossover, type L2Path, type PairedEvaluation, type PairSummary } from './dynamics';
-export { displayPath } from './display-path';
-export * from './ablation';
+export { BACKENDS, BackendError, describeBackend, setupBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend';
+export { CONFIG_HELP, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type Activation, type TrainingConfig } from './config';
+export { DataError } from './data/idx';
+export {
+  BatchSampler,
+  VALIDATION_SIZE,
+  labelCounts,
+  loadMnist,
+  mnistFromBytes,
+  sliceDataSet,
+  toOneHot,
+  type Batch,
+  type DataSet,
+  type LoadOptions,
+  type MnistData,
+  type MnistSource,
+} from './data/mnist';
+export {
+  ExponentialMovingAverage,
+  PARAM_NAMES,
+  createParams,
+  disposeParams,
+  forward,
+  inference,
+  movingAverageDecayAt,
+  paramList,
+  paramValues,
+  type AverageClass,
+  type ParamName,
+  type Params,
+} from './model';
+export {
+  DivergenceError,
+  Trainer,
+  autodiffGradients,
+  crossEntropyMean,
+  l2Regularization,
+  learningRateAt,
+  manualGradients,
+  totalLoss,
+  train,
+  type GradientMode,
+  type Gradients,
+  type Progress,
+  type RunOptions,
+  type TrainerOptions,
+  type TrainerState,
+  type TrainingFailure,
+} from './train';
+export { bestEvaluation, historyToCsv, historyToJson, parseHistory, type Evaluation, type History, type RunStatus, type StepRecord } from './history';
+export { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint';
+export { RunError, defaultRunsDir, listRuns, loadRun, saveRun, type RunMeta, type RunSummary, type SaveRunOptions, type SavedRun } from './runs';
+export { loadRunModel, type RunModel } from './run-model';
+export { trainOrLoad, type TrainOrLoadOptions, type TrainOrLoadResult } from './train-or-load';
+export {
+  defaultSweepWorkers,
+  runSweep,
+  type SweepOptions,
+  type SweepProgress,
+  type SweepResult,
+  type SweepRun,
+} from './parallel/sweep';
+export { expandGrid, spread, summarizeSweep, summaryCsv, summaryMarkdown, type Spread, type SummaryRow } from './parallel/summary';
+export {
+  confusionMatrix,
+  matrixAccuracy,
+  mostConfidentMistakes,
+  perClassAccuracy,
+  pickImages,
+  predict,
+  predictedClasses,
+  type Mistake,
+} from './predict';
+export {
+  DIGIT_IMAGE_LIMITS,
+  DigitImageError,
+  preprocessDigitImage,
+  type DigitImageLimits,
+  type PreprocessOptions,
+  type PreprocessedDigit,
+} from './digit-image';
+export type { GrayImage, PreprocessStage, PreprocessSteps } from './digit-preprocess';
+export { quantizationAccuracy, quantizeModel, type QuantizationAccuracy, type QuantizedModel } from './draw/quantize';

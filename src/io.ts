@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { errorMessage } from './text';
 
 /** An output file or folder could not be written. Names the path and the reason. */
 export class OutputError extends Error {
@@ -32,7 +33,7 @@ function reason(error: unknown): string {
     case 'ENOSPC':
       return 'the disk is full';
     default:
-      return error instanceof Error ? error.message : String(error);
+      return errorMessage(error);
   }
 }
 

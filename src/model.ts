@@ -17,7 +17,9 @@ export interface Params {
   biases2: tf.Variable | null;
 }
 
+/** The name of one of the four parameter tensors. */
 export type ParamName = keyof Params;
+/** The parameters in the tutorial's order; also the order of saved weights and checkpoints. */
 export const PARAM_NAMES: readonly ParamName[] = ['weights1', 'biases1', 'weights2', 'biases2'];
 
 /** The parameters that exist (the linear model has no second layer). */
@@ -42,6 +44,22 @@ export function paramShapes(config: TrainingConfig): Partial<Record<ParamName, n
     weights2: [config.layer1Node, config.outputNode],
     biases2: [config.outputNode],
   };
+}
+
+/**
+ * Why saved values do not fit parameters of these shapes (a parameter missing, or with the wrong
+ * number of values), or null when they fit: checked before saved weights or a checkpoint become
+ * parameters.
+ */
+export function paramValuesProblem(values: Partial<Record<ParamName, Float32Array>>, shapes: Partial<Record<ParamName, readonly number[]>>): string | null {
+  for (const name of PARAM_NAMES) {
+    const shape = shapes[name];
+    if (shape === undefined) continue;
+    const value = values[name];
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (value === undefined || value.length !== size) return `"${name}" is ${value === undefined ? 'missing' : `${value.length} values, expected ${size}`}`;
+  }
+  return null;
 }
 
 /**
@@ -71,6 +89,7 @@ export function paramValues(params: Params): Partial<Record<ParamName, Float32Ar
   return Object.fromEntries(paramList(params).map(([name, v]) => [name, v.dataSync() as Float32Array]));
 }
 
+/** Releases every tensor of `params`. */
 export function disposeParams(params: Params): void {
   for (const [, v] of paramList(params)) v.dispose();
 }

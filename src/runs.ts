@@ -10,21 +10,21 @@
  *   `key`, a hash of the full configuration (seed included) and of the data.
  *
  * Every file is written atomically, and `run.json` last: a folder without it (a save that was
- * interrupted) is not a run.
+ * interrupted) is not a run. (Rebuilding a run's network: src/run-model.ts; training a run or
+ * loading it when saved: src/train-or-load.ts.)
  */
-import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from './checkpoint';
+import { CHECKPOINT_FILE, saveWeights } from './checkpoint';
 import { makeConfig, type TrainingConfig } from './config';
 import type { MnistData } from './data/mnist';
 import { historyToCsv, historyToJson, parseHistory, type History, type RunStatus } from './history';
 import { ensureWritableDir, processAlive, writeFileAtomic } from './io';
-import { PARAM_NAMES, paramShapes, type ParamName, type Params } from './model';
-import { DivergenceError, Trainer, type Progress, type TrainerState } from './train';
+import { sha256 } from './bytes';
+import { Trainer, type TrainerState } from './train';
 
 export const RUN_FILE = 'run.json';
 export const HISTORY_FILE = 'history.json';
@@ -135,9 +135,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sort(value));
 }
 
-function sha256(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * What a run's key knows of its data: the description, the size of each split, the image size
@@ -163,7 +160,7 @@ export function dataFingerprint(data: MnistData | string): string {
  */
 export function runKey(config: Partial<TrainingConfig>, data: MnistData | string): string {
   const full = makeConfig(config);
-  return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) })).slice(0, 32);
+  return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) })).toString('hex').slice(0, 32);
 }
 
 /** The current time as a folder name: `2026-11-28_04-55-00`. */
@@ -171,6 +168,7 @@ export function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
 }
 
+/** Options of `saveRun`. */
 export interface SaveRunOptions {
   /** The folder name under `runsDir` (default: a timestamp). */
   name?: string;
@@ -495,13 +493,13 @@ export async function resolveRunDir(nameOrDir: string, runsDir = defaultRunsDir(
 }
 
 /** Whether the run in `dir` is still the one `meta` describes (a concurrent writer may have replaced it). */
-async function unchanged(dir: string, meta: RunMeta): Promise<boolean> {
+export async function unchanged(dir: string, meta: RunMeta): Promise<boolean> {
   const now = await readRunMeta(dir);
   return now !== null && now.date === meta.date && now.key === meta.key;
 }
 
 /** Tries a read of several files of a run until the run did not change during it. */
-async function readConsistently<T>(dir: string, read: () => Promise<T & { meta: RunMeta }>): Promise<T & { meta: RunMeta }> {
+export async function readConsistently<T>(dir: string, read: () => Promise<T & { meta: RunMeta }>): Promise<T & { meta: RunMeta }> {
   for (let attempt = 1; ; attempt++) {
     let result: T & { meta: RunMeta };
     try {
@@ -554,249 +552,4 @@ export async function listRuns(runsDir = defaultRunsDir()): Promise<RunSummary[]
     runs.push({ name: entry, dir, date: meta.date, status: meta.status, steps: meta.steps, finalTestAccuracy: meta.finalTestAccuracy, key: meta.key });
   }
   return runs.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-}
-
-/** A saved run's network, ready for prediction. Its tensors are the caller's: call `dispose`. */
-export interface RunModel {
-  name: string;
-  config: TrainingConfig;
-  /** The trained parameters. */
-  params: Params;
-  /** Their moving averages, when the run used them. */
-  averaged: Params | null;
-  /** What the run was evaluated with: the moving averages when used, else the parameters. */
-  evaluated: Params;
-  dispose(): void;
-}
-
-function buildParams(values: Partial<Record<ParamName, Float32Array>>, config: TrainingConfig, where: string): Params {
-  const shapes = paramShapes(config);
-  const made: tf.Variable[] = [];
-  try {
-    const params: Params = { weights1: null!, biases1: null!, weights2: null, biases2: null };
-    for (const name of PARAM_NAMES) {
-      const shape = shapes[name];
-      if (shape === undefined) continue;
-      const value = values[name];
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (value === undefined || value.length !== size) {
-        throw new RunError(where, `"${name}" is ${value === undefined ? 'missing' : `${value.length} values, expected ${size}`}`);
-      }
-      const variable = tf.tidy(() => tf.variable(tf.tensor(value, shape), false));
-      made.push(variable);
-      params[name] = variable;
-    }
-    return params;
-  } catch (error) {
-    for (const v of made) v.dispose();
-    throw error;
-  }
-}
-
-function disposeAll(params: Params | null): void {
-  if (params === null) return;
-  for (const name of PARAM_NAMES) params[name]?.dispose();
-}
-
-/** Builds a saved run's parameters (and moving averages) as variables; dispose them when done. */
-export async function loadRunModel(run: SavedRun | string, runsDir = defaultRunsDir()): Promise<RunModel> {
-  const given = typeof run === 'string' ? await loadRun(run, runsDir) : run;
-  // The weights must be those of the run described (a concurrent writer may replace it meanwhile).
-  const { params: paramValues, averages, ...saved } = await readConsistently(given.dir, async () => {
-    const current = typeof run === 'string' ? await loadRun(run, runsDir) : given;
-    return { ...current, ...(await loadWeights(current.dir)) };
-  });
-  if (!(await unchanged(saved.dir, saved.meta))) throw new RunError(saved.dir, 'the run was replaced while its weights were read; load it again');
-  const config = makeConfig(saved.meta.config);
-  const weightsFile = join(saved.dir, 'weights.json');
-  const params = buildParams(paramValues, config, `${weightsFile} (parameters)`);
-  let averaged: Params | null = null;
-  if (config.useMovingAverage && Object.keys(averages).length > 0) {
-    try {
-      averaged = buildParams(averages, config, `${weightsFile} (moving averages)`);
-    } catch (error) {
-      disposeAll(params);
-      throw error;
-    }
-  }
-  let disposed = false;
-  return {
-    name: saved.name,
-    config,
-    params,
-    averaged,
-    evaluated: averaged ?? params,
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      disposeAll(params);
-      disposeAll(averaged);
-    },
-  };
-}
-
-/** A completed run of this key: the one called `name` first, else any other. */
-async function findCompletedRun(key: string, name: string, runsDir: string): Promise<SavedRun | null> {
-  const candidates = [name, ...(await listRuns(runsDir)).map((r) => r.name).filter((n) => n !== name)];
-  for (const candidate of candidates) {
-    const dir = join(runsDir, candidate);
-    const meta = await readRunMeta(dir);
-    if (meta === null || meta.key !== key || meta.status !== 'completed') continue;
-    try {
-      return await loadRun(dir, runsDir);
-    } catch {
-      continue;
-    }
-  }
-  return null;
-}
-
-export interface TrainOrLoadOptions {
-  /** The run's name: its folder under `runsDir`. */
-  name: string;
-  /** Settings that differ from the tutorial's (the seed included). */
-  config?: Partial<TrainingConfig>;
-  /** Train again from step 0 even if a completed run of this configuration is saved, or an unfinished one could be resumed. */
-  force?: boolean;
-  runsDir?: string;
-  /** Backend name recorded in the run (default: the one in use). */
-  backend?: string;
-  onProgress?: (progress: Progress) => void;
-  /** Receives what happens: reuse, resume, training, saving. */
-  log?: (line: string) => void;
-  /** Also pass the training loop's own lines (an evaluation every `evalEvery` steps) to `log`. */
-  verbose?: boolean;
-  /** Stop on SIGINT (Ctrl-C, or "interrupt kernel" in Jupyter); the run is saved as stopped. */
-  stopOnSigint?: boolean;
-  signal?: AbortSignal;
-  /** Steps between checkpoints, from which an unfinished run resumes (default `DEFAULT_CHECKPOINT_EVERY`; 0: none). */
-  checkpointEvery?: number;
-}
-
-export interface TrainOrLoadResult {
-  history: History;
-  /** True when a saved run was loaded instead of training. */
-  reused: boolean;
-  /** The step an unfinished run was resumed from, or null when training started at step 0 (or nothing was trained). */
-  resumedFrom: number | null;
-  /** The saved run: the one reused, or the one just trained. */
-  run: SavedRun;
-}
-
-function percent(value: number | null): string {
-  return value === null ? 'n/a' : `${(value * 100).toFixed(2)} %`;
-}
-
-/** The checkpoint in `dir` when it continues run `config` exactly, else null. */
-async function checkpointOf(dir: string, config: TrainingConfig): Promise<TrainerState | null> {
-  if (!existsSync(join(dir, CHECKPOINT_FILE))) return null;
-  try {
-    const state = await loadCheckpoint(join(dir, CHECKPOINT_FILE));
-    return canonicalJson(makeConfig(state.config)) === canonicalJson(config) ? state : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Where an unfinished run of `key` can continue: the checkpoint of an abandoned workspace (a
- * killed process, a restarted kernel), adopted, or of a saved run that was stopped or failed.
- * The furthest one wins.
- */
-async function findUnfinished(key: string, name: string, config: TrainingConfig, runsDir: string): Promise<{ workspace: Workspace | null; state: TrainerState | null; from: string }> {
-  const workspace = await Workspace.adopt(runsDir, key, name);
-  let state = workspace === null ? null : await checkpointOf(workspace.dir, config);
-  let from = state === null ? '' : 'the checkpoint of an unfinished run';
-  for (const run of await listRuns(runsDir)) {
-    if (run.key !== key || (run.status !== 'stopped' && run.status !== 'failed')) continue;
-    const saved = await checkpointOf(run.dir, config);
-    if (saved !== null && saved.globalStep > (state?.globalStep ?? -1)) {
-      state = saved;
-      from = `the checkpoint of saved run ${run.name} (${run.status})`;
-    }
-  }
-  return { workspace, state, from };
-}
-
-/**
- * Loads the completed run of this configuration and data if one is saved (under `name`, or
- * under another name with the same key), else trains it, saves it as `name` and returns it.
- * Training keeps a checkpoint every `checkpointEvery` steps in a private workspace: a run cut
- * short (a killed process, a restarted kernel, an interrupt, a failure) continues from its last
- * checkpoint at the next call, and says so. A run that does not complete is saved with its
- * status but never reused; a diverged or stopped run resolves normally (check
- * `history.status`), any other error is rethrown after saving. Concurrent calls for the same
- * run are safe (see `saveRun`).
- */
-export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions): Promise<TrainOrLoadResult> {
-  const since = Date.now();
-  const name = checkRunName(options.name);
-  const runsDir = resolve(options.runsDir ?? defaultRunsDir());
-  const log = options.log ?? (() => undefined);
-  const config = makeConfig(options.config);
-  const key = runKey(config, data);
-  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) throw new RangeError(`trainOrLoad: checkpointEvery must be a whole number of steps >= 0, got ${checkpointEvery}`);
-  if (options.force !== true) {
-    const found = await findCompletedRun(key, name, runsDir);
-    if (found !== null) {
-      const same = found.name === name ? '' : ` (same configuration as "${name}")`;
-      log(`reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`);
-      return { history: found.history, reused: true, resumedFrom: null, run: found };
-    }
-  }
-  let workspace: Workspace | null = null;
-  let resume: TrainerState | null = null;
-  if (options.force !== true) {
-    const unfinished = await findUnfinished(key, name, config, runsDir);
-    workspace = unfinished.workspace;
-    resume = unfinished.state;
-    // A process killed while publishing leaves a workspace with a completed run: publish it.
-    const left = workspace === null ? null : await readRunMeta(workspace.dir);
-    if (workspace !== null && left?.status === 'completed' && left.key === key) {
-      const run = await workspace.publish(since, log);
-      log(`saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`);
-      return { history: run.history, reused: true, resumedFrom: null, run };
-    }
-    if (resume !== null) log(`resuming ${name} from step ${resume.globalStep} of ${config.trainingSteps} (${unfinished.from})`);
-  }
-  workspace ??= await Workspace.create(runsDir, key, name);
-  if (resume === null) log(`training ${name}: ${config.trainingSteps} steps`);
-  const trainer = new Trainer(data, { config, backend: options.backend ?? tf.getBackend(), resume: resume ?? undefined });
-  const dir = workspace.dir;
-  let published = false;
-  try {
-    let failure: unknown = null;
-    try {
-      await trainer.run({
-        onProgress: options.onProgress,
-        log: options.verbose === true ? log : undefined,
-        stopOnSigint: options.stopOnSigint,
-        signal: options.signal,
-        checkpointEvery: checkpointEvery > 0 ? checkpointEvery : undefined,
-        onCheckpoint: (state) => saveCheckpoint(dir, state).then(() => undefined),
-      });
-    } catch (error) {
-      failure = error;
-    }
-    const state = trainer.state();
-    // A run cut short keeps its final state, to continue from it next time.
-    if (trainer.history.status !== 'completed' && trainer.history.status !== 'diverged') await saveCheckpoint(dir, state);
-    await workspace.writeRun(trainer.history, state, data);
-    const run = await workspace.publish(since, log);
-    published = true;
-    const { history } = run;
-    if (failure !== null && !(failure instanceof DivergenceError)) throw failure;
-    if (history.status === 'completed') {
-      log(`saved run ${run.name}: test accuracy ${percent(run.meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`);
-    } else {
-      const again = history.status === 'diverged' ? 'it will be trained again next time' : `the next call continues it from step ${state.globalStep}`;
-      log(`run ${run.name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but not reused: ${again}`);
-    }
-    return { history, reused: false, resumedFrom: resume?.globalStep ?? null, run };
-  } finally {
-    trainer.dispose();
-    // Unpublished (the save itself failed): the workspace stays for the next call to adopt.
-    if (!published) await workspace.release();
-  }
 }

@@ -7,12 +7,12 @@
  * accuracies over the seeds is written as CSV and Markdown.
  */
 import { join, resolve } from 'node:path';
-import { EXIT, parseOrExit, parseTrainArgs, UsageError, type CliOptions } from './cli';
+import { EXIT, parseOrExit, parseTrainArgs, UsageError, workersFlag, type CliOptions } from './cli';
 import { runCommand } from './command';
 import { loadMnist } from './data/mnist';
 import { ensureWritableDir, writeFileAtomic } from './io';
 import { defaultRunsDir, runKey, timestamp } from './runs';
-import { checkWorkers, type Progress } from './train';
+import type { Progress } from './train';
 import { makeConfig } from './config';
 import { createProgressDisplay, progressMode, type Terminal } from './cli/progress';
 import { defaultSweepWorkers, runSweep, type SweepRun } from './parallel/sweep';
@@ -100,14 +100,7 @@ export function parseSweepArgs(args: string[]): SweepCliOptions {
       else lists.push([flag, value === undefined ? [] : value.split(',').map((v) => v.trim())]);
     }
   }
-  let workers: number | undefined;
-  if (typeof sweep.workers === 'string') {
-    try {
-      workers = checkWorkers(Number(sweep.workers), '--workers', sweep.workers);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
+  const workers = workersFlag(sweep.workers, problems);
   const backend = sweep.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') problems.push(`--backend must be wasm or cpu for a sweep, got "${String(backend)}"`);
   // Each combination is read by the train command's own parser: same checks, same messages.

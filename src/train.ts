@@ -14,8 +14,9 @@ import { decayStepsFor, makeConfig, type TrainingConfig } from './config';
 import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerState } from './data/mnist';
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
 import { takeInterrupts } from './interrupt';
-import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, type ParamName, type Params } from './model';
+import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, paramValuesProblem, type ParamName, type Params } from './model';
 import { SplitEngine } from './parallel/split-engine';
+import { errorMessage, formatPercent } from './text';
 
 /** `exponential_decay(base, step, decaySteps, decay, staircase=True)`: `base * decay ^ floor(step / decaySteps)`. */
 export function learningRateAt(config: TrainingConfig, step: number, decaySteps: number): number {
@@ -46,6 +47,7 @@ export function totalLoss(params: Params, config: TrainingConfig, images: tf.Ten
 /** How gradients are computed: hand-derived formulas (fast) or TensorFlow.js autodiff. */
 export type GradientMode = 'manual' | 'autodiff';
 
+/** The gradients of one training step, with the batch's losses. */
 export interface Gradients {
   /** Mean cross-entropy on the batch (scalar tensor). */
   crossEntropy: tf.Scalar;
@@ -137,6 +139,7 @@ export interface TrainerState {
   history: History;
 }
 
+/** Where a training run is, passed to `RunOptions.onProgress` after each step. */
 export interface Progress {
   step: number;
   totalSteps: number;
@@ -150,6 +153,7 @@ export interface Progress {
   history: History;
 }
 
+/** Options of `Trainer.run`: stopping, logging and progress callbacks. */
 export interface RunOptions {
   /** Stops the loop after the step under way; the history so far is kept. */
   signal?: AbortSignal;
@@ -166,6 +170,7 @@ export interface RunOptions {
   onCheckpoint?: (state: TrainerState) => Promise<void> | void;
 }
 
+/** Options of `new Trainer`: the configuration, the backend's name, checkpoints and the step's workers. */
 export interface TrainerOptions {
   config?: Partial<TrainingConfig>;
   /** Name of the backend in use, recorded in the history. */
@@ -197,10 +202,6 @@ function evalSet(data: DataSet): EvalSet {
     chunks.push(tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]));
   }
   return { chunks, labels: data.labels };
-}
-
-function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(2)} %`;
 }
 
 /** A percentage as the tutorial printed it (all digits), without binary rounding noise. */
@@ -283,11 +284,10 @@ export class LocalEngine implements StepEngine {
   }
 
   private restoreParams(values: Partial<Record<ParamName, Float32Array>>, what: string): void {
-    for (const [name, v] of paramList(this.params)) {
-      const value = values[name];
-      if (value === undefined || value.length !== v.size) throw new Error(`saved ${what}: "${name}" is missing or has the wrong size`);
-      tf.tidy(() => v.assign(tf.tensor(value, v.shape)));
-    }
+    const variables = paramList(this.params);
+    const problem = paramValuesProblem(values, Object.fromEntries(variables.map(([name, v]) => [name, v.shape])));
+    if (problem !== null) throw new Error(`saved ${what}: ${problem}`);
+    for (const [name, v] of variables) tf.tidy(() => v.assign(tf.tensor(values[name]!, v.shape)));
   }
 
   get globalStep(): number {
@@ -485,88 +485,71 @@ export class Trainer {
     if (this.disposed) throw new Error('this trainer has been disposed');
     const { config, history } = this;
     const log = options.log ?? (() => undefined);
-    // SIGINT stops the run after its step, instead of tslab failing the cell (src/interrupt.ts).
-    const interrupts = options.stopOnSigint ? await takeInterrupts() : null;
-    const stopped = () => interrupts?.signal.aborted === true || options.signal?.aborted === true;
-    const startStep = this.globalStep;
-    const startTime = performance.now();
-    const previousWallTime = history.wallTimeSeconds;
-    const progress = (crossEntropy: number): Progress => {
-      const elapsed = (performance.now() - startTime) / 1000;
-      const done = this.globalStep - startStep;
-      const stepsPerSecond = elapsed > 0 ? done / elapsed : 0;
-      const left = config.trainingSteps - this.globalStep;
-      return {
-        step: this.globalStep,
-        totalSteps: config.trainingSteps,
-        learningRate: this.learningRate(),
-        crossEntropy,
-        stepsPerSecond,
-        secondsLeft: stepsPerSecond > 0 ? left / stepsPerSecond : Number.NaN,
-        latestEvaluation: history.evaluations.at(-1) ?? null,
-        history,
-      };
-    };
-    /** The next multiple of `every` after `step`. */
-    const nextMultiple = (step: number, every: number) => (Math.floor(step / every) + 1) * every;
-    const checkpointing = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined;
+    const sigint = await stopOnSigint(options.stopOnSigint === true);
+    const stopped = () => sigint.signal.aborted || options.signal?.aborted === true;
+    const clock = new RunClock(this.globalStep, history.wallTimeSeconds);
+    const checkpointEvery = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined ? options.checkpointEvery : null;
     history.status = 'running';
     history.error = null;
     try {
       let lastCrossEntropy = Number.NaN;
       for (;;) {
         const step = this.globalStep;
-        const done = step >= config.trainingSteps;
-        if ((step % config.evalEvery === 0 || done) && history.evaluations.at(-1)?.step !== step) {
-          const evaluation = { ...this.evaluate(), elapsedSeconds: previousWallTime + (performance.now() - startTime) / 1000 };
+        if (evaluationDue(history, step, config)) {
+          const evaluation = { ...this.evaluate(), elapsedSeconds: clock.wallTimeSeconds() };
           history.evaluations.push(evaluation);
-          log(`训练轮数: ${step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
-          log(`step ${step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+          logEvaluation(log, evaluation);
           options.onEvaluation?.(evaluation);
-          options.onProgress?.(progress(lastCrossEntropy));
+          options.onProgress?.(this.progress(clock, lastCrossEntropy));
         }
-        if (done) {
-          const last = history.evaluations.at(-1)!;
-          history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
-          history.status = 'completed';
-          log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
-          log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+        if (step >= config.trainingSteps) {
+          markCompleted(history, step, log);
           break;
         }
         if (stopped()) {
-          history.status = 'stopped';
-          history.error = `stopped at step ${step} of ${config.trainingSteps}`;
-          log(`${interrupts?.interrupted ? 'interrupted' : 'stopped'} at step ${step.toLocaleString('en-US')} of ${config.trainingSteps.toLocaleString('en-US')}: the history so far is kept`);
+          markStopped(history, step, config.trainingSteps, log, sigint.interrupted);
           break;
         }
         // The engine runs on its own up to the next evaluation or checkpoint.
-        const until = Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointing ? nextMultiple(step, options.checkpointEvery!) : Infinity);
-        await this.engine.advance(until, {
+        await this.engine.advance(nextPause(step, config, checkpointEvery), {
           recordEvery: config.recordEvery,
           shouldStop: stopped,
           onRecord: (record) => {
             history.steps.push(record);
             lastCrossEntropy = record.crossEntropy;
-            options.onProgress?.(progress(lastCrossEntropy));
+            options.onProgress?.(this.progress(clock, lastCrossEntropy));
           },
         });
-        if (checkpointing && this.globalStep % options.checkpointEvery! === 0) {
-          history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
+        if (checkpointEvery !== null && this.globalStep % checkpointEvery === 0) {
+          history.wallTimeSeconds = clock.wallTimeSeconds();
           await options.onCheckpoint!(this.state());
         }
         await yieldToEventLoop();
       }
     } catch (error) {
-      history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
-      history.error = error instanceof Error ? error.message : String(error);
-      log(history.error);
+      markFailed(history, error, log);
       throw error;
     } finally {
-      interrupts?.restore();
-      history.wallTimeSeconds = previousWallTime + (performance.now() - startTime) / 1000;
+      sigint.release();
+      history.wallTimeSeconds = clock.wallTimeSeconds();
       history.finishedAt = new Date().toISOString();
     }
     return history;
+  }
+
+  /** Where the run is, for `RunOptions.onProgress`. */
+  private progress(clock: RunClock, crossEntropy: number): Progress {
+    const { stepsPerSecond, secondsLeft } = clock.speed(this.globalStep, this.config.trainingSteps);
+    return {
+      step: this.globalStep,
+      totalSteps: this.config.trainingSteps,
+      learningRate: this.learningRate(),
+      crossEntropy,
+      stepsPerSecond,
+      secondsLeft,
+      latestEvaluation: this.history.evaluations.at(-1) ?? null,
+      history: this.history,
+    };
   }
 
   /** Releases every tensor the trainer owns, and stops its worker threads. */
@@ -575,6 +558,90 @@ export class Trainer {
     this.disposed = true;
     this.engine.dispose();
   }
+}
+
+/**
+ * The one place a training run listens for SIGINT (Ctrl-C; *Interrupt* in a notebook): while
+ * `enabled`, a SIGINT aborts `signal` (the run stops after the step under way); `release`
+ * removes the listener.
+ */
+async function stopOnSigint(enabled: boolean): Promise<{ signal: AbortSignal; readonly interrupted: boolean; release: () => void }> {
+  if (!enabled) return { signal: new AbortController().signal, interrupted: false, release: () => undefined };
+  // SIGINT stops the run after its step, instead of tslab failing the cell (src/interrupt.ts).
+  const scope = await takeInterrupts();
+  return {
+    signal: scope.signal,
+    get interrupted() {
+      return scope.interrupted;
+    },
+    release: () => scope.restore(),
+  };
+}
+
+/** The clock of one `Trainer.run` call: its speed, the time left, and the run's wall time. */
+class RunClock {
+  private readonly startTime = performance.now();
+
+  /** `startStep`: the step this call began at; `previousWallTime`: seconds of training before it (a resumed run). */
+  constructor(
+    private readonly startStep: number,
+    private readonly previousWallTime: number,
+  ) {}
+
+  /** Seconds of training in all: earlier calls' and this one's so far. */
+  wallTimeSeconds(): number {
+    return this.previousWallTime + (performance.now() - this.startTime) / 1000;
+  }
+
+  /** Steps per second since this call began, and the seconds left to `totalSteps` at that speed (NaN before any step). */
+  speed(step: number, totalSteps: number): { stepsPerSecond: number; secondsLeft: number } {
+    const elapsed = (performance.now() - this.startTime) / 1000;
+    const stepsPerSecond = elapsed > 0 ? (step - this.startStep) / elapsed : 0;
+    return { stepsPerSecond, secondsLeft: stepsPerSecond > 0 ? (totalSteps - step) / stepsPerSecond : Number.NaN };
+  }
+}
+
+/** Whether `step` is evaluated: at step 0, every `evalEvery` steps and at the end, and not twice (a resumed run). */
+function evaluationDue(history: History, step: number, config: TrainingConfig): boolean {
+  return (step % config.evalEvery === 0 || step >= config.trainingSteps) && history.evaluations.at(-1)?.step !== step;
+}
+
+/** The next multiple of `every` after `step`. */
+const nextMultiple = (step: number, every: number) => (Math.floor(step / every) + 1) * every;
+
+/** How far the engine runs on its own from `step`: to the next evaluation, the next checkpoint or the end. */
+function nextPause(step: number, config: TrainingConfig, checkpointEvery: number | null): number {
+  return Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointEvery !== null ? nextMultiple(step, checkpointEvery) : Infinity);
+}
+
+/** The tutorial's accuracy line and an English one beside it. */
+function logEvaluation(log: (line: string) => void, evaluation: Evaluation): void {
+  log(`训练轮数: ${evaluation.step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
+  log(`step ${evaluation.step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+}
+
+/** A run that reached its last step: the final accuracy from its last evaluation, and the tutorial's closing line. */
+function markCompleted(history: History, step: number, log: (line: string) => void): void {
+  const last = history.evaluations.at(-1)!;
+  history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
+  history.status = 'completed';
+  log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
+  log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+}
+
+/** A run stopped by a signal before its last step. */
+function markStopped(history: History, step: number, trainingSteps: number, log: (line: string) => void, interrupted: boolean): void {
+  history.status = 'stopped';
+  history.error = `stopped at step ${step} of ${trainingSteps}`;
+  const count = (n: number) => n.toLocaleString('en-US');
+  log(`${interrupted ? 'interrupted' : 'stopped'} at step ${count(step)} of ${count(trainingSteps)}: the history so far is kept`);
+}
+
+/** A run ended by an error: diverged, or failed. */
+function markFailed(history: History, error: unknown, log: (line: string) => void): void {
+  history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
+  history.error = errorMessage(error);
+  log(history.error);
 }
 
 /** Attached to errors thrown by `train`, so callers keep what was recorded. */

@@ -34,6 +34,7 @@ export interface Difference {
   maxAbsDifference: number;
 }
 
+/** Options of `compareWithPackage`: the backend name and the thread count of the package side. */
 export interface CompareOptions {
   /** Backend name recorded in the trainer's history (it does not change the numbers). */
   backend?: string;

@@ -6,15 +6,18 @@
  * Its messages never quote the run's test accuracy: a notebook that measures the network on the
  * test set reports that number once, from its own measurement.
  */
-import { escapeHtml } from './charts/export';
+import { escapeHtml } from './charts/html';
 import { formatDuration, tslabOutput, type DisplaySlot } from './charts/display';
 import type { TrainingConfig } from './config';
 import type { MnistData } from './data/mnist';
 import type { History } from './history';
 import { tutorialConfig } from './notebook';
-import { loadRunModel, trainOrLoad, type RunModel, type SavedRun } from './runs';
+import { loadRunModel, type RunModel } from './run-model';
+import type { SavedRun } from './runs';
+import { trainOrLoad } from './train-or-load';
 import type { Progress } from './train';
 
+/** Options of `loadTutorialModel`: the configuration, where runs are kept, and where messages and progress go. */
 export interface TutorialModelOptions {
   /** Default: the tutorial's configuration for `MNIST_STEPS` steps (`tutorialConfig()`). */
   config?: TrainingConfig;
@@ -34,6 +37,7 @@ export interface TutorialModelOptions {
   signal?: AbortSignal;
 }
 
+/** The tutorial's trained network, with the run it comes from. */
 export interface TutorialModel {
   /** The network: its parameters and moving averages; `dispose()` it when done. */
   model: RunModel;

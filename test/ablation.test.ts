@@ -30,7 +30,8 @@ import { loadMnist, sliceDataSet, type DataSet, type MnistData } from '../src/da
 import { newHistory, type History, type RunStatus } from '../src/history';
 import type { Params } from '../src/model';
 import type { SweepResult } from '../src/parallel/sweep';
-import type { RunModel, SavedRun } from '../src/runs';
+import type { RunModel } from '../src/run-model';
+import type { SavedRun } from '../src/runs';
 
 before(async () => {
   await setupBackend('wasm');

@@ -9,7 +9,8 @@ import { EXIT, UsageError, parseTrainArgs, runTrain, usage } from '../src/cli';
 import type { Terminal } from '../src/cli/progress';
 import { CONFIG_HELP, DEFAULT_CONFIG, type TrainingConfig } from '../src/config';
 import { CSV_COLUMNS, type Evaluation, type History } from '../src/history';
-import { listRuns, loadRun, loadRunModel } from '../src/runs';
+import { loadRunModel } from '../src/run-model';
+import { listRuns, loadRun } from '../src/runs';
 import { ensureBuilt, root, runCli } from './helpers/cli';
 
 function readHistory(dir: string): History {

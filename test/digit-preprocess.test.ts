@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import { PNG } from 'pngjs';
 import { digitPreprocessSource, preprocessRgba, type GrayPreprocessResult } from '../src/digit-preprocess';
-import { preprocessDigitImage } from '../src/predict';
+import { preprocessDigitImage } from '../src/digit-image';
 
 const FIXTURE = join(resolve(__dirname, '..', '..'), 'test', 'fixtures', 'digit-7.png');
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findJupyter, JUPYTERLAB_SETUP_COMMAND, projectVenv } from '../src/notebook';
+import { findJupyter, JUPYTERLAB_SETUP_COMMAND, projectVenv } from '../src/jupyter/launch';
 
 describe('findJupyter and the project environment', () => {
   const has = (modules: Record<string, string[]>) => (python: string, code: string) => (modules[python] ?? []).some((m) => code === `import ${m}`);

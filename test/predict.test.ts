@@ -9,20 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { setupBackend } from '../src/backend';
 import { makeConfig } from '../src/config';
 import { createParams, disposeParams, forward } from '../src/model';
-import {
-  centreOfMass,
-  confusionMatrix,
-  DigitImageError,
-  matrixAccuracy,
-  mostConfidentMistakes,
-  perClassAccuracy,
-  pickImages,
-  predict,
-  predictedClasses,
-  preprocessDigitImage,
-  resizeArea,
-  rgbaToGray,
-} from '../src/predict';
+import { DigitImageError, preprocessDigitImage } from '../src/digit-image';
+import { centreOfMass, resizeArea, rgbaToGray } from '../src/digit-preprocess';
+import { confusionMatrix, matrixAccuracy, mostConfidentMistakes, perClassAccuracy, pickImages, predict, predictedClasses } from '../src/predict';
 
 const root = resolve(__dirname, '..', '..');
 const FIXTURE = join(root, 'test', 'fixtures', 'digit-7.png');

@@ -20,13 +20,13 @@ import {
   defaultRunsDir,
   listRuns,
   loadRun,
-  loadRunModel,
   RunError,
   runKey,
   saveRun,
-  trainOrLoad,
   type RunMeta,
 } from '../src/runs';
+import { loadRunModel } from '../src/run-model';
+import { trainOrLoad } from '../src/train-or-load';
 import type { History } from '../src/history';
 import { train, Trainer, type TrainerState } from '../src/train';
 
@@ -365,7 +365,7 @@ function trainInWorker(go: Int32Array, workerData: object): { ready: Promise<voi
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
     const { setupBackend } = require(${JSON.stringify(require.resolve('../src/backend'))});
-    const { trainOrLoad } = require(${JSON.stringify(require.resolve('../src/runs'))});
+    const { trainOrLoad } = require(${JSON.stringify(require.resolve('../src/train-or-load'))});
     (async () => {
       await setupBackend('cpu');
       const log = [];

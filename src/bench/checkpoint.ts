@@ -11,6 +11,7 @@ import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, saveCheckpoint } from '../ch
 import type { MnistData } from '../data/mnist';
 import type { History } from '../history';
 import { Trainer } from '../train';
+import { median } from './median';
 
 export interface CheckpointCost {
   mode: 'checkpoint';
@@ -25,11 +26,6 @@ export interface CheckpointCost {
   msPerStep: number;
   /** Time spent on checkpoints as a share of training time, at the end of the run (the worst case). */
   costPercent: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 /** The history of the tutorial's full run as it stands at its last checkpoint (3,000 recorded steps, 31 evaluations). */

@@ -17,7 +17,9 @@
 import { randomBytes } from 'node:crypto';
 import type { History } from '../history';
 import type { Progress } from '../train';
-import { checkFigure, ChromiumNotFoundError, createSharedRenderer, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource, type ImageSize, type SharedRendererOptions } from './export';
+import { ChromiumNotFoundError, type ImageSize } from './chromium';
+import { checkFigure, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource } from './html';
+import { createSharedRenderer, type SharedRendererOptions } from './shared-renderer';
 import { accuracyFigure, lossFigure, resolveRuns, type Figure, type PlotlyFigure, type Run } from './figures';
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +253,7 @@ export function tslabOutput(): NotebookOutput {
 /** Renders static SVG images of figures; throws `ChromiumNotFoundError` when it cannot. */
 export type SvgRenderer = (figures: readonly PlotlyFigure[], size?: ImageSize) => Promise<string[]>;
 
+/** Options of `notebookCharts`: where outputs go and how static images are rendered. */
 export interface NotebookChartsOptions {
   /** Default: tslab's display functions. */
   output?: NotebookOutput;
@@ -262,6 +265,7 @@ export interface NotebookChartsOptions {
   library?: string;
 }
 
+/** Options of `showFigure`: layout of several charts and their static images. */
 export interface ShowOptions {
   /** Static image size; default: the layout's, else 900 x 500 (640 x 420 side by side). */
   size?: ImageSize;
@@ -273,6 +277,7 @@ export interface ShowOptions {
   status?: string;
 }
 
+/** Options of `liveTraining`: the reference curve, smoothing and the static images drawn at the end. */
 export interface LiveTrainingOptions {
   /** Redraw at most this often, in ms (default 2,000). */
   intervalMs?: number;

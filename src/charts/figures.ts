@@ -25,6 +25,7 @@ export interface Trace {
   hovertemplate?: string;
 }
 
+/** The subset of a Plotly axis that the figures set. */
 export interface Axis {
   title: { text: string };
   type?: 'linear' | 'log';
@@ -37,6 +38,7 @@ export interface Axis {
   showgrid?: boolean;
 }
 
+/** The subset of a Plotly layout that the figures set. */
 export interface Layout {
   title: { text: string };
   xaxis: Axis;
@@ -74,6 +76,7 @@ export interface PlotlyFigure {
   layout: { title?: { text: string }; width?: number; height?: number };
 }
 
+/** A history with the name its traces carry in legends. */
 export interface NamedRun {
   name: string;
   history: History;
@@ -88,8 +91,10 @@ export type Runs = Run | readonly Run[];
 /** The metrics `compareFigure` overlays. */
 export type Metric = 'validationAccuracy' | 'testAccuracy' | 'crossEntropy' | 'totalLoss' | 'learningRate' | 'meanAbsGradient';
 
+/** Every metric a history records that the figures can draw. */
 export const METRICS: readonly Metric[] = ['validationAccuracy', 'testAccuracy', 'crossEntropy', 'totalLoss', 'learningRate', 'meanAbsGradient'];
 
+/** Options common to every figure of a history: title, size, smoothing, axes. */
 export interface FigureOptions {
   /** Replaces the default title. */
   title?: string;
@@ -109,6 +114,7 @@ export interface FigureOptions {
   height?: number;
 }
 
+/** Options of `accuracyFigure`: also the tutorial's reported curve. */
 export interface AccuracyFigureOptions extends FigureOptions {
   /** Add the accuracy the tutorial reported, as a dashed reference curve. */
   reference?: boolean;
@@ -535,6 +541,7 @@ export interface RunFigures {
   gradients: Figure;
 }
 
+/** Options of `allRunFigures`: the same options for every chart of a run. */
 export interface RunFiguresOptions {
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;

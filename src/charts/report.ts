@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { ensureWritableDir, writeFileAtomic } from '../io';
 import { formatSummary } from './display';
-import { CHART_FORMATS, escapeHtml, exportRunCharts, jsonForScript, PLOT_CONFIG, plotlyPageHtml, RUN_CHART_FILES, type ChartFormat, type RunChartsOptions } from './export';
+import { CHART_FORMATS, exportRunCharts, RUN_CHART_FILES, type ChartFormat, type RunChartsOptions } from './export';
+import { escapeHtml, jsonForScript, PLOT_CONFIG, plotlyPageHtml } from './html';
 import { allRunFigures, resolveRuns, type Run, type RunFigures } from './figures';
 
 /** The report's file name in a run folder. */
@@ -15,6 +16,7 @@ export const REPORT_FILE = 'report.html';
 /** The class of each chart's element in the report. */
 export const REPORT_CHART_CLASS = 'report-chart';
 
+/** Options of `runReportHtml`. */
 export interface ReportOptions {
   /** The page title; default "MNIST run" and the run's name when it has one. */
   title?: string;
@@ -60,6 +62,7 @@ ${settings}
   );
 }
 
+/** Options of `exportRunReport`: the report's, and how its chart images are written. */
 export interface RunReportOptions extends ReportOptions, Omit<RunChartsOptions, 'formats'> {
   /** Image formats written beside the report; default svg and png ([]: the report only). */
   images?: readonly Exclude<ChartFormat, 'html'>[];

@@ -8,6 +8,7 @@
  * the bar, plain lines off a terminal and a test with a fake terminal come out simpler.
  */
 import { formatDuration } from '../charts/display';
+import { formatPercent } from '../text';
 import type { Progress } from '../train';
 
 /** What the bar is drawn on: `process.stdout`, or a fake one in tests. */
@@ -69,7 +70,7 @@ export function statusText(progress: Progress): string {
     Number.isFinite(secondsLeft) ? `${formatDuration(secondsLeft)} left` : '-- left',
   ];
   if (Number.isFinite(crossEntropy)) parts.push(`loss ${crossEntropy.toFixed(4)}`);
-  if (latestEvaluation !== null) parts.push(`validation ${(latestEvaluation.validationAccuracy * 100).toFixed(2)} %`);
+  if (latestEvaluation !== null) parts.push(`validation ${formatPercent(latestEvaluation.validationAccuracy)}`);
   return parts.join(' · ');
 }
 

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import { errorMessage, firstLine } from '../text';
 
 /** Data-type byte of unsigned 8-bit values, the only type MNIST uses. */
 export const IDX_UNSIGNED_BYTE = 0x08;
@@ -49,7 +50,7 @@ export function gunzip(bytes: Uint8Array, file: string): Uint8Array {
   try {
     return gunzipSync(bytes, { maxOutputLength: MAX_GUNZIPPED_BYTES });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new DataError(file, `corrupt gzip data (${reason})`, 'download the file again or use the uncompressed one');
   }
 }
@@ -119,6 +120,3 @@ export function expectMagic(idx: IdxArray, magic: number, file: string, what: st
   }
 }
 
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
-}

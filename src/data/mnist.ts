@@ -13,6 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import { removeStaleTemporaries } from '../io';
 import { Random } from '../random';
 import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, decodeIdx, expectMagic, readIdxFile, type IdxArray } from './idx';
+import { sha256 } from '../bytes';
+import { firstLine } from '../text';
 
 /** The four files of an MNIST-format dataset, by role. */
 export const MNIST_FILES = {
@@ -81,6 +83,7 @@ export interface DataSet {
   readonly numClasses: number;
 }
 
+/** MNIST split as the tutorial splits it: 55,000 training, 5,000 validation and 10,000 test images. */
 export interface MnistData {
   train: DataSet;
   validation: DataSet;
@@ -89,6 +92,7 @@ export interface MnistData {
   description: string;
 }
 
+/** Options of `loadMnist`: where the four files come from, and the validation split. */
 export interface LoadOptions {
   /** Images of the training file kept for validation (default 5,000). */
   validationSize?: number;
@@ -106,9 +110,6 @@ export function defaultCacheDir(): string {
   return resolve(__dirname, '..', '..', 'data');
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -129,7 +130,7 @@ async function findInDirectory(dir: string, name: string): Promise<string> {
 /** The cache folder of one base URL: a readable host/path with a short hash against collisions. */
 export function cacheFolderFor(baseUrl: string, cacheDir: string): string {
   const slug = baseUrl.replace(/^[a-z]+:\/\//i, '').replace(/[^a-z0-9.-]+/gi, '_').slice(0, 60);
-  return join(cacheDir, `${slug}-${sha256(Buffer.from(baseUrl)).slice(0, 8)}`);
+  return join(cacheDir, `${slug}-${sha256(baseUrl).toString('hex').slice(0, 8)}`);
 }
 
 /** Sends a GET; resolves with the response once its headers arrive, within `connectTimeoutMs`. */
@@ -231,7 +232,7 @@ export async function downloadCached(url: string, target: string, expected?: str
   const mismatch = (actual: string, where: string) =>
     new DataError(where, `SHA-256 mismatch: expected ${expected}, got ${actual}`, 'delete the file to download it again, or fix the expected hash');
   if (await exists(target)) {
-    const actual = sha256(await readFile(target));
+    const actual = sha256(await readFile(target)).toString('hex');
     if (expected !== undefined && actual !== expected.toLowerCase()) throw mismatch(actual, target);
     return target;
   }
@@ -255,9 +256,6 @@ export async function downloadCached(url: string, target: string, expected?: str
   return target;
 }
 
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
-}
 
 /** The local paths of the four files of `source`, downloading them first for `url` sources. */
 export async function resolveSourceFiles(source: MnistSource): Promise<Record<MnistFileRole, string>> {
@@ -363,6 +361,7 @@ export function labelCounts(labels: ArrayLike<number>, numClasses = 10): number[
   return counts;
 }
 
+/** A training batch: images and one-hot labels, as plain arrays. */
 export interface Batch {
   /** `size` rows of pixels, row-major. */
   images: Float32Array;

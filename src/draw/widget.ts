@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Activation } from '../config';
 import { digitPreprocessSource } from '../digit-preprocess';
-import { jsonForScript } from '../charts/export';
+import { jsonForScript } from '../charts/html';
 import { tslabOutput, type NotebookOutput } from '../charts/display';
 import type { Params } from '../model';
-import type { RunModel } from '../runs';
+import type { RunModel } from '../run-model';
 import { quantizedForwardSource, quantizeModel, type QuantizedModel } from './quantize';
 
 /** The class of the widget's root element. */
@@ -22,6 +22,7 @@ export const DRAW_CLASS = 'mnist-draw';
 /** The class of the note shown where scripts do not run. */
 export const DRAW_NOTE_CLASS = 'mnist-draw-note';
 
+/** Options of `drawDigit`. */
 export interface DrawDigitOptions {
   /** The hidden layer's activation when `model` is bare `Params` (default relu). */
   activation?: Activation;
@@ -33,6 +34,7 @@ export interface DrawDigitOptions {
   id?: string;
 }
 
+/** What `drawDigit` displayed: the pad's element id and its HTML. */
 export interface DrawDigitOutput {
   /** The root element's id. */
   id: string;

@@ -6,7 +6,9 @@ import { chartsHtml, formatProgress, formatSummary, libraryOnlyHtml, notebookCha
 import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, type NamedRun } from '../charts/figures';
 import type { Progress } from '../train';
 import type { SweepProgress, SweepResult } from './sweep';
+import { firstLine } from '../text';
 
+/** Options of `liveSweep`. */
 export interface LiveSweepOptions {
   /** The metric overlaid (default `validationAccuracy`). */
   metric?: Metric;
@@ -21,6 +23,7 @@ export interface LiveSweepOptions {
   now?: () => number;
 }
 
+/** A sweep's live display: pass its callbacks to `runSweep`, then `finish` with the results. */
 export interface LiveSweep {
   /** Pass as `SweepOptions.onProgress`; never throws (a display problem is noted once). */
   readonly onProgress: (progress: SweepProgress) => void;
@@ -66,7 +69,7 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
       slot.html(chartsHtml(figures, { status: status() }));
     } catch (error) {
       broken = true;
-      output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
+      output.note(`charts: live display stopped (${firstLine(error)}); training goes on`);
       return;
     }
     lastDraw = now();

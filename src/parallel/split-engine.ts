@@ -12,6 +12,7 @@ import type { StepRecord } from '../history';
 import { createParams, disposeParams, ExponentialMovingAverage, paramList, PARAM_NAMES, paramShapes, type ParamName, type Params } from '../model';
 import { DivergenceError, type AdvanceOptions, type EngineSetup, type EngineState, type StepEngine } from '../train';
 import { shareMnist } from './shared-data';
+import { errorMessage } from '../text';
 import {
   allocateShared,
   COMMAND,
@@ -294,7 +295,7 @@ export class SplitEngine implements StepEngine {
             } catch (error) {
               // A record callback that throws ends the run like an error in the one-thread loop;
               // the workers, waiting for the record to be handled, are released as after a failure.
-              reportFailure(this.shared, `the run ended with an error in a progress callback: ${error instanceof Error ? error.message : String(error)}`);
+              reportFailure(this.shared, `the run ended with an error in a progress callback: ${errorMessage(error)}`);
               finish(error);
             }
           };

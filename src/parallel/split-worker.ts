@@ -14,6 +14,7 @@ import { ExponentialMovingAverage, movingAverageDecayAt } from '../model';
 import { learningRateAt } from '../train';
 import { mnistFromShared } from './shared-data';
 import { COMMAND, CTL, F64, paramLayout, RECORD, reportFailure, STATUS, type SplitWorkerData } from './split-layout';
+import { errorMessage } from '../text';
 
 const EVAL_CHUNK = 5000;
 /** Loads of the barrier word before sleeping on it: a wake-up from `Atomics.wait` costs ~40 us, spinning ~1 us. */
@@ -279,7 +280,7 @@ function runWorker(init: SplitWorkerData): void {
       else if (command === COMMAND.state) saveState();
       else throw new Error(`unknown command ${command}`);
     } catch (error) {
-      if (!(error instanceof PeerFailure)) reportFailure(shared, `split-step worker ${index}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!(error instanceof PeerFailure)) reportFailure(shared, `split-step worker ${index}: ${errorMessage(error)}`);
     }
     if (Atomics.add(control, CTL.done, 1) === workers - 1) parentPort!.postMessage({ type: 'done', seq: seen });
     Atomics.notify(control, CTL.done);
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
     await setupBackend(init.backend as BackendName);
     runWorker(init);
   } catch (error) {
-    reportFailure(init.shared, `split-step worker ${init.index}: ${error instanceof Error ? error.message : String(error)}`);
+    reportFailure(init.shared, `split-step worker ${init.index}: ${errorMessage(error)}`);
   }
 }
 

@@ -26,6 +26,7 @@ export interface Spread {
   max: number;
 }
 
+/** Mean, sample standard deviation, minimum and maximum of `values`; null when there are none. */
 export function spread(values: readonly number[]): Spread | null {
   if (values.length === 0) return null;
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

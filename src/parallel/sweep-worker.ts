@@ -5,9 +5,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setupBackend, type BackendChoice } from '../backend';
 import type { Progress } from '../train';
-import { trainOrLoad } from '../runs';
+import { trainOrLoad } from '../train-or-load';
 import { mnistFromShared } from './shared-data';
 import type { SweepToMain, SweepToWorker, SweepWorkerData } from './sweep-protocol';
+import { errorMessage } from '../text';
 
 /** Least time between two progress messages of a run, in ms (evaluations are always sent). */
 const PROGRESS_INTERVAL_MS = 200;
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
         send({ type: 'result', id: message.id, history: result.history, reused: result.reused, run: result.run });
       } catch (error) {
         const history = (error as { history?: unknown }).history;
-        send({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error), history: history as never });
+        send({ type: 'failed', id: message.id, message: errorMessage(error), history: history as never });
       } finally {
         current = null;
       }
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     await ready;
     send({ type: 'ready' });
   } catch (error) {
-    send({ type: 'failed', id: -1, message: `backend: ${error instanceof Error ? error.message : String(error)}` });
+    send({ type: 'failed', id: -1, message: `backend: ${errorMessage(error)}` });
   }
 }
 

@@ -14,6 +14,7 @@ import { newHistory, type History } from '../history';
 import { takeInterrupts } from '../interrupt';
 import { canonicalJson, checkRunName, defaultRunsDir, type SavedRun } from '../runs';
 import { checkWorkers, WORKERS_ENV, type Progress } from '../train';
+import { formatPercent } from '../text';
 import { shareMnist } from './shared-data';
 import type { SweepToMain, SweepToWorker, SweepWorkerData } from './sweep-protocol';
 
@@ -32,6 +33,7 @@ export interface SweepProgress {
   progress: Progress;
 }
 
+/** One run of a sweep: its history, where it was saved, or why it failed. */
 export interface SweepResult {
   name: string;
   config: TrainingConfig;
@@ -45,6 +47,7 @@ export interface SweepResult {
   error: string | null;
 }
 
+/** Options of `runSweep`. */
 export interface SweepOptions {
   /** Worker threads (default: one per core, no more than the runs). */
   workers?: number;
@@ -79,7 +82,7 @@ interface Slot {
 }
 
 function percent(value: number | undefined): string {
-  return value === undefined ? 'n/a' : `${(value * 100).toFixed(2)} %`;
+  return value === undefined ? 'n/a' : formatPercent(value);
 }
 
 /**

@@ -13,7 +13,8 @@ import {
   type NotebookOutput,
   type SvgRenderer,
 } from '../../src/charts/display';
-import { CHROMIUM_ARGS, ChromiumNotFoundError, findChromium, plotlySource, withRenderer } from '../../src/charts/export';
+import { CHROMIUM_ARGS, ChromiumNotFoundError, findChromium, withRenderer } from '../../src/charts/chromium';
+import { plotlySource } from '../../src/charts/html';
 import { accuracyFigure, lossFigure, type Figure } from '../../src/charts/figures';
 import type { History } from '../../src/history';
 import type { Progress } from '../../src/train';

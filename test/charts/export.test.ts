@@ -5,19 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import {
-  CHROMIUM_ARGS,
-  ChromiumNotFoundError,
-  createSharedRenderer,
-  decodeDataUrl,
-  exportFigure,
-  exportRunCharts,
-  figureToHtml,
-  findChromium,
-  jsonForScript,
-  plotlySource,
-  withRenderer,
-} from '../../src/charts/export';
+import { CHROMIUM_ARGS, ChromiumNotFoundError, decodeDataUrl, findChromium, withRenderer } from '../../src/charts/chromium';
+import { exportFigure, exportRunCharts } from '../../src/charts/export';
+import { figureToHtml, jsonForScript, plotlySource } from '../../src/charts/html';
+import { createSharedRenderer } from '../../src/charts/shared-renderer';
 import { accuracyFigure, gradientFigure, lossFigure, type Figure } from '../../src/charts/figures';
 import { CSV_COLUMNS, parseHistory } from '../../src/history';
 import { OutputError } from '../../src/io';

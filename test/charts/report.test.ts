@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CHROMIUM_ARGS } from '../../src/charts/export';
+import { CHROMIUM_ARGS } from '../../src/charts/chromium';
 import { allRunFigures } from '../../src/charts/figures';
 import { exportRunReport, REPORT_CHART_CLASS, REPORT_FILE, runReportHtml } from '../../src/charts/report';
 import { writeRunReport } from '../../src/cli';

@@ -1,5 +1,5 @@
 /** The Chromium the browser tests use, found as the charts find it. */
-import { findChromium } from '../../src/charts/export';
+import { findChromium } from '../../src/charts/chromium';
 
 /** The path of Chromium, or why the tests that need it are skipped. */
 function chromiumOrReason(): string | { skip: string } {

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_ARGS, findChromium } from '../../src/charts/export';
+import { CHROMIUM_ARGS, findChromium } from '../../src/charts/chromium';
 
 /** The repository's root (this file is compiled to build/test/lab/). */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
