@@ -330,6 +330,11 @@ export interface NotebookCharts {
   show(figures: PlotlyFigure | readonly PlotlyFigure[], options?: ShowOptions): Promise<void>;
   /** A live display for a training run. */
   liveTraining(options?: LiveTrainingOptions): LiveTraining;
+  /**
+   * An output of its own carrying plotly.js, for a display that redraws its charts in place: the
+   * HTML the first time in a session (then counted as sent), null after.
+   */
+  takeLibraryHtml(): string | null;
   /** Static SVGs of figures, or null (with a note, once) when they cannot be rendered. */
   staticImages(figures: readonly PlotlyFigure[], size?: ImageSize): Promise<string[] | null>;
   /** Closes the browser used for static images (it also closes itself when idle). */
@@ -471,6 +476,11 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     outputHtml,
     show,
     liveTraining,
+    takeLibraryHtml: () => {
+      if (libraryInlined) return null;
+      libraryInlined = true;
+      return libraryOnlyHtml(options.library);
+    },
     staticImages,
     close: async () => {
       await shared?.close();

@@ -2,7 +2,7 @@
  * The notebook's live view of a sweep: one chart overlaying a metric of every run (validation
  * accuracy by default) and a status line per run, redrawn in place while the runs train.
  */
-import { chartsHtml, formatProgress, formatSummary, libraryOnlyHtml, notebookCharts, tslabOutput, type DisplaySlot, type NotebookCharts, type NotebookOutput } from '../charts/display';
+import { chartsHtml, formatProgress, formatSummary, notebookCharts, tslabOutput, type DisplaySlot, type NotebookCharts, type NotebookOutput } from '../charts/display';
 import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, type NamedRun } from '../charts/figures';
 import type { Progress } from '../train';
 import type { SweepProgress, SweepResult } from './sweep';
@@ -54,6 +54,12 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
     return shown.length === 0 ? [] : [compareFigure(shown, metric, options.figure)];
   };
   const status = () => [...runs.entries()].sort(([a], [b]) => a - b).map(([, run]) => `${run.name}: ${run.line}`).join('\n');
+  /** The output to redraw, after one carrying plotly.js (once per session), so that redrawing never drops the library. */
+  const newSlot = (): DisplaySlot => {
+    const library = charts.takeLibraryHtml();
+    if (library !== null) output.html(library);
+    return output.newDisplay();
+  };
   const draw = (force: boolean) => {
     if (broken) return;
     const start = now();
@@ -61,11 +67,7 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
     const figures = figure();
     if (figures.length === 0) return;
     try {
-      if (slot === null) {
-        // plotly.js in an output of its own, so redrawing this one never drops it.
-        if (!charts.libraryInlined) output.html(libraryOnlyHtml());
-        slot = output.newDisplay();
-      }
+      slot ??= newSlot();
       slot.html(chartsHtml(figures, { status: status() }));
     } catch (error) {
       broken = true;
@@ -91,10 +93,7 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
     const figures = figure();
     if (figures.length === 0) return;
     const svgs = await charts.staticImages(figures);
-    if (slot === null) {
-      if (!charts.libraryInlined) output.html(libraryOnlyHtml());
-      slot = output.newDisplay();
-    }
+    slot ??= newSlot();
     slot.html(chartsHtml(figures, { status: status(), fallbackSvgs: svgs ?? undefined }));
   };
   return { onProgress, onResult, finish, stats };

@@ -11,6 +11,7 @@ import { makeConfig } from '../../src/config';
 import { loadMnist, sliceDataSet, type MnistData } from '../../src/data/mnist';
 import { newHistory, type History } from '../../src/history';
 import { liveSweep } from '../../src/parallel/live';
+import { compareFigure } from '../../src/charts/figures';
 import { expandGrid, spread, summarizeSweep, summaryCsv, summaryMarkdown } from '../../src/parallel/summary';
 import { runSweep, type SweepProgress, type SweepResult } from '../../src/parallel/sweep';
 import { loadRun } from '../../src/runs';
@@ -250,6 +251,9 @@ describe('liveSweep', () => {
     const last = slots[0].at(-1)!;
     assert.match(last, /<img class="mnist-chart-fallback"/);
     assert.match(last, /run 1: completed.*\(saved run\)/);
+    // The session now has plotly.js: the next chart of the notebook does not carry it again.
+    assert.equal(charts.libraryInlined, true);
+    assert.doesNotMatch(charts.outputHtml([compareFigure([{ name: 'run 0', history: final[0] }], 'validationAccuracy')]), /\/\* plotly \*\//);
   });
 });
 
