@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { setupBackend } from '../src/backend';
 import { loadMnist, type MnistData } from '../src/data/mnist';
 import { DRAW_CLASS, DRAW_NOTE_CLASS, drawDigit, drawDigitHtml } from '../src/draw/widget';
@@ -20,7 +20,7 @@ import { preprocessDigitImage } from '../src/digit-image';
 import { loadRunModel, type RunModel } from '../src/run-model';
 import { saveRun } from '../src/runs';
 import { Trainer } from '../src/train';
-import { skeletonStrokes } from './helpers/strokes';
+import { drawStrokes, skeletonStrokes } from './helpers/strokes';
 import { cellStates, labCommand, notebookJson, openBrowser, openNotebook, REPO_ROOT, runAll, startLab, trustNotebook } from './lab/harness';
 
 const STEPS = 1500;
@@ -59,25 +59,6 @@ function firstOfEachDigit(): number[] {
   for (let digit = 0; digit < 10; digit++) indices.push(classes.findIndex((c, i) => c === digit && data.test.labels[i] === digit));
   assert.ok(indices.every((i) => i >= 0), `no right answer for some digit among the first 200 test images: ${indices}`);
   return indices;
-}
-
-/** Draws strokes given in MNIST pixel coordinates (0-28) on the canvas, with the mouse. */
-async function drawStrokes(page: Page, canvas: Locator, strokes: { x: number; y: number }[][]): Promise<void> {
-  await canvas.scrollIntoViewIfNeeded();
-  const box = await canvas.boundingBox();
-  assert.ok(box !== null, 'the canvas is not visible');
-  const scale = box.width / 28;
-  const at = (p: { x: number; y: number }) => ({ x: box.x + p.x * scale, y: box.y + p.y * scale });
-  for (const stroke of strokes) {
-    const first = at(stroke[0]);
-    await page.mouse.move(first.x, first.y);
-    await page.mouse.down();
-    for (const point of stroke.slice(1)) {
-      const p = at(point);
-      await page.mouse.move(p.x, p.y, { steps: 2 });
-    }
-    await page.mouse.up();
-  }
 }
 
 interface WidgetState {

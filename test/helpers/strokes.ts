@@ -2,6 +2,8 @@
  * Pen strokes from an MNIST image, for drawing it with the mouse in browser tests: the digit's
  * skeleton (Zhang-Suen thinning of its dense pixels), walked into polylines.
  */
+import assert from 'node:assert/strict';
+import type { Locator, Page } from 'playwright-core';
 
 /** Thins the pixels above `threshold` of a `side` x `side` image to a one-pixel-wide skeleton. */
 export function skeleton(pixels: ArrayLike<number>, side = 28, threshold = 0.4): Uint8Array {
@@ -73,4 +75,23 @@ export function skeletonStrokes(pixels: ArrayLike<number>, side = 28, threshold 
     strokes.push(stroke);
   }
   return strokes;
+}
+
+/** Draws strokes given in MNIST pixel coordinates (0-28) on the canvas, with the mouse. */
+export async function drawStrokes(page: Page, canvas: Locator, strokes: { x: number; y: number }[][]): Promise<void> {
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  assert.ok(box !== null, 'the canvas is not visible');
+  const scale = box.width / 28;
+  const at = (p: { x: number; y: number }) => ({ x: box.x + p.x * scale, y: box.y + p.y * scale });
+  for (const stroke of strokes) {
+    const first = at(stroke[0]);
+    await page.mouse.move(first.x, first.y);
+    await page.mouse.down();
+    for (const point of stroke.slice(1)) {
+      const p = at(point);
+      await page.mouse.move(p.x, p.y, { steps: 2 });
+    }
+    await page.mouse.up();
+  }
 }
