@@ -465,7 +465,7 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       assert.match(s, /learningRateBase: 0\.8\b/, 'no learningRateBase: 0.8 in the hyperparameter cell of 01');
       return s.replace(/learningRateBase: 0\.8\b/, 'learningRateBase: 0.5');
     });
-    const previous = Math.max(...(await cellStates(page)).map((c) => c.executionCount ?? 0));
+    const previous = await clearForRerun(page);
     const states = await runAll(page, 600_000);
     checkCells(states, '01 edited', previous);
     const after = (await drawnCharts(page, '01 edited', 1))[training].traces;
@@ -506,7 +506,7 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     const table = cellWith(notebook, 'learningRateBase: 0.8', '03');
     await reopen(page, lab, path);
     await setSource(page, table, (s) => s.split('\n').map((line) => (line.includes('learningRateBase: 0.8') ? line.replaceAll('0.8', '0.5') : line)).join('\n'));
-    const previous = Math.max(...(await cellStates(page)).map((c) => c.executionCount ?? 0));
+    const previous = await clearForRerun(page);
     const states = await runAll(page, 600_000);
     checkCells(states, '03 edited', previous);
     const text = states.map((c) => c.text).join('\n');
@@ -524,6 +524,17 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
   });
 
 });
+
+/**
+ * Clears the outputs (and execution counts) of the open notebook before running it again: its
+ * kernel may be a new one, whose counts start again at 1, so old counts would hide the new run.
+ */
+async function clearForRerun(page: Page): Promise<number> {
+  await labCommand(page, 'notebook:clear-all-cell-outputs');
+  const left = (await cellStates(page)).filter((c) => c.type === 'code' && c.executionCount !== null);
+  assert.equal(left.length, 0, 'execution counts left after clearing the outputs');
+  return 0;
+}
 
 /** Replaces a cell's source in the open notebook, as typing in the editor does. */
 async function setSource(page: Page, index: number, edit: (source: string) => string): Promise<void> {
