@@ -11,6 +11,7 @@ status 0 when it could run the scenario (the caller checks the findings), 2 when
 import json
 import sys
 import time
+from contextlib import contextmanager
 from queue import Empty
 
 try:
@@ -41,6 +42,17 @@ console.log('REPORT ' + JSON.stringify({ status: trainer.history.status, step: t
 # Messages of other cells read while waiting for one cell's: tslab starts a queued cell before
 # it reports the previous one idle, so their messages interleave.
 STASH = {}
+
+
+@contextmanager
+def tslab_kernel(cwd):
+    """A tslab kernel started in `cwd`, with its client; shut down on leaving, whatever happened."""
+    km, kc = start_new_kernel(kernel_name="tslab", cwd=cwd, startup_timeout=120)
+    try:
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def next_msg(kc, msg_id, timeout):
@@ -130,9 +142,8 @@ def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    km, kc = start_new_kernel(kernel_name="tslab", cwd=argv[1], startup_timeout=120)
     findings = {}
-    try:
+    with tslab_kernel(argv[1]) as (km, kc):
         status, out, err = run_cell(kc, SETUP)
         if status != "ok":
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
@@ -164,9 +175,6 @@ def main(argv):
         findings.update({"afterInterrupt": first, "threeSecondsLater": second, "kernelAlive": km.is_alive()})
         status, out, err = run_cell(kc, "trainer.dispose();\n" + REPORT)
         findings["afterDispose"] = json_line(out, "REPORT", err)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
     print(json.dumps(findings))
     return 0
 

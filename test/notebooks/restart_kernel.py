@@ -13,11 +13,10 @@ import json
 import sys
 
 # The interrupt test's script, beside this one, checks for Jupyter and runs cells.
-from interrupt_kernel import json_line, run_cell, start_new_kernel, stream_until
+from interrupt_kernel import json_line, run_cell, stream_until, tslab_kernel
 
 SETUP = """
-import { setupBackend, loadMnist } from '../dist';
-import { trainOrLoad, type TrainOrLoadResult } from '../dist/runs';
+import { setupBackend, loadMnist, trainOrLoad, type TrainOrLoadResult } from '../dist';
 await setupBackend('wasm');
 const data = await loadMnist();
 const restartConfig = { trainingSteps: 3000, evalEvery: 500 };
@@ -45,9 +44,8 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     runs = json.dumps(argv[2])
-    km, kc = start_new_kernel(kernel_name="tslab", cwd=argv[1], startup_timeout=120)
     findings = {}
-    try:
+    with tslab_kernel(argv[1]) as (km, kc):
         _, out, err = run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
         if err.strip():
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
@@ -70,9 +68,6 @@ def main(argv):
         findings["resumed"] = json_line(out, "RESULT", err)
         _, out, err = run_cell(kc, REFERENCE, timeout=600)
         findings["reference"] = json_line(out, "RESULT", err)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
     print(json.dumps(findings))
     return 0
 
