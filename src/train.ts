@@ -13,7 +13,7 @@ import { isMainThread } from 'node:worker_threads';
 import { decayStepsFor, makeConfig, type TrainingConfig } from './config';
 import { BatchSampler, type Batch, type DataSet, type MnistData, type SamplerState } from './data/mnist';
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from './history';
-import { takeInterrupts } from './interrupt';
+import { takeInterrupts, type InterruptScope } from './interrupt';
 import { createParams, disposeParams, ExponentialMovingAverage, forward, isWeight, paramList, paramValuesProblem, type ParamName, type Params } from './model';
 import { SplitEngine } from './parallel/split-engine';
 import { errorMessage, formatPercent } from './text';
@@ -530,7 +530,7 @@ export class Trainer {
       markFailed(history, error, log);
       throw error;
     } finally {
-      sigint.release();
+      sigint.restore();
       history.wallTimeSeconds = clock.wallTimeSeconds();
       history.finishedAt = new Date().toISOString();
     }
@@ -562,20 +562,11 @@ export class Trainer {
 
 /**
  * The one place a training run listens for SIGINT (Ctrl-C; *Interrupt* in a notebook): while
- * `enabled`, a SIGINT aborts `signal` (the run stops after the step under way); `release`
- * removes the listener.
+ * `enabled`, a SIGINT aborts `signal` (the run stops after the step under way) instead of
+ * failing the notebook cell (src/interrupt.ts); `restore` gives SIGINT back.
  */
-async function stopOnSigint(enabled: boolean): Promise<{ signal: AbortSignal; readonly interrupted: boolean; release: () => void }> {
-  if (!enabled) return { signal: new AbortController().signal, interrupted: false, release: () => undefined };
-  // SIGINT stops the run after its step, instead of tslab failing the cell (src/interrupt.ts).
-  const scope = await takeInterrupts();
-  return {
-    signal: scope.signal,
-    get interrupted() {
-      return scope.interrupted;
-    },
-    release: () => scope.restore(),
-  };
+async function stopOnSigint(enabled: boolean): Promise<InterruptScope> {
+  return enabled ? takeInterrupts() : { signal: new AbortController().signal, interrupted: false, restore: () => undefined };
 }
 
 /** The clock of one `Trainer.run` call: its speed, the time left, and the run's wall time. */
