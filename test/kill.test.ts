@@ -120,9 +120,11 @@ describe('SIGKILL at random moments', () => {
       if (meta?.status === 'completed') break;
       assert.ok(launches < 80, 'the run never completed');
       const step = existsSync(join(out, CHECKPOINT_FILE)) ? (await loadCheckpoint(out)).globalStep : 0;
-      // Near the end, aim at the final save (three times, once per file); before, at steps and checkpoint writes.
+      // Near the end, aim at the final save (three times, once per file); before, at steps and checkpoint
+      // writes. "Near": within what one launch may train before a random moment comes (a second or
+      // more), or it would complete the run before any kill during the final save.
       const moment: Moment =
-        step >= STEPS - 10 && finalKills < finalFiles.length
+        step >= STEPS - 200 && finalKills < finalFiles.length
           ? { kind: 'final save', file: finalFiles[finalKills++] }
           : random() < 0.5
             ? { kind: 'steps', afterMs: Math.floor(random() * 1000) }

@@ -441,6 +441,13 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
         return false;
       }
     };
+    // Chromium starts now, while the run trains, so that the still images at `finish` (also after
+    // an interrupt) wait only for their rendering. A missing Chromium is noted at `finish`.
+    let releaseRenderer = (): void => undefined;
+    if (shared !== null) {
+      const held = new Promise<void>((resolve) => (releaseRenderer = resolve));
+      shared.use(() => held).catch(() => undefined);
+    }
     // The output is made now, where the cell starts: above the log lines the run prints.
     draw(() => `<div class="mnist-charts"><div class="mnist-charts-status" style="font-family:monospace;margin:4px 0">${escapeHtml(WAITING)}</div></div>`);
 
@@ -462,7 +469,7 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     const finish = async (run: Run): Promise<void> => {
       const [{ history }] = resolveRuns(run, 'liveTraining.finish');
       const figures = figuresOf(run, false);
-      const fallbackSvgs = await staticImages(figures, liveOptions.imageSize ?? { width: 640, height: 400 });
+      const fallbackSvgs = await staticImages(figures, liveOptions.imageSize ?? { width: 640, height: 400 }).finally(releaseRenderer);
       target().html(chartsHtml(figures, { status: formatSummary(history), sideBySide: true, fallbackSvgs: fallbackSvgs ?? undefined }));
     };
 
