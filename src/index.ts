@@ -7,8 +7,8 @@
  * Every name here is a deliberate part of the public surface (test/public-api.test.ts pins the
  * list): add one only when users need it.
  */
-export { BACKENDS, BackendError, describeBackend, setupBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend';
-export { CONFIG_HELP, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type Activation, type TrainingConfig } from './config';
+export { BACKENDS, BackendError, describeBackend, setupBackend, type BackendChoice, type BackendInfo, type BackendName } from './engine/backend';
+export { CONFIG_HELP, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type Activation, type TrainingConfig } from './core/config';
 export { DataError } from './data/idx';
 export {
   BatchSampler,
@@ -37,30 +37,15 @@ export {
   type AverageClass,
   type ParamName,
   type Params,
-} from './model';
-export {
-  DivergenceError,
-  Trainer,
-  autodiffGradients,
-  crossEntropyMean,
-  l2Regularization,
-  learningRateAt,
-  manualGradients,
-  totalLoss,
-  train,
-  type GradientMode,
-  type Gradients,
-  type Progress,
-  type RunOptions,
-  type TrainerOptions,
-  type TrainerState,
-  type TrainingFailure,
-} from './train';
-export { bestEvaluation, historyToCsv, historyToJson, parseHistory, type Evaluation, type History, type RunStatus, type StepRecord } from './history';
-export { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint';
-export { RunError, defaultRunsDir, listRuns, loadRun, saveRun, type RunMeta, type RunSummary, type SaveRunOptions, type SavedRun } from './runs';
-export { loadRunModel, type RunModel } from './run-model';
-export { trainOrLoad, type TrainOrLoadOptions, type TrainOrLoadResult } from './train-or-load';
+} from './core/model';
+export { DivergenceError, autodiffGradients, crossEntropyMean, l2Regularization, learningRateAt, manualGradients, totalLoss, type GradientMode, type Gradients } from './core/loss';
+export { Trainer, train, type Progress, type RunOptions, type TrainerOptions, type TrainingFailure } from './train/trainer';
+export { type TrainerState } from './engine/step-engine';
+export { bestEvaluation, historyToCsv, historyToJson, parseHistory, type Evaluation, type History, type RunStatus, type StepRecord } from './core/history';
+export { CheckpointError, loadCheckpoint, saveCheckpoint } from './store/checkpoint';
+export { RunError, defaultRunsDir, listRuns, loadRun, saveRun, type RunMeta, type RunSummary, type SaveRunOptions, type SavedRun } from './store/runs';
+export { loadRunModel, type RunModel } from './store/run-model';
+export { trainOrLoad, type TrainOrLoadOptions, type TrainOrLoadResult } from './store/train-or-load';
 export {
   defaultSweepWorkers,
   runSweep,
@@ -68,8 +53,8 @@ export {
   type SweepProgress,
   type SweepResult,
   type SweepRun,
-} from './parallel/sweep';
-export { expandGrid, spread, summarizeSweep, summaryCsv, summaryMarkdown, type Spread, type SummaryRow } from './parallel/summary';
+} from './sweep/sweep';
+export { expandGrid, spread, summarizeSweep, summaryCsv, summaryMarkdown, type Spread, type SummaryRow } from './sweep/summary';
 export {
   confusionMatrix,
   matrixAccuracy,
@@ -79,7 +64,7 @@ export {
   predict,
   predictedClasses,
   type Mistake,
-} from './predict';
+} from './predict/predict';
 export {
   DIGIT_IMAGE_LIMITS,
   DigitImageError,
@@ -87,6 +72,6 @@ export {
   type DigitImageLimits,
   type PreprocessOptions,
   type PreprocessedDigit,
-} from './digit-image';
-export type { GrayImage, PreprocessStage, PreprocessSteps } from './digit-preprocess';
-export { quantizationAccuracy, quantizeModel, type QuantizationAccuracy, type QuantizedModel } from './draw/quantize';
+} from './predict/digit-image';
+export type { GrayImage, PreprocessStage, PreprocessSteps } from './predict/digit-preprocess';
+export { quantizationAccuracy, quantizeModel, type QuantizationAccuracy, type QuantizedModel } from './predict/quantize';

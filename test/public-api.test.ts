@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
+import { packageRoot } from '../src/util/package-root';
 
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = packageRoot();
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
 
 interface Entry {
@@ -63,24 +64,25 @@ const ENTRIES: Entry[] = [
     values: [
       'CHART_FORMATS', 'ChromiumNotFoundError', 'METRICS', 'REPORTED_ACCURACY', 'REPORT_FILE', 'RUN_CHART_FILES',
       'accuracyFigure', 'allRunFigures', 'compareFigure', 'confusionFigure', 'digitsFigure', 'exportFigure',
-      'exportRunCharts', 'exportRunReport', 'figureToHtml', 'findChromium', 'formatDuration', 'formatProgress',
-      'formatSummary', 'gradientFigure', 'imagesFigure', 'learningRateFigure', 'liveSweep', 'liveTraining', 'lossFigure',
-      'notebookCharts', 'perClassAccuracyFigure', 'preprocessingFigure', 'probabilitiesFigure', 'runReportHtml',
-      'showFigure', 'showPredictionFigure', 'smooth',
+      'exportRunCharts', 'exportRunReport', 'figureToHtml', 'findChromium',
+      'gradientFigure', 'imagesFigure', 'learningRateFigure', 'lossFigure',
+      'perClassAccuracyFigure', 'preprocessingFigure', 'probabilitiesFigure', 'runReportHtml',
+      'smooth',
     ],
     types: [
       'AccuracyFigureOptions', 'Axis', 'ChartFormat', 'ExportOptions', 'Figure', 'FigureOptions', 'HtmlOptions',
-      'ImageSize', 'Layout', 'LiveSweep', 'LiveSweepOptions', 'LiveTraining', 'LiveTrainingOptions', 'Metric', 'NamedRun',
-      'NotebookCharts', 'NotebookChartsOptions', 'PredictionFigure', 'ReportOptions', 'ReportedAccuracy', 'Run',
-      'RunChartsOptions', 'RunFigures', 'RunFiguresOptions', 'RunReportOptions', 'Runs', 'ShowOptions', 'Trace',
+      'ImageSize', 'Layout', 'Metric', 'NamedRun',
+      'PredictionFigure', 'ReportOptions', 'ReportedAccuracy', 'Run',
+      'RunChartsOptions', 'RunFigures', 'RunFiguresOptions', 'RunReportOptions', 'Runs', 'Trace',
     ],
   },
   {
     subpath: './notebook',
-    source: 'src/notebook.ts',
-    js: './dist/notebook.js',
-    dts: './dist/notebook.d.ts',
+    source: 'src/notebook/index.ts',
+    js: './dist/notebook/index.js',
+    dts: './dist/notebook/index.d.ts',
     values: [
+      'formatDuration', 'formatProgress', 'formatSummary', 'liveSweep', 'liveTraining', 'notebookCharts', 'showFigure', 'showPredictionFigure',
       'STEPS_ENV', 'TUTORIAL_EVAL_EVERY', 'TUTORIAL_STEPS', 'ablationRuns', 'asciiDigit', 'averageTable', 'checkRuns',
       'closeUpRange', 'compareWithBaseline', 'compareWithPackage', 'conclusions', 'deadUnitTable', 'describeSweepTime',
       'digitsPng', 'displayPath', 'drawDigit', 'drawDigitHtml', 'evalEveryFor', 'fitGap', 'fitTable', 'formatChance',
@@ -89,6 +91,7 @@ const ENTRIES: Entry[] = [
       'textTable', 'tutorialConfig', 'variantRuns',
     ],
     types: [
+      'LiveSweep', 'LiveSweepOptions', 'LiveTraining', 'LiveTrainingOptions', 'NotebookCharts', 'NotebookChartsOptions', 'ShowOptions',
       'AblationOptions', 'AblationRun', 'AblationSweep', 'CompareOptions', 'Comparison', 'Difference', 'DrawDigitOptions',
       'DrawDigitOutput', 'L2Path', 'LossCrossover', 'PairSummary', 'PairedEvaluation', 'RunCheck', 'SweepTime',
       'TutorialCode', 'TutorialModel', 'TutorialModelOptions', 'Variant', 'VariantSummary',

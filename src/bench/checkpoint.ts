@@ -7,10 +7,10 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, saveCheckpoint } from '../checkpoint';
+import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, saveCheckpoint } from '../store/checkpoint';
 import type { MnistData } from '../data/mnist';
-import type { History } from '../history';
-import { Trainer } from '../train';
+import type { History } from '../core/history';
+import { Trainer } from '../train/trainer';
 import { median } from './median';
 
 export interface CheckpointCost {

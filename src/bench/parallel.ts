@@ -9,8 +9,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import type { MnistData } from '../data/mnist';
-import { runSweep } from '../parallel/sweep';
-import { checkWorkers, Trainer } from '../train';
+import { runSweep } from '../sweep/sweep';
+import { checkWorkers } from '../engine/workers';
+import { Trainer } from '../train/trainer';
 
 export interface StepBench {
   mode: 'step';

@@ -6,8 +6,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { PlotlyFigure } from './figures';
 import { checkFigure, plotlySource } from './html';
-import { PNG_SIGNATURE } from '../bytes';
-import { firstLine } from '../text';
+import { PNG_SIGNATURE } from '../util/bytes';
+import { firstLine } from '../util/text';
 
 /** Where Chromium is looked for, after the `CHROMIUM_PATH` environment variable. */
 export const CHROMIUM_CANDIDATES: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];

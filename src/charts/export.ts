@@ -4,8 +4,8 @@
  * one call. Every file is written atomically.
  */
 import { dirname, extname, join } from 'node:path';
-import { historyToCsv, historyToJson } from '../history';
-import { ensureWritableDir, writeFileAtomic } from '../io';
+import { historyToCsv, historyToJson } from '../core/history';
+import { ensureWritableDir, writeFileAtomic } from '../util/io';
 import { withRenderer, type ImageSize, type Renderer } from './chromium';
 import { allRunFigures, resolveRuns, type PlotlyFigure, type Run, type RunFigures } from './figures';
 import { checkFigure, figureToHtml } from './html';

@@ -5,8 +5,8 @@
  * Every chart takes one run or several (overlaid, with a legend). A run is a `History` or a
  * `{ name, history }`; the names label the traces of overlays.
  */
-import type { History, StepRecord } from '../history';
-import type { ParamName } from '../model';
+import type { History, StepRecord } from '../core/history';
+import type { ParamName } from '../core/model';
 import { REPORTED_ACCURACY } from './reference';
 
 /** A Plotly scatter trace (the subset these charts use). */

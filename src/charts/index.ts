@@ -30,21 +30,6 @@ export {
 } from './figures';
 export { REPORTED_ACCURACY, type ReportedAccuracy } from './reference';
 export {
-  formatDuration,
-  formatProgress,
-  formatSummary,
-  liveTraining,
-  notebookCharts,
-  showFigure,
-  showPredictionFigure,
-  type LiveTraining,
-  type LiveTrainingOptions,
-  type NotebookCharts,
-  type NotebookChartsOptions,
-  type ShowOptions,
-} from './display';
-export { liveSweep, type LiveSweep, type LiveSweepOptions } from '../parallel/live';
-export {
   confusionFigure,
   digitsFigure,
   imagesFigure,

@@ -4,8 +4,8 @@
  * opens offline, from a file.
  */
 import { join } from 'node:path';
-import { ensureWritableDir, writeFileAtomic } from '../io';
-import { formatSummary } from './display';
+import { ensureWritableDir, writeFileAtomic } from '../util/io';
+import { formatSummary } from '../train/messages';
 import { CHART_FORMATS, exportRunCharts, RUN_CHART_FILES, type ChartFormat, type RunChartsOptions } from './export';
 import { escapeHtml, jsonForScript, PLOT_CONFIG, plotlyPageHtml } from './html';
 import { allRunFigures, resolveRuns, type Run, type RunFigures } from './figures';

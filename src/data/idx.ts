@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { errorMessage, firstLine } from '../text';
+import { errorMessage, firstLine } from '../util/text';
 
 /** Data-type byte of unsigned 8-bit values, the only type MNIST uses. */
 export const IDX_UNSIGNED_BYTE = 0x08;

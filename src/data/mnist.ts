@@ -10,11 +10,11 @@ import * as https from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { removeStaleTemporaries } from '../io';
-import { Random } from '../random';
+import { removeStaleTemporaries } from '../util/io';
+import { Random } from '../util/random';
 import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, decodeIdx, expectMagic, readIdxFile, type IdxArray } from './idx';
-import { sha256 } from '../bytes';
-import { firstLine } from '../text';
+import { sha256 } from '../util/bytes';
+import { firstLine } from '../util/text';
 
 /** The four files of an MNIST-format dataset, by role. */
 export const MNIST_FILES = {

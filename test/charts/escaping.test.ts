@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { chartsHtml } from '../../src/charts/display';
+import { chartsHtml } from '../../src/notebook/display';
 import { CHROMIUM_ARGS, withRenderer } from '../../src/charts/chromium';
 import { exportRunCharts } from '../../src/charts/export';
 import { figureToHtml } from '../../src/charts/html';
 import { accuracyFigure, lossFigure, type PlotlyFigure } from '../../src/charts/figures';
 import { imagesFigure } from '../../src/charts/predictions';
-import type { TrainingConfig } from '../../src/config';
+import type { TrainingConfig } from '../../src/core/config';
 import { browserSkip, chromium } from '../helpers/chromium';
 import { makeHistory } from './histories';
 

@@ -10,8 +10,8 @@ import { exportFigure, exportRunCharts } from '../../src/charts/export';
 import { figureToHtml, jsonForScript, plotlySource } from '../../src/charts/html';
 import { createSharedRenderer } from '../../src/charts/shared-renderer';
 import { accuracyFigure, gradientFigure, lossFigure, type Figure } from '../../src/charts/figures';
-import { CSV_COLUMNS, parseHistory } from '../../src/history';
-import { OutputError } from '../../src/io';
+import { CSV_COLUMNS, parseHistory } from '../../src/core/history';
+import { OutputError } from '../../src/util/io';
 import { longHistory, makeHistory } from './histories';
 import { browserSkip } from '../helpers/chromium';
 

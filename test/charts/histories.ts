@@ -1,6 +1,6 @@
 /** Small hand-made training histories for the chart tests. */
-import { DEFAULT_CONFIG } from '../../src/config';
-import type { History, StepRecord } from '../../src/history';
+import { DEFAULT_CONFIG } from '../../src/core/config';
+import type { History, StepRecord } from '../../src/core/history';
 
 /** Per-step values of the default history (steps 0, 10, ..., 50). */
 export const STEPS = [0, 10, 20, 30, 40, 50];

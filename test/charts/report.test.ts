@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { CHROMIUM_ARGS } from '../../src/charts/chromium';
 import { allRunFigures } from '../../src/charts/figures';
 import { exportRunReport, REPORT_CHART_CLASS, REPORT_FILE, runReportHtml } from '../../src/charts/report';
-import { writeRunReport } from '../../src/cli';
+import { writeRunReport } from '../../src/bin/train';
 import { longHistory, makeHistory } from './histories';
 import { browserSkip, chromium } from '../helpers/chromium';
 

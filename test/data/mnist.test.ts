@@ -23,7 +23,7 @@ import {
   type MnistData,
   type MnistFileRole,
 } from '../../src/data/mnist';
-import { Random } from '../../src/random';
+import { Random } from '../../src/util/random';
 import { idxBytes } from '../helpers/idx';
 
 

@@ -1,13 +1,14 @@
-/** Running the built CLI (dist/cli.js) in a child process, for end-to-end tests. */
+/** Running the built CLI (dist/bin/train.js) in a child process, for end-to-end tests. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/util/package-root';
 
-export const root = resolve(__dirname, '..', '..', '..');
-export const cliPath = join(root, 'dist', 'cli.js');
+export const root = packageRoot();
+export const cliPath = join(root, 'dist', 'bin', 'train.js');
 
 /** The modules the CLI runs; dist must be at least as new as their sources. */
-const CORE = ['cli', 'train', 'checkpoint', 'config', 'io', 'history', 'model', 'backend', 'random', 'data/idx', 'data/mnist'];
+const CORE = ['bin/train', 'train/trainer', 'engine/local-engine', 'store/checkpoint', 'core/config', 'util/io', 'core/history', 'core/model', 'engine/backend', 'util/random', 'data/idx', 'data/mnist'];
 
 /** Builds dist (`npm run build`) when a core module is newer than its compiled file. */
 export function ensureBuilt(): void {

@@ -22,9 +22,10 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../../src/charts/chromium';
+import { packageRoot } from '../../src/util/package-root';
 
 /** The repository's root (this file is compiled to build/test/lab/). */
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = packageRoot();
 
 /** The project's Jupyter environment: `MNIST_VENV` or `.venv` in the repository. */
 export function labVenv(env: NodeJS.ProcessEnv = process.env): string {

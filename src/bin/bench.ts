@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: times the training step and a full evaluation pass on each backend that
+ * loads (or the one given), and prints one JSON line per backend and gradient mode.
+ *
+ * Figures are medians over repeated timing rounds after a warm-up, in milliseconds.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { BACKENDS, parseBackendChoice, setupBackend, type BackendName } from '../engine/backend';
+import { createNotebookCharts } from '../notebook/display';
+import { loadMnist, type MnistData } from '../data/mnist';
+import { Trainer } from '../train/trainer';
+import { type GradientMode } from '../core/loss';
+import { runCommand } from './command';
+import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from '../bench/parallel';
+import { benchTorchPeer, comparison } from '../bench/peer';
+import { benchCheckpoint } from '../bench/checkpoint';
+import { median } from '../bench/median';
+import { firstLine } from '../util/text';
+
+export interface BenchResult {
+  backend: BackendName;
+  gradientMode: GradientMode;
+  /** Median time of one training step (gradient step + moving-average update), no metrics recorded. */
+  msPerStep: number;
+  /** Median time of one step that also records the metrics (losses, mean absolute gradients). */
+  msPerRecordedStep: number;
+  /** Median time to evaluate the averaged model on the 5,000 validation and 10,000 test images. */
+  evalMs: number;
+  /** Steps per timing round and rounds. */
+  stepsPerRound: number;
+  rounds: number;
+  /** Tensors alive before and after the timed steps (equal when nothing leaks). */
+  tensorsBefore: number;
+  tensorsAfter: number;
+}
+
+function timeRounds(rounds: number, stepsPerRound: number, body: () => void): number {
+  const perStep: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const start = performance.now();
+    for (let i = 0; i < stepsPerRound; i++) body();
+    perStep.push((performance.now() - start) / stepsPerRound);
+  }
+  return median(perStep);
+}
+
+/** Benchmarks the current backend. */
+export function benchBackend(data: MnistData, backend: BackendName, gradientMode: GradientMode, steps: number): BenchResult {
+  const trainer = new Trainer(data, { backend, gradientMode, workers: 1 });
+  try {
+    const stepsPerRound = Math.max(1, Math.floor(steps / 5));
+    const rounds = 5;
+    for (let i = 0; i < Math.min(20, stepsPerRound); i++) trainer.step(i % 2 === 0); // warm-up
+    trainer.evaluate();
+    const tensorsBefore = tf.memory().numTensors;
+    const msPerStep = timeRounds(rounds, stepsPerRound, () => trainer.step(false));
+    const msPerRecordedStep = timeRounds(rounds, Math.max(1, Math.floor(stepsPerRound / 5)), () => trainer.step(true));
+    const tensorsAfter = tf.memory().numTensors;
+    const evalMs = timeRounds(3, 1, () => trainer.evaluate());
+    return { backend, gradientMode, msPerStep, msPerRecordedStep, evalMs, stepsPerRound, rounds, tensorsBefore, tensorsAfter };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export interface LiveDisplayCost {
+  backend: BackendName;
+  steps: number;
+  /** Wall time of the training loop, display included. */
+  trainMs: number;
+  /** Calls of the live display's progress callback, redraws, and the time spent in the callback. */
+  progressCalls: number;
+  redraws: number;
+  displayMs: number;
+  /** `displayMs` as a share of `trainMs`. */
+  displayPercent: number;
+}
+
+/**
+ * The cost of the notebook's live display during training: a short run with the live charts
+ * (redrawn every `intervalMs`, as in a notebook) writing into a stand-in notebook output, timing
+ * every call of the progress callback.
+ */
+export async function benchLiveDisplay(data: MnistData, backend: BackendName, steps: number, intervalMs = 2000): Promise<LiveDisplayCost> {
+  const outputs: string[] = [];
+  const charts = createNotebookCharts({
+    output: { html: (html) => outputs.push(html), newDisplay: () => ({ html: (html) => outputs.push(html) }), note: () => undefined },
+    renderSvg: null,
+  });
+  const live = charts.liveTraining({ intervalMs });
+  let displayMs = 0;
+  let progressCalls = 0;
+  const trainer = new Trainer(data, { backend, config: { trainingSteps: steps, evalEvery: Math.max(1, Math.floor(steps / 4)) } });
+  try {
+    const start = performance.now();
+    await trainer.run({
+      onProgress: (progress) => {
+        const t = performance.now();
+        live.onProgress(progress);
+        displayMs += performance.now() - t;
+        progressCalls++;
+      },
+    });
+    const trainMs = performance.now() - start;
+    return { backend, steps, trainMs, progressCalls, redraws: live.stats.redraws, displayMs, displayPercent: (100 * displayMs) / trainMs };
+  } finally {
+    trainer.dispose();
+    await charts.close();
+  }
+}
+
+export interface MemorySample {
+  step: number;
+  tensors: number;
+  /** Bytes held by tensors (tf.memory().numBytes). */
+  tensorBytes: number;
+  rssMB: number;
+}
+
+/**
+ * A long run of the tutorial with a memory sample at each evaluation: the tensor count, the
+ * bytes held by tensors and the process's resident memory, to show that they stay flat.
+ */
+export async function benchSoak(data: MnistData, backend: BackendName, steps: number): Promise<MemorySample[]> {
+  const samples: MemorySample[] = [];
+  const sample = (step: number) => {
+    const memory = tf.memory();
+    samples.push({ step, tensors: memory.numTensors, tensorBytes: memory.numBytes, rssMB: process.memoryUsage().rss / 2 ** 20 });
+  };
+  const trainer = new Trainer(data, { backend, config: { trainingSteps: steps } });
+  try {
+    await trainer.run({ onEvaluation: (evaluation) => sample(evaluation.step) });
+  } finally {
+    trainer.dispose();
+  }
+  return samples;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backend: { type: 'string', default: 'all' },
+      steps: { type: 'string', default: '200' },
+      autodiff: { type: 'boolean', default: false },
+      live: { type: 'boolean', default: false },
+      soak: { type: 'string' },
+      'peer-torch': { type: 'string' },
+      'peer-python': { type: 'string' },
+      ...PARALLEL_BENCH_OPTIONS,
+      checkpoint: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint]
+                       [--peer-torch seed_torch.py [--peer-python PYTHON]]
+Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
+pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
+--live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
+that many steps of the tutorial and samples tensors and memory at every evaluation;
+--peer-torch also times the PyTorch port (N steps, one thread, Debian's python3 by default);
+--checkpoint measures what the default checkpoints cost as a share of training time.
+Prints one JSON line per backend and measurement, then one comparing them.
+${PARALLEL_BENCH_USAGE}`);
+    return 0;
+  }
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 5) {
+    console.error(`error: --steps must be an integer >= 5, got "${values.steps}"`);
+    return 2;
+  }
+  const wanted: BackendName[] = values.backend === 'all' ? [...BACKENDS] : [parseBackendChoice(values.backend as string, '--backend') as BackendName];
+  const data = await loadMnist();
+  const results: BenchResult[] = [];
+  for (const name of wanted) {
+    try {
+      await setupBackend(name);
+    } catch (error) {
+      console.log(JSON.stringify({ backend: name, skipped: firstLine(error) }));
+      continue;
+    }
+    // The cpu backend is ~30x slower: fewer steps keep the benchmark short.
+    const backendSteps = name === 'cpu' ? Math.max(5, Math.floor(steps / 10)) : steps;
+    const modes: GradientMode[] = values.autodiff ? ['manual', 'autodiff'] : ['manual'];
+    for (const mode of modes) {
+      const result = benchBackend(data, name, mode, backendSteps);
+      results.push(result);
+      const rounded = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
+      console.log(JSON.stringify(rounded));
+    }
+    if (values.soak !== undefined) {
+      const soakSteps = Number(values.soak);
+      if (!Number.isInteger(soakSteps) || soakSteps < 1) throw new Error(`--soak must be a whole number of steps, got "${values.soak}"`);
+      const samples = await benchSoak(data, name, soakSteps);
+      const field = (key: keyof MemorySample) => samples.map((s) => s[key]);
+      const summary = (values: number[]) => ({ first: round(values[0]), last: round(values.at(-1)!), min: round(Math.min(...values)), max: round(Math.max(...values)) });
+      console.log(JSON.stringify({ soak: { backend: name, steps: soakSteps, samples: samples.length, tensors: summary(field('tensors')), tensorBytes: summary(field('tensorBytes')), rssMB: summary(field('rssMB')) } }));
+    }
+    if (values.checkpoint) {
+      const cost = await benchCheckpoint(data, name);
+      console.log(JSON.stringify(Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))));
+    }
+    if (values.live) {
+      const cost = await benchLiveDisplay(data, name, backendSteps * 10);
+      console.log(JSON.stringify({ liveDisplay: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
+    }
+    if (name === 'wasm') await benchParallel(data, values);
+  }
+  const peerScript = values['peer-torch'];
+  const peer = peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });
+  if (peer !== null) console.log(JSON.stringify(peer));
+  const compared = comparison(results, peer);
+  if (Object.keys(compared.compare.msPerStep).length > 1) console.log(JSON.stringify(compared));
+  return 0;
+}
+
+if (require.main === module) runCommand(main);

@@ -1,0 +1,144 @@
+/** The training step on this thread, with this thread's TensorFlow.js backend. */
+import * as tf from '@tensorflow/tfjs';
+import { BatchSampler, type Batch, type DataSet } from '../data/mnist';
+import type { StepRecord } from '../core/history';
+import { DivergenceError, divergedLoss, l2Regularization, learningRateAt, manualGradients, type Gradients } from '../core/loss';
+import { createParams, disposeParams, ExponentialMovingAverage, forward, paramList, paramValuesProblem, type ParamName, type Params } from '../core/model';
+import type { TrainingConfig } from '../core/config';
+import { yieldToEventLoop, type AdvanceOptions, type EngineSetup, type EngineState, type StepEngine, type TrainerState } from './step-engine';
+
+/** Rows of a data set as tensors, built once per engine for evaluation. */
+interface EvalSet {
+  chunks: tf.Tensor2D[];
+  labels: Uint8Array;
+}
+
+const EVAL_CHUNK = 5000;
+
+function evalSet(data: DataSet): EvalSet {
+  const chunks: tf.Tensor2D[] = [];
+  for (let start = 0; start < data.count; start += EVAL_CHUNK) {
+    const end = Math.min(data.count, start + EVAL_CHUNK);
+    chunks.push(tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]));
+  }
+  return { chunks, labels: data.labels };
+}
+
+/** The step on this thread, with this thread's TensorFlow.js backend. */
+export class LocalEngine implements StepEngine {
+  readonly workers = 1;
+  readonly params: Params;
+  readonly average: ExponentialMovingAverage | null;
+  private globalStepValue: number;
+  private readonly sampler: BatchSampler;
+  private evalSets: { validation: EvalSet; test: EvalSet } | null = null;
+
+  constructor(
+    private readonly setup: EngineSetup,
+    private readonly gradients: (params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D) => Gradients = manualGradients,
+  ) {
+    const { config, resume } = setup;
+    this.params = createParams(config);
+    if (resume !== undefined) this.restoreParams(resume.params, 'params');
+    this.average = config.useMovingAverage ? new ExponentialMovingAverage(config.movingAverageDecay, paramList(this.params).map(([, v]) => v)) : null;
+    if (resume !== undefined && this.average !== null) {
+      const values = new Map(paramList(this.params).map(([name, v]) => [v, resume.averages[name]!]));
+      this.average.restore(values);
+    }
+    this.globalStepValue = resume?.globalStep ?? 0;
+    this.sampler = new BatchSampler(setup.data.train, config.seed, resume?.sampler);
+  }
+
+  private restoreParams(values: Partial<Record<ParamName, Float32Array>>, what: string): void {
+    const variables = paramList(this.params);
+    const problem = paramValuesProblem(values, Object.fromEntries(variables.map(([name, v]) => [name, v.shape])));
+    if (problem !== null) throw new Error(`saved ${what}: ${problem}`);
+    for (const [name, v] of variables) tf.tidy(() => v.assign(tf.tensor(values[name]!, v.shape)));
+  }
+
+  get globalStep(): number {
+    return this.globalStepValue;
+  }
+
+  step(recordMetrics: boolean): StepRecord | null {
+    const { config, decaySteps, divergenceThreshold } = this.setup;
+    const batch: Batch = this.sampler.nextBatch(config.batchSize);
+    const step = this.globalStepValue;
+    const learningRate = learningRateAt(config, step, decaySteps);
+    let crossEntropy = Number.NaN;
+    let record: StepRecord | null = null;
+    tf.tidy(() => {
+      const images = tf.tensor2d(batch.images, [batch.size, config.inputNode]);
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const gradients = this.gradients(this.params, config, images, labels);
+      crossEntropy = gradients.crossEntropy.dataSync()[0];
+      if (divergedLoss(crossEntropy, divergenceThreshold)) return;
+      if (recordMetrics) record = this.stepRecord(step, learningRate, crossEntropy, gradients.grads);
+      for (const [name, v] of paramList(this.params)) v.assign(tf.sub(v, tf.mul(gradients.grads.get(name)!, learningRate)));
+    });
+    if (divergedLoss(crossEntropy, divergenceThreshold)) throw new DivergenceError(step, learningRate, crossEntropy, divergenceThreshold);
+    this.average?.apply(step);
+    this.globalStepValue++;
+    return record;
+  }
+
+  async advance(until: number, options: AdvanceOptions): Promise<void> {
+    while (this.globalStepValue < until) {
+      const record = this.step(this.globalStepValue % options.recordEvery === 0);
+      if (record !== null) options.onRecord(record);
+      if (this.globalStepValue >= until) break;
+      // Lets SIGINT handlers and abort signals run between steps.
+      await yieldToEventLoop();
+      if (options.shouldStop()) break;
+    }
+  }
+
+  private stepRecord(step: number, learningRate: number, crossEntropy: number, grads: Map<ParamName, tf.Tensor>): StepRecord {
+    const l2 = l2Regularization(this.params, this.setup.config.regularizationRate).dataSync()[0];
+    const meanAbsGradients: StepRecord['meanAbsGradients'] = {};
+    let absSum = 0;
+    let count = 0;
+    for (const [name, g] of grads) {
+      const sum = tf.sum(tf.abs(g)).dataSync()[0];
+      meanAbsGradients[name] = sum / g.size;
+      absSum += sum;
+      count += g.size;
+    }
+    return { step, learningRate, crossEntropy, totalLoss: crossEntropy + l2, meanAbsGradient: absSum / count, meanAbsGradients };
+  }
+
+  private setAccuracy(set: EvalSet): number {
+    let correct = 0;
+    let offset = 0;
+    for (const chunk of set.chunks) {
+      const predicted = tf.tidy(() => tf.argMax(forward(chunk, this.params, this.average, this.setup.config.activation), 1).dataSync());
+      for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[offset + i]) correct++;
+      offset += predicted.length;
+    }
+    return correct / set.labels.length;
+  }
+
+  accuracy(): { validationAccuracy: number; testAccuracy: number } {
+    this.evalSets ??= { validation: evalSet(this.setup.data.validation), test: evalSet(this.setup.data.test) };
+    return { validationAccuracy: this.setAccuracy(this.evalSets.validation), testAccuracy: this.setAccuracy(this.evalSets.test) };
+  }
+
+  state(): EngineState {
+    const averages: TrainerState['averages'] = {};
+    if (this.average !== null) {
+      for (const [name, v] of paramList(this.params)) averages[name] = this.average.average(v).dataSync() as Float32Array;
+    }
+    const params: TrainerState['params'] = {};
+    for (const [name, v] of paramList(this.params)) params[name] = v.dataSync() as Float32Array;
+    return { globalStep: this.globalStepValue, sampler: this.sampler.getState(), params, averages };
+  }
+
+  dispose(): void {
+    this.average?.dispose();
+    disposeParams(this.params);
+    if (this.evalSets !== null) {
+      for (const set of [this.evalSets.validation, this.evalSets.test]) tf.dispose(set.chunks);
+      this.evalSets = null;
+    }
+  }
+}

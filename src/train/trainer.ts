@@ -1,0 +1,321 @@
+/**
+ * The training loop: a `Trainer` owns a step engine (this thread, or the hidden layer split
+ * between worker threads) and runs the tutorial's schedule on it: evaluation at step 0, every
+ * `evalEvery` steps and at the end, checkpoints, logs, and a history of every recorded step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { decayStepsFor, makeConfig, type TrainingConfig } from '../core/config';
+import type { MnistData } from '../data/mnist';
+import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from '../core/history';
+import { autodiffGradients, DIVERGENCE_CROSS_ENTROPY, DivergenceError, learningRateAt, manualGradients, type GradientMode } from '../core/loss';
+import type { ExponentialMovingAverage, Params } from '../core/model';
+import { LocalEngine } from '../engine/local-engine';
+import { SplitEngine } from '../engine/split-engine';
+import { yieldToEventLoop, type EngineSetup, type StepEngine, type TrainerState } from '../engine/step-engine';
+import { checkWorkers, defaultStepWorkers } from '../engine/workers';
+import { takeInterrupts, type InterruptScope } from './interrupt';
+import { errorMessage, formatPercent } from '../util/text';
+
+/** Where a training run is, passed to `RunOptions.onProgress` after each step. */
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  learningRate: number;
+  crossEntropy: number;
+  /** Training speed over the current run so far. */
+  stepsPerSecond: number;
+  secondsLeft: number;
+  latestEvaluation: Evaluation | null;
+  /** The history so far (the live object: read it, do not keep it). */
+  history: History;
+}
+
+/** Options of `Trainer.run`: stopping, logging and progress callbacks. */
+export interface RunOptions {
+  /** Stops the loop after the step under way; the history so far is kept. */
+  signal?: AbortSignal;
+  /** Also stop on SIGINT (Ctrl-C, or "interrupt kernel" in Jupyter). */
+  stopOnSigint?: boolean;
+  /** Called after every recorded step and every evaluation. */
+  onProgress?: (progress: Progress) => void;
+  /** Called with every evaluation. */
+  onEvaluation?: (evaluation: Evaluation) => void;
+  /** Receives the log lines (the tutorial's and English ones); default: none. */
+  log?: (line: string) => void;
+  /** Save a checkpoint every this many steps through `onCheckpoint`. */
+  checkpointEvery?: number;
+  onCheckpoint?: (state: TrainerState) => Promise<void> | void;
+}
+
+/** Options of `new Trainer`: the configuration, the backend's name, checkpoints and the step's workers. */
+export interface TrainerOptions {
+  config?: Partial<TrainingConfig>;
+  /** Name of the backend in use, recorded in the history. */
+  backend?: string;
+  gradientMode?: GradientMode;
+  /** Continue from a saved state instead of starting fresh. */
+  resume?: TrainerState;
+  /** Mean cross-entropy above which a step counts as diverged (default `DIVERGENCE_CROSS_ENTROPY`; Infinity: only a non-finite loss). */
+  divergenceThreshold?: number;
+  /**
+   * Threads to split each step across (the hidden units divided between worker threads);
+   * 1: this thread only. Default `defaultStepWorkers`: one per core on wasm.
+   */
+  workers?: number;
+}
+
+/** A percentage as the tutorial printed it (all digits), without binary rounding noise. */
+function tutorialPercent(fraction: number): string {
+  return `${Number((fraction * 100).toPrecision(12))} %`;
+}
+
+/**
+ * Trains the tutorial's network on one data set. Owns its tensors (and worker threads): call
+ * `dispose` when done.
+ */
+export class Trainer {
+  readonly config: TrainingConfig;
+  readonly history: History;
+  readonly decaySteps: number;
+  /** Threads that compute each step: 1, or the workers the hidden layer is split between. */
+  readonly workers: number;
+  private readonly engine: StepEngine;
+  private disposed = false;
+
+  constructor(data: MnistData, options: TrainerOptions = {}) {
+    const resume = options.resume;
+    this.config = makeConfig(resume?.config ?? options.config);
+    if (data.train.imageSize !== this.config.inputNode) {
+      throw new Error(`config.inputNode is ${this.config.inputNode} but the images have ${data.train.imageSize} pixels`);
+    }
+    this.decaySteps = decayStepsFor(this.config, data.train.count);
+    const setup: EngineSetup = { data, config: this.config, decaySteps: this.decaySteps, divergenceThreshold: options.divergenceThreshold ?? DIVERGENCE_CROSS_ENTROPY, resume };
+    const autodiff = options.gradientMode === 'autodiff';
+    const wanted = options.workers === undefined ? (autodiff ? 1 : defaultStepWorkers(this.config)) : checkWorkers(options.workers, 'options.workers');
+    if (wanted > 1 && autodiff) throw new Error('options.workers > 1 needs the manual gradients (gradientMode "manual"): the split step computes them by hand');
+    // Every worker needs at least one hidden unit; the linear model has none to split.
+    this.workers = Math.max(1, Math.min(wanted, this.config.layer1Node));
+    this.engine = this.workers > 1 ? new SplitEngine(setup, this.workers) : new LocalEngine(setup, autodiff ? autodiffGradients : manualGradients);
+    this.history = resume !== undefined ? cloneHistory(resume.history) : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
+    // A resumed run may change settings (e.g. more steps): the history records those in force.
+    if (resume !== undefined) this.history.config = { ...this.config };
+  }
+
+  /** The parameters (with the split step: a copy gathered from the workers on each access). */
+  get params(): Params {
+    return this.engine.params;
+  }
+
+  /** The moving averages of the parameters, when used (gathered with `params`). */
+  get average(): ExponentialMovingAverage | null {
+    return this.engine.average;
+  }
+
+  /** `global_step`: training steps completed. */
+  get globalStep(): number {
+    return this.engine.globalStep;
+  }
+
+  learningRate(step = this.globalStep): number {
+    return learningRateAt(this.config, step, this.decaySteps);
+  }
+
+  /**
+   * One training step (`train_op`): a gradient step on the next batch, then the moving-average
+   * update. Returns the step's metrics when `recordMetrics` is set, else null. Throws
+   * `DivergenceError`, without changing the parameters, when the loss is not finite or exceeds
+   * the divergence threshold.
+   */
+  step(recordMetrics = false): StepRecord | null {
+    return this.engine.step(recordMetrics);
+  }
+
+  /** Validation and test accuracy now (`global_step` steps). */
+  evaluate(): Evaluation {
+    return { step: this.globalStep, ...this.engine.accuracy() };
+  }
+
+  /** The state to save in a checkpoint. */
+  state(): TrainerState {
+    return { config: this.config, backend: this.history.backend, ...this.engine.state(), history: cloneHistory(this.history) };
+  }
+
+  /**
+   * Trains until `config.trainingSteps`, evaluating at step 0, every `evalEvery` steps and at
+   * the end. Resolves with the history when it completes or is stopped; rejects with
+   * `DivergenceError` (the history, kept in `trainer.history`, says `diverged`).
+   */
+  async run(options: RunOptions = {}): Promise<History> {
+    if (this.disposed) throw new Error('this trainer has been disposed');
+    const { config, history } = this;
+    const log = options.log ?? (() => undefined);
+    const sigint = await stopOnSigint(options.stopOnSigint === true);
+    const stopped = () => sigint.signal.aborted || options.signal?.aborted === true;
+    const clock = new RunClock(this.globalStep, history.wallTimeSeconds);
+    const checkpointEvery = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined ? options.checkpointEvery : null;
+    history.status = 'running';
+    history.error = null;
+    try {
+      let lastCrossEntropy = Number.NaN;
+      for (;;) {
+        const step = this.globalStep;
+        if (evaluationDue(history, step, config)) {
+          const evaluation = { ...this.evaluate(), elapsedSeconds: clock.wallTimeSeconds() };
+          history.evaluations.push(evaluation);
+          logEvaluation(log, evaluation);
+          options.onEvaluation?.(evaluation);
+          options.onProgress?.(this.progress(clock, lastCrossEntropy));
+        }
+        if (step >= config.trainingSteps) {
+          markCompleted(history, step, log);
+          break;
+        }
+        if (stopped()) {
+          markStopped(history, step, config.trainingSteps, log, sigint.interrupted);
+          break;
+        }
+        // The engine runs on its own up to the next evaluation or checkpoint.
+        await this.engine.advance(nextPause(step, config, checkpointEvery), {
+          recordEvery: config.recordEvery,
+          shouldStop: stopped,
+          onRecord: (record) => {
+            history.steps.push(record);
+            lastCrossEntropy = record.crossEntropy;
+            options.onProgress?.(this.progress(clock, lastCrossEntropy));
+          },
+        });
+        if (checkpointEvery !== null && this.globalStep % checkpointEvery === 0) {
+          history.wallTimeSeconds = clock.wallTimeSeconds();
+          await options.onCheckpoint!(this.state());
+        }
+        await yieldToEventLoop();
+      }
+    } catch (error) {
+      markFailed(history, error, log);
+      throw error;
+    } finally {
+      sigint.restore();
+      history.wallTimeSeconds = clock.wallTimeSeconds();
+      history.finishedAt = new Date().toISOString();
+    }
+    return history;
+  }
+
+  /** Where the run is, for `RunOptions.onProgress`. */
+  private progress(clock: RunClock, crossEntropy: number): Progress {
+    const { stepsPerSecond, secondsLeft } = clock.speed(this.globalStep, this.config.trainingSteps);
+    return {
+      step: this.globalStep,
+      totalSteps: this.config.trainingSteps,
+      learningRate: this.learningRate(),
+      crossEntropy,
+      stepsPerSecond,
+      secondsLeft,
+      latestEvaluation: this.history.evaluations.at(-1) ?? null,
+      history: this.history,
+    };
+  }
+
+  /** Releases every tensor the trainer owns, and stops its worker threads. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.engine.dispose();
+  }
+}
+
+/**
+ * The one place a training run listens for SIGINT (Ctrl-C; *Interrupt* in a notebook): while
+ * `enabled`, a SIGINT aborts `signal` (the run stops after the step under way) instead of
+ * failing the notebook cell (src/interrupt.ts); `restore` gives SIGINT back.
+ */
+async function stopOnSigint(enabled: boolean): Promise<InterruptScope> {
+  return enabled ? takeInterrupts() : { signal: new AbortController().signal, interrupted: false, restore: () => undefined };
+}
+
+/** The clock of one `Trainer.run` call: its speed, the time left, and the run's wall time. */
+class RunClock {
+  private readonly startTime = performance.now();
+
+  /** `startStep`: the step this call began at; `previousWallTime`: seconds of training before it (a resumed run). */
+  constructor(
+    private readonly startStep: number,
+    private readonly previousWallTime: number,
+  ) {}
+
+  /** Seconds of training in all: earlier calls' and this one's so far. */
+  wallTimeSeconds(): number {
+    return this.previousWallTime + (performance.now() - this.startTime) / 1000;
+  }
+
+  /** Steps per second since this call began, and the seconds left to `totalSteps` at that speed (NaN before any step). */
+  speed(step: number, totalSteps: number): { stepsPerSecond: number; secondsLeft: number } {
+    const elapsed = (performance.now() - this.startTime) / 1000;
+    const stepsPerSecond = elapsed > 0 ? (step - this.startStep) / elapsed : 0;
+    return { stepsPerSecond, secondsLeft: stepsPerSecond > 0 ? (totalSteps - step) / stepsPerSecond : Number.NaN };
+  }
+}
+
+/** Whether `step` is evaluated: at step 0, every `evalEvery` steps and at the end, and not twice (a resumed run). */
+function evaluationDue(history: History, step: number, config: TrainingConfig): boolean {
+  return (step % config.evalEvery === 0 || step >= config.trainingSteps) && history.evaluations.at(-1)?.step !== step;
+}
+
+/** The next multiple of `every` after `step`. */
+const nextMultiple = (step: number, every: number) => (Math.floor(step / every) + 1) * every;
+
+/** How far the engine runs on its own from `step`: to the next evaluation, the next checkpoint or the end. */
+function nextPause(step: number, config: TrainingConfig, checkpointEvery: number | null): number {
+  return Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointEvery !== null ? nextMultiple(step, checkpointEvery) : Infinity);
+}
+
+/** The tutorial's accuracy line and an English one beside it. */
+function logEvaluation(log: (line: string) => void, evaluation: Evaluation): void {
+  log(`训练轮数: ${evaluation.step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
+  log(`step ${evaluation.step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+}
+
+/** A run that reached its last step: the final accuracy from its last evaluation, and the tutorial's closing line. */
+function markCompleted(history: History, step: number, log: (line: string) => void): void {
+  const last = history.evaluations.at(-1)!;
+  history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
+  history.status = 'completed';
+  log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
+  log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+}
+
+/** A run stopped by a signal before its last step. */
+function markStopped(history: History, step: number, trainingSteps: number, log: (line: string) => void, interrupted: boolean): void {
+  history.status = 'stopped';
+  history.error = `stopped at step ${step} of ${trainingSteps}`;
+  const count = (n: number) => n.toLocaleString('en-US');
+  log(`${interrupted ? 'interrupted' : 'stopped'} at step ${count(step)} of ${count(trainingSteps)}: the history so far is kept`);
+}
+
+/** A run ended by an error: diverged, or failed. */
+function markFailed(history: History, error: unknown, log: (line: string) => void): void {
+  history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
+  history.error = errorMessage(error);
+  log(history.error);
+}
+
+/** Attached to errors thrown by `train`, so callers keep what was recorded. */
+export interface TrainingFailure extends Error {
+  history: History;
+}
+
+/**
+ * Trains a fresh network (or resumes one) and returns its history; every tensor is released.
+ * Errors carry the history so far as `error.history`. Use `Trainer` to keep the parameters.
+ */
+export async function train(data: MnistData, options: TrainerOptions & RunOptions = {}): Promise<History> {
+  const trainer = new Trainer(data, options);
+  try {
+    return await trainer.run(options);
+  } catch (error) {
+    if (error instanceof Error) Object.assign(error, { history: trainer.history });
+    throw error;
+  } finally {
+    trainer.dispose();
+  }
+}
