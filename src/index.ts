@@ -7,8 +7,25 @@
  * Every name here is a deliberate part of the public surface (test/public-api.test.ts pins the
  * list): add one only when users need it.
  */
-export { BACKENDS, BackendError, describeBackend, setupBackend, type BackendChoice, type BackendInfo, type BackendName } from './engine/backend';
-export { CONFIG_HELP, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type Activation, type TrainingConfig } from './core/config';
+export {
+  BACKENDS,
+  BackendError,
+  describeBackend,
+  setupBackend,
+  type BackendChoice,
+  type BackendInfo,
+  type BackendName,
+} from './engine/backend';
+export {
+  CONFIG_HELP,
+  ConfigError,
+  DEFAULT_CONFIG,
+  configProblems,
+  decayStepsFor,
+  makeConfig,
+  type Activation,
+  type TrainingConfig,
+} from './core/config';
 export { DataError } from './data/idx';
 export {
   BatchSampler,
@@ -38,12 +55,48 @@ export {
   type ParamName,
   type Params,
 } from './core/model';
-export { DivergenceError, autodiffGradients, crossEntropyMean, l2Regularization, learningRateAt, manualGradients, totalLoss, type GradientMode, type Gradients } from './core/loss';
-export { Trainer, train, type Progress, type RunOptions, type TrainerOptions, type TrainingFailure } from './train/trainer';
+export { DivergenceError } from './core/divergence';
+export {
+  autodiffGradients,
+  crossEntropyMean,
+  l2Regularization,
+  learningRateAt,
+  manualGradients,
+  totalLoss,
+  type GradientMode,
+  type Gradients,
+} from './core/loss';
+export {
+  Trainer,
+  train,
+  type Progress,
+  type RunOptions,
+  type TrainerOptions,
+  type TrainingFailure,
+} from './train/trainer';
 export { type TrainerState } from './engine/step-engine';
-export { bestEvaluation, historyToCsv, historyToJson, parseHistory, type Evaluation, type History, type RunStatus, type StepRecord } from './core/history';
+export {
+  bestEvaluation,
+  historyToCsv,
+  historyToJson,
+  parseHistory,
+  type Evaluation,
+  type History,
+  type RunStatus,
+  type StepRecord,
+} from './core/history';
 export { CheckpointError, loadCheckpoint, saveCheckpoint } from './store/checkpoint';
-export { RunError, defaultRunsDir, listRuns, loadRun, saveRun, type RunMeta, type RunSummary, type SaveRunOptions, type SavedRun } from './store/runs';
+export {
+  RunError,
+  defaultRunsDir,
+  listRuns,
+  loadRun,
+  saveRun,
+  type RunMeta,
+  type RunSummary,
+  type SaveRunOptions,
+  type SavedRun,
+} from './store/runs';
 export { loadRunModel, type RunModel } from './store/run-model';
 export { trainOrLoad, type TrainOrLoadOptions, type TrainOrLoadResult } from './store/train-or-load';
 export {
@@ -54,7 +107,15 @@ export {
   type SweepResult,
   type SweepRun,
 } from './sweep/sweep';
-export { expandGrid, spread, summarizeSweep, summaryCsv, summaryMarkdown, type Spread, type SummaryRow } from './sweep/summary';
+export {
+  expandGrid,
+  spread,
+  summarizeSweep,
+  summaryCsv,
+  summaryMarkdown,
+  type Spread,
+  type SummaryRow,
+} from './sweep/summary';
 export {
   confusionMatrix,
   matrixAccuracy,
@@ -74,4 +135,9 @@ export {
   type PreprocessedDigit,
 } from './predict/digit-image';
 export type { GrayImage, PreprocessStage, PreprocessSteps } from './predict/digit-preprocess';
-export { quantizationAccuracy, quantizeModel, type QuantizationAccuracy, type QuantizedModel } from './predict/quantize';
+export {
+  quantizationAccuracy,
+  quantizeModel,
+  type QuantizationAccuracy,
+  type QuantizedModel,
+} from './predict/quantize';

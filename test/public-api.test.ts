@@ -11,7 +11,10 @@ import ts from 'typescript';
 import { packageRoot } from '../src/util/package-root';
 
 const ROOT = packageRoot();
-const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, unknown>;
+};
 
 interface Entry {
   /** The subpath in package.json's `exports`. */
@@ -34,26 +37,123 @@ const ENTRIES: Entry[] = [
     js: './dist/index.js',
     dts: './dist/index.d.ts',
     values: [
-      'BACKENDS', 'BackendError', 'BatchSampler', 'CONFIG_HELP', 'CheckpointError', 'ConfigError', 'DEFAULT_CONFIG',
-      'DIGIT_IMAGE_LIMITS', 'DataError', 'DigitImageError', 'DivergenceError', 'ExponentialMovingAverage', 'PARAM_NAMES',
-      'RunError', 'Trainer', 'VALIDATION_SIZE', 'autodiffGradients', 'bestEvaluation', 'configProblems', 'confusionMatrix',
-      'createParams', 'crossEntropyMean', 'decayStepsFor', 'defaultRunsDir', 'defaultSweepWorkers', 'describeBackend',
-      'disposeParams', 'expandGrid', 'forward', 'historyToCsv', 'historyToJson', 'inference', 'l2Regularization',
-      'labelCounts', 'learningRateAt', 'listRuns', 'loadCheckpoint', 'loadMnist', 'loadRun', 'loadRunModel',
-      'makeConfig', 'manualGradients', 'matrixAccuracy', 'mnistFromBytes', 'mostConfidentMistakes', 'movingAverageDecayAt',
-      'paramList', 'paramValues', 'parseHistory', 'perClassAccuracy', 'pickImages', 'predict', 'predictedClasses',
-      'preprocessDigitImage', 'quantizationAccuracy', 'quantizeModel', 'runSweep', 'saveCheckpoint', 'saveRun',
-      'setupBackend', 'sliceDataSet', 'spread', 'summarizeSweep', 'summaryCsv', 'summaryMarkdown', 'toOneHot',
-      'totalLoss', 'train', 'trainOrLoad',
+      'BACKENDS',
+      'BackendError',
+      'BatchSampler',
+      'CONFIG_HELP',
+      'CheckpointError',
+      'ConfigError',
+      'DEFAULT_CONFIG',
+      'DIGIT_IMAGE_LIMITS',
+      'DataError',
+      'DigitImageError',
+      'DivergenceError',
+      'ExponentialMovingAverage',
+      'PARAM_NAMES',
+      'RunError',
+      'Trainer',
+      'VALIDATION_SIZE',
+      'autodiffGradients',
+      'bestEvaluation',
+      'configProblems',
+      'confusionMatrix',
+      'createParams',
+      'crossEntropyMean',
+      'decayStepsFor',
+      'defaultRunsDir',
+      'defaultSweepWorkers',
+      'describeBackend',
+      'disposeParams',
+      'expandGrid',
+      'forward',
+      'historyToCsv',
+      'historyToJson',
+      'inference',
+      'l2Regularization',
+      'labelCounts',
+      'learningRateAt',
+      'listRuns',
+      'loadCheckpoint',
+      'loadMnist',
+      'loadRun',
+      'loadRunModel',
+      'makeConfig',
+      'manualGradients',
+      'matrixAccuracy',
+      'mnistFromBytes',
+      'mostConfidentMistakes',
+      'movingAverageDecayAt',
+      'paramList',
+      'paramValues',
+      'parseHistory',
+      'perClassAccuracy',
+      'pickImages',
+      'predict',
+      'predictedClasses',
+      'preprocessDigitImage',
+      'quantizationAccuracy',
+      'quantizeModel',
+      'runSweep',
+      'saveCheckpoint',
+      'saveRun',
+      'setupBackend',
+      'sliceDataSet',
+      'spread',
+      'summarizeSweep',
+      'summaryCsv',
+      'summaryMarkdown',
+      'toOneHot',
+      'totalLoss',
+      'train',
+      'trainOrLoad',
     ],
     types: [
-      'Activation', 'AverageClass', 'BackendChoice', 'BackendInfo', 'BackendName', 'Batch', 'DataSet', 'DigitImageLimits',
-      'Evaluation', 'GradientMode', 'Gradients', 'GrayImage', 'History', 'LoadOptions', 'Mistake', 'MnistData',
-      'MnistSource', 'ParamName', 'Params', 'PreprocessOptions', 'PreprocessStage', 'PreprocessSteps',
-      'PreprocessedDigit', 'Progress', 'QuantizationAccuracy', 'QuantizedModel', 'RunMeta', 'RunModel', 'RunOptions',
-      'RunStatus', 'RunSummary', 'SaveRunOptions', 'SavedRun', 'Spread', 'StepRecord', 'SummaryRow', 'SweepOptions',
-      'SweepProgress', 'SweepResult', 'SweepRun', 'TrainOrLoadOptions', 'TrainOrLoadResult', 'TrainerOptions',
-      'TrainerState', 'TrainingConfig', 'TrainingFailure',
+      'Activation',
+      'AverageClass',
+      'BackendChoice',
+      'BackendInfo',
+      'BackendName',
+      'Batch',
+      'DataSet',
+      'DigitImageLimits',
+      'Evaluation',
+      'GradientMode',
+      'Gradients',
+      'GrayImage',
+      'History',
+      'LoadOptions',
+      'Mistake',
+      'MnistData',
+      'MnistSource',
+      'ParamName',
+      'Params',
+      'PreprocessOptions',
+      'PreprocessStage',
+      'PreprocessSteps',
+      'PreprocessedDigit',
+      'Progress',
+      'QuantizationAccuracy',
+      'QuantizedModel',
+      'RunMeta',
+      'RunModel',
+      'RunOptions',
+      'RunStatus',
+      'RunSummary',
+      'SaveRunOptions',
+      'SavedRun',
+      'Spread',
+      'StepRecord',
+      'SummaryRow',
+      'SweepOptions',
+      'SweepProgress',
+      'SweepResult',
+      'SweepRun',
+      'TrainOrLoadOptions',
+      'TrainOrLoadResult',
+      'TrainerOptions',
+      'TrainerState',
+      'TrainingConfig',
+      'TrainingFailure',
     ],
   },
   {
@@ -62,18 +162,54 @@ const ENTRIES: Entry[] = [
     js: './dist/charts/index.js',
     dts: './dist/charts/index.d.ts',
     values: [
-      'CHART_FORMATS', 'ChromiumNotFoundError', 'METRICS', 'REPORTED_ACCURACY', 'REPORT_FILE', 'RUN_CHART_FILES',
-      'accuracyFigure', 'allRunFigures', 'compareFigure', 'confusionFigure', 'digitsFigure', 'exportFigure',
-      'exportRunCharts', 'exportRunReport', 'figureToHtml', 'findChromium',
-      'gradientFigure', 'imagesFigure', 'learningRateFigure', 'lossFigure',
-      'perClassAccuracyFigure', 'preprocessingFigure', 'probabilitiesFigure', 'runReportHtml',
+      'CHART_FORMATS',
+      'ChromiumNotFoundError',
+      'METRICS',
+      'REPORTED_ACCURACY',
+      'REPORT_FILE',
+      'RUN_CHART_FILES',
+      'accuracyFigure',
+      'allRunFigures',
+      'compareFigure',
+      'confusionFigure',
+      'digitsFigure',
+      'exportFigure',
+      'exportRunCharts',
+      'exportRunReport',
+      'figureToHtml',
+      'findChromium',
+      'gradientFigure',
+      'imagesFigure',
+      'learningRateFigure',
+      'lossFigure',
+      'perClassAccuracyFigure',
+      'preprocessingFigure',
+      'probabilitiesFigure',
+      'runReportHtml',
       'smooth',
     ],
     types: [
-      'AccuracyFigureOptions', 'Axis', 'ChartFormat', 'ExportOptions', 'Figure', 'FigureOptions', 'HtmlOptions',
-      'ImageSize', 'Layout', 'Metric', 'NamedRun',
-      'PredictionFigure', 'ReportOptions', 'ReportedAccuracy', 'Run',
-      'RunChartsOptions', 'RunFigures', 'RunFiguresOptions', 'RunReportOptions', 'Runs', 'Trace',
+      'AccuracyFigureOptions',
+      'Axis',
+      'ChartFormat',
+      'ExportOptions',
+      'Figure',
+      'FigureOptions',
+      'HtmlOptions',
+      'ImageSize',
+      'Layout',
+      'Metric',
+      'NamedRun',
+      'PredictionFigure',
+      'ReportOptions',
+      'ReportedAccuracy',
+      'Run',
+      'RunChartsOptions',
+      'RunFigures',
+      'RunFiguresOptions',
+      'RunReportOptions',
+      'Runs',
+      'Trace',
     ],
   },
   {
@@ -82,19 +218,79 @@ const ENTRIES: Entry[] = [
     js: './dist/notebook/index.js',
     dts: './dist/notebook/index.d.ts',
     values: [
-      'formatDuration', 'formatProgress', 'formatSummary', 'liveSweep', 'liveTraining', 'notebookCharts', 'showFigure', 'showPredictionFigure',
-      'STEPS_ENV', 'TUTORIAL_EVAL_EVERY', 'TUTORIAL_STEPS', 'ablationRuns', 'asciiDigit', 'averageTable', 'checkRuns',
-      'closeUpRange', 'compareWithBaseline', 'compareWithPackage', 'conclusions', 'deadUnitTable', 'describeSweepTime',
-      'digitsPng', 'displayPath', 'drawDigit', 'drawDigitHtml', 'evalEveryFor', 'fitGap', 'fitTable', 'formatChance',
-      'l2Path', 'l2Term', 'loadTutorialModel', 'lossCrossover', 'notebookSteps', 'pairEvaluations', 'runAblation',
-      'runInNotebook', 'separationChance', 'summarizePairs', 'summarizeVariants', 'summaryTable', 'sweepTime',
-      'textTable', 'tutorialConfig', 'variantRuns',
+      'formatDuration',
+      'formatProgress',
+      'formatSummary',
+      'liveSweep',
+      'liveTraining',
+      'notebookCharts',
+      'showFigure',
+      'showPredictionFigure',
+      'STEPS_ENV',
+      'TUTORIAL_EVAL_EVERY',
+      'TUTORIAL_STEPS',
+      'ablationRuns',
+      'asciiDigit',
+      'averageTable',
+      'checkRuns',
+      'closeUpRange',
+      'compareWithBaseline',
+      'compareWithPackage',
+      'conclusions',
+      'deadUnitTable',
+      'describeSweepTime',
+      'digitsPng',
+      'displayPath',
+      'drawDigit',
+      'drawDigitHtml',
+      'evalEveryFor',
+      'fitGap',
+      'fitTable',
+      'formatChance',
+      'l2Path',
+      'l2Term',
+      'loadTutorialModel',
+      'lossCrossover',
+      'notebookSteps',
+      'pairEvaluations',
+      'runAblation',
+      'runInNotebook',
+      'separationChance',
+      'summarizePairs',
+      'summarizeVariants',
+      'summaryTable',
+      'sweepTime',
+      'textTable',
+      'tutorialConfig',
+      'variantRuns',
     ],
     types: [
-      'LiveSweep', 'LiveSweepOptions', 'LiveTraining', 'LiveTrainingOptions', 'NotebookCharts', 'NotebookChartsOptions', 'ShowOptions',
-      'AblationOptions', 'AblationRun', 'AblationSweep', 'CompareOptions', 'Comparison', 'Difference', 'DrawDigitOptions',
-      'DrawDigitOutput', 'L2Path', 'LossCrossover', 'PairSummary', 'PairedEvaluation', 'RunCheck', 'SweepTime',
-      'TutorialCode', 'TutorialModel', 'TutorialModelOptions', 'Variant', 'VariantSummary',
+      'LiveSweep',
+      'LiveSweepOptions',
+      'LiveTraining',
+      'LiveTrainingOptions',
+      'NotebookCharts',
+      'NotebookChartsOptions',
+      'ShowOptions',
+      'AblationOptions',
+      'AblationRun',
+      'AblationSweep',
+      'CompareOptions',
+      'Comparison',
+      'Difference',
+      'DrawDigitOptions',
+      'DrawDigitOutput',
+      'L2Path',
+      'LossCrossover',
+      'PairSummary',
+      'PairedEvaluation',
+      'RunCheck',
+      'SweepTime',
+      'TutorialCode',
+      'TutorialModel',
+      'TutorialModelOptions',
+      'Variant',
+      'VariantSummary',
     ],
   },
 ];
@@ -107,9 +303,16 @@ const sorted = (names: Iterable<string>) => [...names].sort();
 
 /** Every name an entry's source exports, values and types, with the symbol it stands for. */
 function declaredExports(): Map<string, { checker: ts.TypeChecker; symbols: ts.Symbol[] }> {
-  const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(ROOT, 'tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  );
   assert.ok(config, 'tsconfig.json could not be read');
-  const program = ts.createProgram(ENTRIES.map((entry) => join(ROOT, entry.source)), { ...config.options, noEmit: true });
+  const program = ts.createProgram(
+    ENTRIES.map((entry) => join(ROOT, entry.source)),
+    { ...config.options, noEmit: true },
+  );
   const checker = program.getTypeChecker();
   const result = new Map<string, { checker: ts.TypeChecker; symbols: ts.Symbol[] }>();
   for (const entry of ENTRIES) {
@@ -126,14 +329,24 @@ describe('public API', () => {
   it("package.json's exports map names the three entry points and package.json, and each resolves to a built file", () => {
     assert.deepEqual(Object.keys(PACKAGE.exports), [...ENTRIES.map((entry) => entry.subpath), './package.json']);
     for (const entry of ENTRIES) {
-      assert.deepEqual(PACKAGE.exports[entry.subpath], { types: entry.dts, default: entry.js }, `exports["${entry.subpath}"]`);
+      assert.deepEqual(
+        PACKAGE.exports[entry.subpath],
+        { types: entry.dts, default: entry.js },
+        `exports["${entry.subpath}"]`,
+      );
       // Resolved through the exports map, as a user's require would (the package refers to itself by name).
-      assert.equal(require.resolve(specifier(entry.subpath)), join(ROOT, entry.js), `require.resolve('${specifier(entry.subpath)}')`);
+      assert.equal(
+        require.resolve(specifier(entry.subpath)),
+        join(ROOT, entry.js),
+        `require.resolve('${specifier(entry.subpath)}')`,
+      );
       assert.ok(existsSync(join(ROOT, entry.dts)), `${entry.dts} is missing (run npm run build)`);
     }
     assert.equal(require.resolve(`${PACKAGE.name}/package.json`), join(ROOT, 'package.json'));
     // Anything else is private: a deep import fails.
-    assert.throws(() => require.resolve(`${PACKAGE.name}/dist/charts/export.js`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+    assert.throws(() => require.resolve(`${PACKAGE.name}/dist/charts/export.js`), {
+      code: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    });
   });
 
   for (const entry of ENTRIES) {
@@ -149,14 +362,22 @@ describe('public API', () => {
     const declared = declaredExports();
     for (const entry of ENTRIES) {
       const { checker, symbols } = declared.get(entry.subpath)!;
-      assert.deepEqual(sorted(symbols.map((s) => s.getName())), sorted([...entry.values, ...entry.types]), `names exported by ${entry.source}`);
+      assert.deepEqual(
+        sorted(symbols.map((s) => s.getName())),
+        sorted([...entry.values, ...entry.types]),
+        `names exported by ${entry.source}`,
+      );
       const undocumented = symbols
         .filter((symbol) => {
           const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
           return ts.displayPartsToString(target.getDocumentationComment(checker)).trim() === '';
         })
         .map((symbol) => symbol.getName());
-      assert.deepEqual(sorted(undocumented), sorted(AWAITING_DOC[entry.subpath]), `${entry.source}: names without a doc comment at their definition`);
+      assert.deepEqual(
+        sorted(undocumented),
+        sorted(AWAITING_DOC[entry.subpath]),
+        `${entry.source}: names without a doc comment at their definition`,
+      );
     }
   });
 });

@@ -28,19 +28,34 @@ export interface CheckpointCost {
   costPercent: number;
 }
 
-/** The history of the tutorial's full run as it stands at its last checkpoint (3,000 recorded steps, 31 evaluations). */
+/**
+ * The history of the tutorial's full run as it stands at its last checkpoint (3,000 recorded steps, 31 evaluations).
+ */
 function fullHistory(history: History, steps: number): History {
   const { recordEvery, evalEvery } = history.config;
   const record = history.steps[0];
   const evaluation = history.evaluations[0];
   return {
     ...history,
-    steps: Array.from({ length: steps / recordEvery }, (_, i) => ({ ...record, step: i * recordEvery, crossEntropy: record.crossEntropy + i * 1e-7 })),
-    evaluations: Array.from({ length: steps / evalEvery + 1 }, (_, i) => ({ ...evaluation, step: i * evalEvery, elapsedSeconds: i * 10.123 })),
+    steps: Array.from({ length: steps / recordEvery }, (_, i) => ({
+      ...record,
+      step: i * recordEvery,
+      crossEntropy: record.crossEntropy + i * 1e-7,
+    })),
+    evaluations: Array.from({ length: steps / evalEvery + 1 }, (_, i) => ({
+      ...evaluation,
+      step: i * evalEvery,
+      elapsedSeconds: i * 10.123,
+    })),
   };
 }
 
-export async function benchCheckpoint(data: MnistData, backend: string, checkpointEvery = DEFAULT_CHECKPOINT_EVERY, rounds = 9): Promise<CheckpointCost> {
+export async function benchCheckpoint(
+  data: MnistData,
+  backend: string,
+  checkpointEvery = DEFAULT_CHECKPOINT_EVERY,
+  rounds = 9,
+): Promise<CheckpointCost> {
   const trainer = new Trainer(data, { backend });
   const dir = await mkdtemp(join(tmpdir(), 'mnist-bench-checkpoint-'));
   try {
@@ -50,7 +65,10 @@ export async function benchCheckpoint(data: MnistData, backend: string, checkpoi
     const stepMs: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const start = performance.now();
-      for (let i = 0; i < stepsPerRound; i++) trainer.history.steps.push(trainer.step(trainer.globalStep % trainer.config.recordEvery === 0) ?? trainer.history.steps[0]);
+      for (let i = 0; i < stepsPerRound; i++)
+        trainer.history.steps.push(
+          trainer.step(trainer.globalStep % trainer.config.recordEvery === 0) ?? trainer.history.steps[0],
+        );
       stepMs.push((performance.now() - start) / stepsPerRound);
     }
     const time = async (history?: History) => {

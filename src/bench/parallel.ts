@@ -59,7 +59,13 @@ export async function benchStep(data: MnistData, workers: number, steps: number)
         endStep = progress.step;
       },
     });
-    return { mode: 'step', backend: tf.getBackend(), workers: trainer.workers, msPerStep: (end - start) / (endStep - startStep), steps: endStep - startStep };
+    return {
+      mode: 'step',
+      backend: tf.getBackend(),
+      workers: trainer.workers,
+      msPerStep: (end - start) / (endStep - startStep),
+      steps: endStep - startStep,
+    };
   } finally {
     trainer.dispose();
   }
@@ -69,17 +75,31 @@ export async function benchStep(data: MnistData, workers: number, steps: number)
 export async function benchSweep(data: MnistData, runs: number, steps: number, workers: number): Promise<SweepBench> {
   const runsDir = await mkdtemp(join(tmpdir(), 'mnist-bench-sweep-'));
   try {
-    const list = Array.from({ length: runs }, (_, i) => ({ name: `bench-${i + 1}`, config: { trainingSteps: steps, seed: i + 1 } }));
+    const list = Array.from({ length: runs }, (_, i) => ({
+      name: `bench-${i + 1}`,
+      config: { trainingSteps: steps, seed: i + 1 },
+    }));
     const time = async (count: number) => {
       const start = performance.now();
       const results = await runSweep(data, list, { workers: count, runsDir, force: true });
       const failed = results.find((r) => r.error !== null || r.history.status !== 'completed');
-      if (failed !== undefined) throw new Error(`bench sweep: run ${failed.name} ${failed.history.status}: ${failed.error ?? failed.history.error}`);
+      if (failed !== undefined)
+        throw new Error(
+          `bench sweep: run ${failed.name} ${failed.history.status}: ${failed.error ?? failed.history.error}`,
+        );
       return (performance.now() - start) / 1000;
     };
     const sequentialSeconds = await time(1);
     const parallelSeconds = await time(workers);
-    return { mode: 'sweep', runs, steps, workers, sequentialSeconds, parallelSeconds, speedup: sequentialSeconds / parallelSeconds };
+    return {
+      mode: 'sweep',
+      runs,
+      steps,
+      workers,
+      sequentialSeconds,
+      parallelSeconds,
+      speedup: sequentialSeconds / parallelSeconds,
+    };
   } finally {
     await rm(runsDir, { recursive: true, force: true });
   }
@@ -107,13 +127,33 @@ function count(text: string | undefined, flag: string, min: number): number {
 }
 
 /** Runs the parallel modes the flags ask for on the current backend; prints a JSON line each. */
-export async function benchParallel(data: MnistData, values: { [K in keyof typeof PARALLEL_BENCH_OPTIONS]?: string | boolean }, print: (line: string) => void = console.log): Promise<void> {
-  const workers = values.workers === undefined ? availableParallelism() : checkWorkers(Number(values.workers), '--workers', String(values.workers));
+export async function benchParallel(
+  data: MnistData,
+  values: { [K in keyof typeof PARALLEL_BENCH_OPTIONS]?: string | boolean },
+  print: (line: string) => void = console.log,
+): Promise<void> {
+  const workers =
+    values.workers === undefined
+      ? availableParallelism()
+      : checkWorkers(Number(values.workers), '--workers', String(values.workers));
   const round = (x: number) => Math.round(x * 1000) / 1000;
-  const show = (result: object) => print(JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))));
+  const show = (result: object) =>
+    print(
+      JSON.stringify(
+        Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])),
+      ),
+    );
   if (values['no-split'] !== true) {
     const steps = count(values['split-steps'] as string, 'split-steps', 10);
     for (const n of workers > 1 ? [1, workers] : [1]) show(await benchStep(data, n, steps));
   }
-  if (values.sweep === true) show(await benchSweep(data, count(values['sweep-runs'] as string, 'sweep-runs', 1), count(values['sweep-steps'] as string, 'sweep-steps', 1), workers));
+  if (values.sweep === true)
+    show(
+      await benchSweep(
+        data,
+        count(values['sweep-runs'] as string, 'sweep-runs', 1),
+        count(values['sweep-steps'] as string, 'sweep-steps', 1),
+        workers,
+      ),
+    );
 }

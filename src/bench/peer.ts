@@ -35,7 +35,8 @@ const FINAL_LINE = /^final step (\d+) test acc ([\d.]+)%\s+train seconds ([\d.]+
 /** Parses the PyTorch script's output; throws naming the script when its final line is missing. */
 export function parseTorchOutput(stdout: string, script: string, threads: number): PeerResult {
   const match = FINAL_LINE.exec(stdout);
-  if (match === null) throw new Error(`${script}: no "final step N test acc X% train seconds S ms/step M" line in its output`);
+  if (match === null)
+    throw new Error(`${script}: no "final step N test acc X% train seconds S ms/step M" line in its output`);
   return {
     peer: 'pytorch',
     script,
@@ -52,24 +53,36 @@ export function benchTorchPeer(script: string, options: PeerOptions): Promise<Pe
   const { steps, threads = 1, python = '/usr/bin/python3', dataDir = embeddedDataDir() } = options;
   if (!existsSync(script)) return Promise.reject(new Error(`--peer-torch: ${script} does not exist`));
   return new Promise((resolve, reject) => {
-    execFile(python, [script, dataDir, String(steps), String(threads)], { env: { ...process.env, EVAL: '0' }, maxBuffer: 2 ** 20 }, (error, stdout, stderr) => {
-      if (error !== null) {
-        const last = stderr.trim().split('\n').at(-1) ?? '';
-        const hint = /No module named '(torch|numpy)'/.test(stderr) ? ` (${python} needs PyTorch: apt-get install -y python3-torch libopenblas0-pthread)` : '';
-        reject(new Error(`${python} ${script} failed: ${last || error.message}${hint}`));
-        return;
-      }
-      try {
-        resolve(parseTorchOutput(stdout, script, threads));
-      } catch (parseError) {
-        reject(parseError);
-      }
-    });
+    execFile(
+      python,
+      [script, dataDir, String(steps), String(threads)],
+      { env: { ...process.env, EVAL: '0' }, maxBuffer: 2 ** 20 },
+      (error, stdout, stderr) => {
+        if (error !== null) {
+          const last = stderr.trim().split('\n').at(-1) ?? '';
+          const hint = /No module named '(torch|numpy)'/.test(stderr)
+            ? ` (${python} needs PyTorch: apt-get install -y python3-torch libopenblas0-pthread)`
+            : '';
+          reject(new Error(`${python} ${script} failed: ${last || error.message}${hint}`));
+          return;
+        }
+        try {
+          resolve(parseTorchOutput(stdout, script, threads));
+        } catch (parseError) {
+          reject(parseError);
+        }
+      },
+    );
   });
 }
 
-/** The figures side by side: one line comparing each backend's manual-gradient step and evaluation, and the peer's step. */
-export function comparison(results: readonly { backend: string; gradientMode: string; msPerStep: number; evalMs: number }[], peer: PeerResult | null) {
+/**
+ * The figures side by side: one line comparing each backend's manual-gradient step and evaluation, and the peer's step.
+ */
+export function comparison(
+  results: readonly { backend: string; gradientMode: string; msPerStep: number; evalMs: number }[],
+  peer: PeerResult | null,
+) {
   const manual = results.filter((r) => r.gradientMode === 'manual');
   const round = (x: number) => Math.round(x * 100) / 100;
   const msPerStep: Record<string, number> = Object.fromEntries(manual.map((r) => [r.backend, round(r.msPerStep)]));

@@ -47,7 +47,12 @@ function timeRounds(rounds: number, stepsPerRound: number, body: () => void): nu
 }
 
 /** Benchmarks the current backend. */
-export function benchBackend(data: MnistData, backend: BackendName, gradientMode: GradientMode, steps: number): BenchResult {
+export function benchBackend(
+  data: MnistData,
+  backend: BackendName,
+  gradientMode: GradientMode,
+  steps: number,
+): BenchResult {
   const trainer = new Trainer(data, { backend, gradientMode, workers: 1 });
   try {
     const stepsPerRound = Math.max(1, Math.floor(steps / 5));
@@ -59,7 +64,17 @@ export function benchBackend(data: MnistData, backend: BackendName, gradientMode
     const msPerRecordedStep = timeRounds(rounds, Math.max(1, Math.floor(stepsPerRound / 5)), () => trainer.step(true));
     const tensorsAfter = tf.memory().numTensors;
     const evalMs = timeRounds(3, 1, () => trainer.evaluate());
-    return { backend, gradientMode, msPerStep, msPerRecordedStep, evalMs, stepsPerRound, rounds, tensorsBefore, tensorsAfter };
+    return {
+      backend,
+      gradientMode,
+      msPerStep,
+      msPerRecordedStep,
+      evalMs,
+      stepsPerRound,
+      rounds,
+      tensorsBefore,
+      tensorsAfter,
+    };
   } finally {
     trainer.dispose();
   }
@@ -83,16 +98,28 @@ export interface LiveDisplayCost {
  * (redrawn every `intervalMs`, as in a notebook) writing into a stand-in notebook output, timing
  * every call of the progress callback.
  */
-export async function benchLiveDisplay(data: MnistData, backend: BackendName, steps: number, intervalMs = 2000): Promise<LiveDisplayCost> {
+export async function benchLiveDisplay(
+  data: MnistData,
+  backend: BackendName,
+  steps: number,
+  intervalMs = 2000,
+): Promise<LiveDisplayCost> {
   const outputs: string[] = [];
   const charts = createNotebookCharts({
-    output: { html: (html) => outputs.push(html), newDisplay: () => ({ html: (html) => outputs.push(html) }), note: () => undefined },
+    output: {
+      html: (html) => outputs.push(html),
+      newDisplay: () => ({ html: (html) => outputs.push(html) }),
+      note: () => undefined,
+    },
     renderSvg: null,
   });
   const live = charts.liveTraining({ intervalMs });
   let displayMs = 0;
   let progressCalls = 0;
-  const trainer = new Trainer(data, { backend, config: { trainingSteps: steps, evalEvery: Math.max(1, Math.floor(steps / 4)) } });
+  const trainer = new Trainer(data, {
+    backend,
+    config: { trainingSteps: steps, evalEvery: Math.max(1, Math.floor(steps / 4)) },
+  });
   try {
     const start = performance.now();
     await trainer.run({
@@ -104,7 +131,15 @@ export async function benchLiveDisplay(data: MnistData, backend: BackendName, st
       },
     });
     const trainMs = performance.now() - start;
-    return { backend, steps, trainMs, progressCalls, redraws: live.stats.redraws, displayMs, displayPercent: (100 * displayMs) / trainMs };
+    return {
+      backend,
+      steps,
+      trainMs,
+      progressCalls,
+      redraws: live.stats.redraws,
+      displayMs,
+      displayPercent: (100 * displayMs) / trainMs,
+    };
   } finally {
     trainer.dispose();
     await charts.close();
@@ -127,7 +162,12 @@ export async function benchSoak(data: MnistData, backend: BackendName, steps: nu
   const samples: MemorySample[] = [];
   const sample = (step: number) => {
     const memory = tf.memory();
-    samples.push({ step, tensors: memory.numTensors, tensorBytes: memory.numBytes, rssMB: process.memoryUsage().rss / 2 ** 20 });
+    samples.push({
+      step,
+      tensors: memory.numTensors,
+      tensorBytes: memory.numBytes,
+      rssMB: process.memoryUsage().rss / 2 ** 20,
+    });
   };
   const trainer = new Trainer(data, { backend, config: { trainingSteps: steps } });
   try {
@@ -174,7 +214,10 @@ ${PARALLEL_BENCH_USAGE}`);
     console.error(`error: --steps must be an integer >= 5, got "${values.steps}"`);
     return 2;
   }
-  const wanted: BackendName[] = values.backend === 'all' ? [...BACKENDS] : [parseBackendChoice(values.backend as string, '--backend') as BackendName];
+  const wanted: BackendName[] =
+    values.backend === 'all'
+      ? [...BACKENDS]
+      : [parseBackendChoice(values.backend as string, '--backend') as BackendName];
   const data = await loadMnist();
   const results: BenchResult[] = [];
   for (const name of wanted) {
@@ -190,29 +233,59 @@ ${PARALLEL_BENCH_USAGE}`);
     for (const mode of modes) {
       const result = benchBackend(data, name, mode, backendSteps);
       results.push(result);
-      const rounded = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
+      const rounded = Object.fromEntries(
+        Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]),
+      );
       console.log(JSON.stringify(rounded));
     }
     if (values.soak !== undefined) {
       const soakSteps = Number(values.soak);
-      if (!Number.isInteger(soakSteps) || soakSteps < 1) throw new Error(`--soak must be a whole number of steps, got "${values.soak}"`);
+      if (!Number.isInteger(soakSteps) || soakSteps < 1)
+        throw new Error(`--soak must be a whole number of steps, got "${values.soak}"`);
       const samples = await benchSoak(data, name, soakSteps);
       const field = (key: keyof MemorySample) => samples.map((s) => s[key]);
-      const summary = (values: number[]) => ({ first: round(values[0]), last: round(values.at(-1)!), min: round(Math.min(...values)), max: round(Math.max(...values)) });
-      console.log(JSON.stringify({ soak: { backend: name, steps: soakSteps, samples: samples.length, tensors: summary(field('tensors')), tensorBytes: summary(field('tensorBytes')), rssMB: summary(field('rssMB')) } }));
+      const summary = (values: number[]) => ({
+        first: round(values[0]),
+        last: round(values.at(-1)!),
+        min: round(Math.min(...values)),
+        max: round(Math.max(...values)),
+      });
+      console.log(
+        JSON.stringify({
+          soak: {
+            backend: name,
+            steps: soakSteps,
+            samples: samples.length,
+            tensors: summary(field('tensors')),
+            tensorBytes: summary(field('tensorBytes')),
+            rssMB: summary(field('rssMB')),
+          },
+        }),
+      );
     }
     if (values.checkpoint) {
       const cost = await benchCheckpoint(data, name);
-      console.log(JSON.stringify(Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))));
+      console.log(
+        JSON.stringify(
+          Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])),
+        ),
+      );
     }
     if (values.live) {
       const cost = await benchLiveDisplay(data, name, backendSteps * 10);
-      console.log(JSON.stringify({ liveDisplay: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
+      console.log(
+        JSON.stringify({
+          liveDisplay: Object.fromEntries(
+            Object.entries(cost).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]),
+          ),
+        }),
+      );
     }
     if (name === 'wasm') await benchParallel(data, values);
   }
   const peerScript = values['peer-torch'];
-  const peer = peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });
+  const peer =
+    peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });
   if (peer !== null) console.log(JSON.stringify(peer));
   const compared = comparison(results, peer);
   if (Object.keys(compared.compare.msPerStep).length > 1) console.log(JSON.stringify(compared));

@@ -59,7 +59,11 @@ export const JUPYTERLAB_SETUP_COMMAND = 'npm run notebooks:setup';
  * `jupyter` command on PATH, `python3` and `/usr/bin/python3` that has JupyterLab, else the first
  * that has the classic Notebook. Throws with what to install when none has Jupyter.
  */
-export function findJupyter(env: NodeJS.ProcessEnv = process.env, check: PythonCheck = defaultPythonCheck, venv: string = projectVenv(env)): JupyterLaunch {
+export function findJupyter(
+  env: NodeJS.ProcessEnv = process.env,
+  check: PythonCheck = defaultPythonCheck,
+  venv: string = projectVenv(env),
+): JupyterLaunch {
   const explicit = env.JUPYTER_PYTHON?.trim();
   const candidates = [explicit, join(venv, 'bin', 'python'), jupyterShebang(env), 'python3', '/usr/bin/python3'].filter(
     (p, i, all): p is string => p !== undefined && p !== '' && all.indexOf(p) === i,
@@ -94,8 +98,15 @@ async function askYes(question: string): Promise<boolean> {
 
 /** Runs scripts/setup-jupyterlab.sh; throws when it fails. */
 function installJupyterLab(root: string, env: NodeJS.ProcessEnv): void {
-  const result = spawnSync('bash', [join(root, 'scripts', 'setup-jupyterlab.sh')], { cwd: root, env, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`installing JupyterLab failed (scripts/setup-jupyterlab.sh exited with ${result.status ?? result.signal}); see its output above`);
+  const result = spawnSync('bash', [join(root, 'scripts', 'setup-jupyterlab.sh')], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `installing JupyterLab failed (scripts/setup-jupyterlab.sh exited with ${result.status ?? result.signal}); see its output above`,
+    );
 }
 
 /**
@@ -135,14 +146,21 @@ export async function launchNotebooks(extraArgs: string[] = [], env: NodeJS.Proc
   console.log(`Jupyter: ${launch.python} -m ${launch.app}`);
   // In the project's environment the kernel goes into the environment itself.
   const where = launch.python === join(projectVenv(env, root), 'bin', 'python') ? ['--sys-prefix'] : [];
-  const install = spawnSync(process.execPath, [join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'install', `--python=${launch.python}`, ...where], { stdio: 'inherit', env: childEnv });
-  if (install.status !== 0) throw new Error(`could not register the tslab kernel with ${launch.python} (exit ${install.status})`);
+  const install = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'install', `--python=${launch.python}`, ...where],
+    { stdio: 'inherit', env: childEnv },
+  );
+  if (install.status !== 0)
+    throw new Error(`could not register the tslab kernel with ${launch.python} (exit ${install.status})`);
   const args = ['-m', launch.app, ...launch.args];
   // Jupyter refuses to run as root without this flag (containers, CI machines).
   if (process.getuid?.() === 0 && !extraArgs.includes('--allow-root')) args.push('--allow-root');
   args.push(...extraArgs);
   const steps = env[STEPS_ENV];
-  console.log(`notebooks: ${join(root, 'notebooks')}; training steps: ${steps ? `${steps} (MNIST_STEPS)` : `${TUTORIAL_STEPS} (set MNIST_STEPS for a quick run)`}`);
+  console.log(
+    `notebooks: ${join(root, 'notebooks')}; training steps: ${steps ? `${steps} (MNIST_STEPS)` : `${TUTORIAL_STEPS} (set MNIST_STEPS for a quick run)`}`,
+  );
   return new Promise((resolvePromise, reject) => {
     const child = spawn(launch.python, args, { cwd: join(root, 'notebooks'), env: childEnv, stdio: 'inherit' });
     // Ctrl-C reaches Jupyter through the terminal; wait for it to shut down.

@@ -66,7 +66,9 @@ export function statusText(progress: Progress): string {
   const count = (n: number) => n.toLocaleString('en-US');
   const parts = [
     `step ${count(step)}/${count(totalSteps)}`,
-    stepsPerSecond > 0 ? `${stepsPerSecond >= 100 ? count(Math.round(stepsPerSecond)) : stepsPerSecond.toFixed(1)} steps/s` : '-- steps/s',
+    stepsPerSecond > 0
+      ? `${stepsPerSecond >= 100 ? count(Math.round(stepsPerSecond)) : stepsPerSecond.toFixed(1)} steps/s`
+      : '-- steps/s',
     Number.isFinite(secondsLeft) ? `${formatDuration(secondsLeft)} left` : '-- left',
   ];
   if (Number.isFinite(crossEntropy)) parts.push(`loss ${crossEntropy.toFixed(4)}`);
@@ -113,7 +115,10 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
     },
     update: (progress) => {
       latest = progress;
-      const evaluated = progress.latestEvaluation !== null && progress.latestEvaluation.step === progress.step && lastEvaluationStep !== progress.step;
+      const evaluated =
+        progress.latestEvaluation !== null &&
+        progress.latestEvaluation.step === progress.step &&
+        lastEvaluationStep !== progress.step;
       if (evaluated) lastEvaluationStep = progress.step;
       if (mode === 'bar') {
         if (evaluated || now() - drawnAt >= minIntervalMs) draw();

@@ -41,7 +41,16 @@ Sweep flags:
 }
 
 /** Flags of the sweep itself, taken out before the rest is read as `train` flags. */
-const SWEEP_FLAGS: Record<string, 'string' | 'boolean'> = { workers: 'string', 'runs-dir': 'string', out: 'string', name: 'string', force: 'boolean', quiet: 'boolean', help: 'boolean', backend: 'string' };
+const SWEEP_FLAGS: Record<string, 'string' | 'boolean'> = {
+  workers: 'string',
+  'runs-dir': 'string',
+  out: 'string',
+  name: 'string',
+  force: 'boolean',
+  quiet: 'boolean',
+  help: 'boolean',
+  backend: 'string',
+};
 const SHORT: Record<string, string> = { '-q': 'quiet', '-h': 'help' };
 /** `train` flags that make no sense for a sweep. */
 const REFUSED = ['resume', 'checkpoint-every', 'no-charts'];
@@ -102,18 +111,26 @@ export function parseSweepArgs(args: string[]): SweepCliOptions {
   }
   const workers = workersFlag(sweep.workers, problems);
   const backend = sweep.backend ?? 'wasm';
-  if (backend !== 'wasm' && backend !== 'cpu') problems.push(`--backend must be wasm or cpu for a sweep, got "${String(backend)}"`);
+  if (backend !== 'wasm' && backend !== 'cpu')
+    problems.push(`--backend must be wasm or cpu for a sweep, got "${String(backend)}"`);
   // Each combination is read by the train command's own parser: same checks, same messages.
   let combos: [string, string][][] = [[]];
-  for (const [flag, values] of lists) combos = combos.flatMap((combo) => (values.length === 0 ? [[...combo, [flag, '']]] : values.map((v) => [...combo, [flag, v]] as [string, string][])));
+  for (const [flag, values] of lists)
+    combos = combos.flatMap((combo) =>
+      values.length === 0 ? [[...combo, [flag, '']]] : values.map((v) => [...combo, [flag, v]] as [string, string][]),
+    );
   const varying = new Set(lists.filter(([, values]) => values.length > 1).map(([flag]) => flag));
   const runs: SweepCliOptions['runs'] = [];
   let source: CliOptions['source'] = { kind: 'embedded' };
   for (const combo of combos) {
     try {
-      const parsed = parseTrainArgs(combo.flatMap(([flag, value]) => (value === '' ? [`--${flag}`] : [`--${flag}=${value}`])));
+      const parsed = parseTrainArgs(
+        combo.flatMap(([flag, value]) => (value === '' ? [`--${flag}`] : [`--${flag}=${value}`])),
+      );
       source = parsed.source;
-      const label = combo.filter(([flag]) => varying.has(flag) || flag === 'seed').map(([flag, value]) => `${flag}-${value}`);
+      const label = combo
+        .filter(([flag]) => varying.has(flag) || flag === 'seed')
+        .map(([flag, value]) => `${flag}-${value}`);
       runs.push({ config: parsed.config, label: label.join('_') });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
@@ -135,7 +152,11 @@ export function parseSweepArgs(args: string[]): SweepCliOptions {
   };
 }
 
-export async function runSweepCommand(args: string[], print: (line: string) => void = console.log, terminal: Terminal = process.stdout): Promise<number> {
+export async function runSweepCommand(
+  args: string[],
+  print: (line: string) => void = console.log,
+  terminal: Terminal = process.stdout,
+): Promise<number> {
   const options = parseOrExit(() => parseSweepArgs(args), sweepUsage, print);
   if (typeof options === 'number') return options;
   // No per-run log lines to keep when quiet: `quiet` here means no bar and no lines but the summary.
@@ -153,7 +174,10 @@ export async function runSweepCommand(args: string[], print: (line: string) => v
     await ensureWritableDir(out);
     const data = await loadMnist(options.source);
     // The key in the name: a run of other settings (e.g. more steps) never replaces this one.
-    const runs: SweepRun[] = options.runs.map(({ config, label }) => ({ name: `${options.name}_${label}_${runKey(config, data).slice(0, 8)}`, config }));
+    const runs: SweepRun[] = options.runs.map(({ config, label }) => ({
+      name: `${options.name}_${label}_${runKey(config, data).slice(0, 8)}`,
+      config,
+    }));
     const workers = Math.min(options.workers ?? defaultSweepWorkers(), runs.length);
     print(`sweep: ${runs.length} runs, ${workers} at a time (${options.backend}); runs saved in ${options.runsDir}`);
     const total = sweepTotal(runs.map(({ config }) => makeConfig(config).trainingSteps));

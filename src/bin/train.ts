@@ -6,14 +6,27 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { describeBackend, parseBackendChoice, setupBackend, type BackendChoice, type BackendInfo } from '../engine/backend';
+import {
+  describeBackend,
+  parseBackendChoice,
+  setupBackend,
+  type BackendChoice,
+  type BackendInfo,
+} from '../engine/backend';
 import { ChromiumNotFoundError } from '../charts/chromium';
 import { exportRunReport, REPORT_FILE } from '../charts/report';
 import { createProgressDisplay, progressMode, type Terminal } from './progress';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, saveCheckpoint } from '../store/checkpoint';
-import { CONFIG_HELP, CONFIG_RULES, DEFAULT_CONFIG, configProblems, makeConfig, type TrainingConfig } from '../core/config';
+import {
+  CONFIG_HELP,
+  CONFIG_RULES,
+  DEFAULT_CONFIG,
+  configProblems,
+  makeConfig,
+  type TrainingConfig,
+} from '../core/config';
 import { loadMnist, type MnistData, type MnistSource } from '../data/mnist';
 import type { History } from '../core/history';
 import { ensureWritableDir, removeStaleTemporaries } from '../util/io';
@@ -28,7 +41,10 @@ import { errorMessage, firstLine, formatPercent } from '../util/text';
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const CONFIG_FLAGS = Object.keys(DEFAULT_CONFIG).map((field) => ({ field: field as keyof TrainingConfig, flag: kebab(field) }));
+const CONFIG_FLAGS = Object.keys(DEFAULT_CONFIG).map((field) => ({
+  field: field as keyof TrainingConfig,
+  flag: kebab(field),
+}));
 /** Short names for the flags used most. */
 const ALIASES: Record<string, keyof TrainingConfig> = { steps: 'trainingSteps', 'learning-rate': 'learningRateBase' };
 
@@ -81,7 +97,11 @@ export function usage(): string {
   const hyper = CONFIG_FLAGS.map(({ field, flag }) => {
     const { tutorial, text } = CONFIG_HELP[field];
     const head = `  --${flag} ${valueName(field)}`.padEnd(FLAG_COLUMN - 1);
-    return helpEntry(`${head} ${String(DEFAULT_CONFIG[field])}`, `${tutorial === undefined ? '' : `${tutorial}: `}${text}`, FLAG_COLUMN + DEFAULT_COLUMN);
+    return helpEntry(
+      `${head} ${String(DEFAULT_CONFIG[field])}`,
+      `${tutorial === undefined ? '' : `${tutorial}: `}${text}`,
+      FLAG_COLUMN + DEFAULT_COLUMN,
+    );
   }).join('\n');
   return `Usage: mnist-tutorial train [flags]     (npm run train -- [flags])
 
@@ -126,7 +146,11 @@ export class UsageError extends Error {
  * Parses a command's flags, or answers for it: the problems and the usage on stderr (exit 2),
  * or the usage alone for --help (exit 0). Returns the options when the command should run.
  */
-export function parseOrExit<T extends { help: boolean }>(parse: () => T, usageText: () => string, print: (line: string) => void): T | number {
+export function parseOrExit<T extends { help: boolean }>(
+  parse: () => T,
+  usageText: () => string,
+  print: (line: string) => void,
+): T | number {
   let options: T;
   try {
     options = parse();
@@ -142,7 +166,10 @@ export function parseOrExit<T extends { help: boolean }>(parse: () => T, usageTe
   return options;
 }
 
-/** The `--workers N` flag of train and sweep: the number, or undefined when not given; a bad value adds its problem to `problems`. */
+/**
+ * The `--workers N` flag of train and sweep: the number, or undefined when not given; a bad value adds its problem to
+ * `problems`.
+ */
 export function workersFlag(value: unknown, problems: string[]): number | undefined {
   if (typeof value !== 'string') return undefined;
   try {
@@ -190,9 +217,17 @@ function readFlags(args: string[], problems: string[]): Record<string, string | 
   const end = args.indexOf('--');
   const normalised = args.map((arg, i) => {
     const name = /^--([^=]+)$/.exec(arg)?.[1];
-    return name !== undefined && (end === -1 || i < end) && isStringFlag(name) && looksLikeFlag(args[i + 1]) ? `${arg}=` : arg;
+    return name !== undefined && (end === -1 || i < end) && isStringFlag(name) && looksLikeFlag(args[i + 1])
+      ? `${arg}=`
+      : arg;
   });
-  const { tokens } = parseArgs({ args: normalised, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: normalised,
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const values: Record<string, string | boolean | undefined> = {};
   for (const token of tokens) {
     if (token.kind === 'positional') {
@@ -251,15 +286,23 @@ export function parseTrainArgs(args: string[]): CliOptions {
   let checkpointEvery: number | undefined;
   if (typeof values['checkpoint-every'] === 'string') {
     checkpointEvery = Number(values['checkpoint-every']);
-    if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) problems.push(`--checkpoint-every must be an integer >= 0 (0: no checkpoints), got "${values['checkpoint-every']}"`);
+    if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0)
+      problems.push(
+        `--checkpoint-every must be an integer >= 0 (0: no checkpoints), got "${values['checkpoint-every']}"`,
+      );
   }
   const workers = workersFlag(values.workers, problems);
   const dataDir = values['data-dir'];
   const dataUrl = values['data-url'];
-  if (typeof dataDir === 'string' && typeof dataUrl === 'string') problems.push('--data-dir and --data-url both given; choose one');
+  if (typeof dataDir === 'string' && typeof dataUrl === 'string')
+    problems.push('--data-dir and --data-url both given; choose one');
   if (problems.length > 0) throw new UsageError(problems);
   const source: MnistSource =
-    typeof dataDir === 'string' ? { kind: 'directory', path: dataDir } : typeof dataUrl === 'string' ? { kind: 'url', baseUrl: dataUrl } : { kind: 'embedded' };
+    typeof dataDir === 'string'
+      ? { kind: 'directory', path: dataDir }
+      : typeof dataUrl === 'string'
+        ? { kind: 'url', baseUrl: dataUrl }
+        : { kind: 'embedded' };
   return {
     config: config as Partial<TrainingConfig>,
     backend,
@@ -297,7 +340,12 @@ export const writeRunReport: OutputHook = async (dir, history, print) => {
  * Runs `train`; returns the exit status. `terminal` is where the progress bar goes (a terminal
  * only: elsewhere, plain lines).
  */
-export async function runTrain(args: string[], print: (line: string) => void = console.log, extraOutput: OutputHook = writeRunReport, terminal: Terminal = process.stdout): Promise<number> {
+export async function runTrain(
+  args: string[],
+  print: (line: string) => void = console.log,
+  extraOutput: OutputHook = writeRunReport,
+  terminal: Terminal = process.stdout,
+): Promise<number> {
   const options = parseOrExit(() => parseTrainArgs(args), usage, print);
   if (typeof options === 'number') return options;
   const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
@@ -341,24 +389,38 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     const checkThere = (dataHere?: string) => {
       if (there === null) return;
       const thereData = 'data' in there ? there.data : there.history.data;
-      const differences = settingsDifferences(there.config, options.config, dataHere === undefined ? undefined : { there: thereData, here: dataHere });
-      const what = resume !== undefined ? `an unfinished run (step ${resume.globalStep} of ${resume.config.trainingSteps})` : `a run that ${finished!.status === 'completed' ? 'completed' : `ended ${finished!.status}`}`;
+      const differences = settingsDifferences(
+        there.config,
+        options.config,
+        dataHere === undefined ? undefined : { there: thereData, here: dataHere },
+      );
+      const what =
+        resume !== undefined
+          ? `an unfinished run (step ${resume.globalStep} of ${resume.config.trainingSteps})`
+          : `a run that ${finished!.status === 'completed' ? 'completed' : `ended ${finished!.status}`}`;
       if (differences.length > 0) {
         throw new Error(
           `${out} holds ${what} with other settings: ${differences.join('; ')}. Nothing was changed: give the same flags to ${resume !== undefined ? 'continue' : 'keep'} it, --resume ${out} to continue it with the new settings, or another --out`,
         );
       }
-      if (resume === undefined && finished!.status !== 'completed') throw new Error(`${out} holds ${what} at step ${finished!.steps} and no checkpoint to continue from; choose another --out`);
+      if (resume === undefined && finished!.status !== 'completed')
+        throw new Error(
+          `${out} holds ${what} at step ${finished!.steps} and no checkpoint to continue from; choose another --out`,
+        );
     };
     checkThere();
     await ensureWritableDir(out);
     backend = await setupBackend(options.backend);
     progress.info(describeBackend(backend));
     data = await loadMnist(options.source);
-    progress.info(`data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`);
+    progress.info(
+      `data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`,
+    );
     checkThere(data.description);
     if (there !== null && resume === undefined) {
-      print(`${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${formatPercent(finished!.finalTestAccuracy ?? 0)}; nothing to do`);
+      print(
+        `${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${formatPercent(finished!.finalTestAccuracy ?? 0)}; nothing to do`,
+      );
       process.off('SIGINT', onSigint);
       return EXIT.ok;
     }
@@ -371,7 +433,10 @@ export async function runTrain(args: string[], print: (line: string) => void = c
     return EXIT.failed;
   }
   if (resume !== undefined) progress.log(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
-  if (resume !== undefined && resume.backend !== backend.name) print(`note: the run so far trained on ${resume.backend}, now ${backend.name}: its history will differ from a run on one backend`);
+  if (resume !== undefined && resume.backend !== backend.name)
+    print(
+      `note: the run so far trained on ${resume.backend}, now ${backend.name}: its history will differ from a run on one backend`,
+    );
   progress.info(`output: ${out}`);
   const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   let status: number = EXIT.ok;
@@ -424,15 +489,24 @@ export async function runTrain(args: string[], print: (line: string) => void = c
       ? `final test accuracy ${formatPercent(final.testAccuracy)} after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
       : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
   );
-  if (saved) print(`wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? `, ${REPORT_FILE}, chart images` : ''}`);
+  if (saved)
+    print(
+      `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? `, ${REPORT_FILE}, chart images` : ''}`,
+    );
   return status;
 }
 
 /** The settings in which a run in a folder differs from the flags given: `--steps: 200 there, 300 here`. */
-function settingsDifferences(there: TrainingConfig, flags: Partial<TrainingConfig>, data?: { there: string; here: string }): string[] {
+function settingsDifferences(
+  there: TrainingConfig,
+  flags: Partial<TrainingConfig>,
+  data?: { there: string; here: string },
+): string[] {
   const here = makeConfig(flags);
   const full = makeConfig(there);
-  const differences = CONFIG_FLAGS.filter(({ field }) => full[field] !== here[field]).map(({ field, flag }) => `--${flag}: ${String(full[field])} there, ${String(here[field])} here`);
+  const differences = CONFIG_FLAGS.filter(({ field }) => full[field] !== here[field]).map(
+    ({ field, flag }) => `--${flag}: ${String(full[field])} there, ${String(here[field])} here`,
+  );
   if (data !== undefined && data.there !== data.here) differences.push(`data: ${data.there} there, ${data.here} here`);
   return differences;
 }

@@ -10,7 +10,12 @@ import { PNG_SIGNATURE } from '../util/bytes';
 import { firstLine } from '../util/text';
 
 /** Where Chromium is looked for, after the `CHROMIUM_PATH` environment variable. */
-export const CHROMIUM_CANDIDATES: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+export const CHROMIUM_CANDIDATES: readonly string[] = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 /** No Chromium executable was found; the message says what to install or set. */
 export class ChromiumNotFoundError extends Error {
@@ -114,7 +119,8 @@ function imageSize(fig: PlotlyFigure, size: ImageSize = {}): Required<ImageSize>
   const height = size.height ?? fig.layout?.height ?? DEFAULT_IMAGE_SIZE.height;
   const scale = size.scale ?? 1;
   for (const [name, value] of Object.entries({ width, height, scale })) {
-    if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`image ${name} must be a positive number, got ${value}`);
+    if (!(Number.isFinite(value) && value > 0))
+      throw new RangeError(`image ${name} must be a positive number, got ${value}`);
   }
   return { width, height, scale };
 }
@@ -130,7 +136,10 @@ interface PlotlyInPage {
  * Starts a headless Chromium, hands `use` a renderer, and closes the browser when `use` is done
  * (or fails). Render many figures in one call: starting the browser takes about a second.
  */
-export async function withRenderer<T>(use: (renderer: Renderer) => Promise<T>, options: RendererOptions = {}): Promise<T> {
+export async function withRenderer<T>(
+  use: (renderer: Renderer) => Promise<T>,
+  options: RendererOptions = {},
+): Promise<T> {
   const executablePath = options.executablePath ?? findChromium();
   const { chromium } = await import('playwright-core');
   let browser;
@@ -150,7 +159,9 @@ export async function withRenderer<T>(use: (renderer: Renderer) => Promise<T>, o
   }
   try {
     const page = await browser.newPage();
-    await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="chart"></div></body></html>');
+    await page.setContent(
+      '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="chart"></div></body></html>',
+    );
     await page.addScriptTag({ content: plotlySource() });
     if (!(await page.evaluate(() => typeof (window as unknown as { Plotly?: unknown }).Plotly === 'object'))) {
       throw new Error('plotly.js did not load in the headless browser');

@@ -33,7 +33,12 @@ export interface ExportOptions {
   title?: string;
 }
 
-async function figureFile(fig: PlotlyFigure, format: ChartFormat, renderer: Renderer | undefined, options: ExportOptions): Promise<string | Buffer> {
+async function figureFile(
+  fig: PlotlyFigure,
+  format: ChartFormat,
+  renderer: Renderer | undefined,
+  options: ExportOptions,
+): Promise<string | Buffer> {
   switch (format) {
     case 'html':
       return figureToHtml(fig, { title: options.title });
@@ -49,7 +54,11 @@ async function figureFile(fig: PlotlyFigure, format: ChartFormat, renderer: Rend
 const needsBrowser = (formats: readonly ChartFormat[]) => formats.some((f) => f === 'svg' || f === 'png');
 
 /** Calls `use` with the given renderer, or with a fresh one when needed and none was given. */
-async function maybeRenderer<T>(needed: boolean, given: Renderer | undefined, use: (renderer: Renderer | undefined) => Promise<T>): Promise<T> {
+async function maybeRenderer<T>(
+  needed: boolean,
+  given: Renderer | undefined,
+  use: (renderer: Renderer | undefined) => Promise<T>,
+): Promise<T> {
   if (!needed || given !== undefined) return use(given);
   return withRenderer((renderer) => use(renderer));
 }
@@ -62,7 +71,9 @@ export async function exportFigure(fig: PlotlyFigure, path: string, options: Exp
   checkFigure(fig, 'exportFigure');
   const format = formatOf(path);
   await ensureWritableDir(dirname(path));
-  const content = await maybeRenderer(needsBrowser([format]), options.renderer, (renderer) => figureFile(fig, format, renderer, options));
+  const content = await maybeRenderer(needsBrowser([format]), options.renderer, (renderer) =>
+    figureFile(fig, format, renderer, options),
+  );
   await writeFileAtomic(path, content);
 }
 
@@ -97,7 +108,8 @@ export interface RunChartsOptions {
 export async function exportRunCharts(dir: string, run: Run, options: RunChartsOptions = {}): Promise<string[]> {
   const formats = options.formats ?? ['html', 'svg', 'png'];
   for (const format of formats) {
-    if (!CHART_FORMATS.includes(format)) throw new Error(`exportRunCharts: unknown format ${JSON.stringify(format)}; use ${CHART_FORMATS.join(', ')}`);
+    if (!CHART_FORMATS.includes(format))
+      throw new Error(`exportRunCharts: unknown format ${JSON.stringify(format)}; use ${CHART_FORMATS.join(', ')}`);
   }
   const [{ history }] = resolveRuns(run, 'exportRunCharts');
   const figures = allRunFigures(run, { reference: options.reference, smoothing: options.smoothing });

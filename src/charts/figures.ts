@@ -17,7 +17,12 @@ export interface Trace {
   x: number[];
   /** `null` leaves a gap (missing, non-finite, or not positive on a log axis). */
   y: (number | null)[];
-  line?: { color?: string; dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot'; width?: number; shape?: 'linear' | 'hv' };
+  line?: {
+    color?: string;
+    dash?: 'solid' | 'dot' | 'dash' | 'longdash' | 'dashdot';
+    width?: number;
+    shape?: 'linear' | 'hv';
+  };
   marker?: { color?: string; size?: number };
   legendgroup?: string;
   showlegend?: boolean;
@@ -89,10 +94,18 @@ export type Run = History | NamedRun;
 export type Runs = Run | readonly Run[];
 
 /** The metrics `compareFigure` overlays. */
-export type Metric = 'validationAccuracy' | 'testAccuracy' | 'crossEntropy' | 'totalLoss' | 'learningRate' | 'meanAbsGradient';
+export type Metric =
+  'validationAccuracy' | 'testAccuracy' | 'crossEntropy' | 'totalLoss' | 'learningRate' | 'meanAbsGradient';
 
 /** Every metric a history records that the figures can draw. */
-export const METRICS: readonly Metric[] = ['validationAccuracy', 'testAccuracy', 'crossEntropy', 'totalLoss', 'learningRate', 'meanAbsGradient'];
+export const METRICS: readonly Metric[] = [
+  'validationAccuracy',
+  'testAccuracy',
+  'crossEntropy',
+  'totalLoss',
+  'learningRate',
+  'meanAbsGradient',
+];
 
 /** Options common to every figure of a history: title, size, smoothing, axes. */
 export interface FigureOptions {
@@ -121,7 +134,18 @@ export interface AccuracyFigureOptions extends FigureOptions {
 }
 
 /** Plotly's default colours (D3 category 10). */
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 const REFERENCE_COLOR = '#555555';
 const color = (index: number) => COLORS[index % COLORS.length];
 
@@ -140,18 +164,63 @@ interface MetricInfo {
 }
 
 const METRIC_INFO: Record<Metric, MetricInfo> = {
-  validationAccuracy: { label: 'validation accuracy', axis: 'validation accuracy (%)', source: 'evaluation', smoothable: false, logByDefault: false, shape: 'linear' },
-  testAccuracy: { label: 'test accuracy', axis: 'test accuracy (%)', source: 'evaluation', smoothable: false, logByDefault: false, shape: 'linear' },
-  crossEntropy: { label: 'mean cross-entropy', axis: 'mean cross-entropy (nats)', source: 'step', smoothable: true, logByDefault: false, shape: 'linear' },
-  totalLoss: { label: 'total loss', axis: 'total loss (cross-entropy + L2)', source: 'step', smoothable: true, logByDefault: false, shape: 'linear' },
-  learningRate: { label: 'learning rate', axis: 'learning rate', source: 'step', smoothable: false, logByDefault: false, shape: 'hv' },
-  meanAbsGradient: { label: 'mean |gradient|', axis: 'mean absolute gradient', source: 'step', smoothable: true, logByDefault: true, shape: 'linear' },
+  validationAccuracy: {
+    label: 'validation accuracy',
+    axis: 'validation accuracy (%)',
+    source: 'evaluation',
+    smoothable: false,
+    logByDefault: false,
+    shape: 'linear',
+  },
+  testAccuracy: {
+    label: 'test accuracy',
+    axis: 'test accuracy (%)',
+    source: 'evaluation',
+    smoothable: false,
+    logByDefault: false,
+    shape: 'linear',
+  },
+  crossEntropy: {
+    label: 'mean cross-entropy',
+    axis: 'mean cross-entropy (nats)',
+    source: 'step',
+    smoothable: true,
+    logByDefault: false,
+    shape: 'linear',
+  },
+  totalLoss: {
+    label: 'total loss',
+    axis: 'total loss (cross-entropy + L2)',
+    source: 'step',
+    smoothable: true,
+    logByDefault: false,
+    shape: 'linear',
+  },
+  learningRate: {
+    label: 'learning rate',
+    axis: 'learning rate',
+    source: 'step',
+    smoothable: false,
+    logByDefault: false,
+    shape: 'hv',
+  },
+  meanAbsGradient: {
+    label: 'mean |gradient|',
+    axis: 'mean absolute gradient',
+    source: 'step',
+    smoothable: true,
+    logByDefault: true,
+    shape: 'linear',
+  },
 };
 
 /** Why a smoothing weight is not usable, or null when it is. */
 function smoothingProblem(weight: number): string | null {
   if (typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 && weight < 1) return null;
-  const hint = typeof weight === 'number' && Number.isInteger(weight) && weight > 1 ? ` (it is no longer a window of points: ${weight} points is about ${(1 - 2 / (weight + 1)).toFixed(2)})` : '';
+  const hint =
+    typeof weight === 'number' && Number.isInteger(weight) && weight > 1
+      ? ` (it is no longer a window of points: ${weight} points is about ${(1 - 2 / (weight + 1)).toFixed(2)})`
+      : '';
   return `smoothing is a weight in [0, 1) such as 0.9, got ${String(weight)}${hint}`;
 }
 
@@ -193,27 +262,37 @@ function isHistory(value: unknown): value is History {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? `an object with keys ${Object.keys(value).slice(0, 6).join(', ') || '(none)'}` : `${typeof value} ${String(value)}`;
+  return typeof value === 'object'
+    ? `an object with keys ${Object.keys(value).slice(0, 6).join(', ') || '(none)'}`
+    : `${typeof value} ${String(value)}`;
 }
 
 /** The runs as a list of named histories, checked. */
 export function resolveRuns(runs: Runs, chart: string): NamedRun[] {
   const list: readonly unknown[] = Array.isArray(runs) ? runs : [runs];
-  if (list.length === 0) throw new Error(`${chart}: no runs given; pass a History, a { name, history } or a non-empty array of them`);
+  if (list.length === 0)
+    throw new Error(`${chart}: no runs given; pass a History, a { name, history } or a non-empty array of them`);
   const resolved = list.map((run, index): NamedRun => {
     const fallbackName = list.length === 1 ? 'run' : `run ${index + 1}`;
     if (isHistory(run)) return { name: fallbackName, history: run };
     const named = run as Partial<NamedRun> | null;
     if (typeof named === 'object' && named !== null && 'history' in named) {
-      if (!isHistory(named.history)) throw new TypeError(`${chart}: run ${index + 1} ("${String(named.name)}"): "history" is not a training history (it needs "steps" and "evaluations" arrays)`);
-      if (typeof named.name !== 'string' || named.name.trim() === '') throw new TypeError(`${chart}: run ${index + 1}: "name" must be a non-empty string`);
+      if (!isHistory(named.history))
+        throw new TypeError(
+          `${chart}: run ${index + 1} ("${String(named.name)}"): "history" is not a training history (it needs "steps" and "evaluations" arrays)`,
+        );
+      if (typeof named.name !== 'string' || named.name.trim() === '')
+        throw new TypeError(`${chart}: run ${index + 1}: "name" must be a non-empty string`);
       return { name: named.name, history: named.history };
     }
     throw new TypeError(`${chart}: run ${index + 1} is ${describe(run)}, not a History or a { name, history }`);
   });
   const seen = new Set<string>();
   for (const { name } of resolved) {
-    if (seen.has(name)) throw new Error(`${chart}: two runs are named "${name}"; give each run its own name so the legend can tell them apart`);
+    if (seen.has(name))
+      throw new Error(
+        `${chart}: two runs are named "${name}"; give each run its own name so the legend can tell them apart`,
+      );
     seen.add(name);
   }
   return resolved;
@@ -221,13 +300,20 @@ export function resolveRuns(runs: Runs, chart: string): NamedRun[] {
 
 function checkOptions(options: FigureOptions, chart: string): void {
   const { smoothing, maxPoints, yRange, height } = options;
-  if (smoothing !== undefined && smoothingProblem(smoothing) !== null) throw new RangeError(`${chart}: ${smoothingProblem(smoothing)}`);
-  if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < 2)) throw new RangeError(`${chart}: maxPoints must be a whole number >= 2, got ${maxPoints}`);
-  if (height !== undefined && !(Number.isFinite(height) && height > 0)) throw new RangeError(`${chart}: height must be a positive number of pixels, got ${height}`);
+  if (smoothing !== undefined && smoothingProblem(smoothing) !== null)
+    throw new RangeError(`${chart}: ${smoothingProblem(smoothing)}`);
+  if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < 2))
+    throw new RangeError(`${chart}: maxPoints must be a whole number >= 2, got ${maxPoints}`);
+  if (height !== undefined && !(Number.isFinite(height) && height > 0))
+    throw new RangeError(`${chart}: height must be a positive number of pixels, got ${height}`);
   if (yRange !== undefined) {
     const ok = Array.isArray(yRange) && yRange.length === 2 && yRange.every(Number.isFinite) && yRange[0] < yRange[1];
-    if (!ok) throw new RangeError(`${chart}: yRange must be [low, high] with finite low < high, got ${JSON.stringify(yRange)}`);
-    if (options.logY === true && yRange[0] <= 0) throw new RangeError(`${chart}: on a log axis yRange must be positive, got ${JSON.stringify(yRange)}`);
+    if (!ok)
+      throw new RangeError(
+        `${chart}: yRange must be [low, high] with finite low < high, got ${JSON.stringify(yRange)}`,
+      );
+    if (options.logY === true && yRange[0] <= 0)
+      throw new RangeError(`${chart}: on a log axis yRange must be positive, got ${JSON.stringify(yRange)}`);
   }
 }
 
@@ -242,7 +328,12 @@ interface Series {
 }
 
 /** A per-step series, smoothed and thinned as asked. */
-function stepSeries(history: History, value: (record: StepRecord) => number | undefined, options: FigureOptions, smoothable: boolean): Series {
+function stepSeries(
+  history: History,
+  value: (record: StepRecord) => number | undefined,
+  options: FigureOptions,
+  smoothable: boolean,
+): Series {
   const x = history.steps.map((r) => r.step);
   let y = history.steps.map((r) => value(r) ?? Number.NaN);
   const weight = options.smoothing ?? 0;
@@ -327,7 +418,15 @@ export function legendRows(names: readonly string[]): number {
   return rows;
 }
 
-function layout(title: string, yTitle: string, options: FigureOptions, logY: boolean, showlegend: boolean, traces: readonly Trace[], legendTitle: string | null = null): Layout {
+function layout(
+  title: string,
+  yTitle: string,
+  options: FigureOptions,
+  logY: boolean,
+  showlegend: boolean,
+  traces: readonly Trace[],
+  legendTitle: string | null = null,
+): Layout {
   const legendEntries = traces.length;
   const bottomLegend = showlegend && legendEntries <= BOTTOM_LEGEND_MAX;
   // Under the plot: the x axis title (about 70 px from the bottom edge), then the legend's rows
@@ -337,7 +436,10 @@ function layout(title: string, yTitle: string, options: FigureOptions, logY: boo
   const titleLines = text.split('<br>').length;
   const yaxis: Axis = { title: { text: yTitle }, type: logY ? 'log' : 'linear' };
   if (logY) yaxis.exponentformat = 'power';
-  if (options.yRange !== undefined) yaxis.range = logY ? [Math.log10(options.yRange[0]), Math.log10(options.yRange[1])] : [options.yRange[0], options.yRange[1]];
+  if (options.yRange !== undefined)
+    yaxis.range = logY
+      ? [Math.log10(options.yRange[0]), Math.log10(options.yRange[1])]
+      : [options.yRange[0], options.yRange[1]];
   const result: Layout = {
     title: { text },
     xaxis: { title: { text: STEP_AXIS }, rangemode: 'tozero', separatethousands: true },
@@ -352,12 +454,24 @@ function layout(title: string, yTitle: string, options: FigureOptions, logY: boo
     hovermode: 'x unified',
   };
   // The legend's title above its entries: beside them it would push the last entry out of a narrow chart.
-  if (legendTitle !== null && showlegend) result.legend = { ...result.legend, title: { text: legendTitle, side: 'top' } };
+  if (legendTitle !== null && showlegend)
+    result.legend = { ...result.legend, title: { text: legendTitle, side: 'top' } };
   if (options.height !== undefined) result.height = options.height;
   return result;
 }
 
-function line(name: string, series: Series, logY: boolean, style: { color: string; dash?: NonNullable<Trace['line']>['dash']; shape?: 'linear' | 'hv'; markers?: boolean; group?: string }): Trace {
+function line(
+  name: string,
+  series: Series,
+  logY: boolean,
+  style: {
+    color: string;
+    dash?: NonNullable<Trace['line']>['dash'];
+    shape?: 'linear' | 'hv';
+    markers?: boolean;
+    group?: string;
+  },
+): Trace {
   const trace: Trace = {
     type: 'scatter',
     mode: style.markers === true ? 'lines+markers' : 'lines',
@@ -400,7 +514,10 @@ export function referenceTrace(untilStep: number = Number.POSITIVE_INFINITY): Tr
 
 /** The last step any of the runs reached (evaluated or recorded). */
 function lastStep(runs: readonly NamedRun[]): number {
-  return Math.max(0, ...runs.flatMap(({ history }) => [history.evaluations.at(-1)?.step ?? 0, history.steps.at(-1)?.step ?? 0]));
+  return Math.max(
+    0,
+    ...runs.flatMap(({ history }) => [history.evaluations.at(-1)?.step ?? 0, history.steps.at(-1)?.step ?? 0]),
+  );
 }
 
 /**
@@ -463,9 +580,29 @@ export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}):
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
-  const data = pairedTraces(resolved, ['validationAccuracy', 'testAccuracy'], (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'), options, logY, true);
+  const data = pairedTraces(
+    resolved,
+    ['validationAccuracy', 'testAccuracy'],
+    (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'),
+    options,
+    logY,
+    true,
+  );
   if (options.reference === true) addReference(data, resolved);
-  return zoomed({ data, layout: layout(chartTitle('Validation and test accuracy', resolved, runs), ACCURACY_AXIS, options, logY, true, data) }, options);
+  return zoomed(
+    {
+      data,
+      layout: layout(
+        chartTitle('Validation and test accuracy', resolved, runs),
+        ACCURACY_AXIS,
+        options,
+        logY,
+        true,
+        data,
+      ),
+    },
+    options,
+  );
 }
 
 /** Mean cross-entropy and total loss (cross-entropy + L2) per recorded training step. */
@@ -474,8 +611,29 @@ export function lossFigure(runs: Runs, options: FigureOptions = {}): Figure {
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
-  const data = pairedTraces(resolved, ['crossEntropy', 'totalLoss'], (metric) => METRIC_INFO[metric].label, options, logY, false);
-  return zoomed({ data, layout: layout(chartTitle('Training loss', resolved, runs), 'loss (nats)', options, logY, true, data, smoothingNote(options)) }, options);
+  const data = pairedTraces(
+    resolved,
+    ['crossEntropy', 'totalLoss'],
+    (metric) => METRIC_INFO[metric].label,
+    options,
+    logY,
+    false,
+  );
+  return zoomed(
+    {
+      data,
+      layout: layout(
+        chartTitle('Training loss', resolved, runs),
+        'loss (nats)',
+        options,
+        logY,
+        true,
+        data,
+        smoothingNote(options),
+      ),
+    },
+    options,
+  );
 }
 
 /** The learning rate (staircase exponential decay) per recorded training step. */
@@ -485,9 +643,25 @@ export function learningRateFigure(runs: Runs, options: FigureOptions = {}): Fig
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
   const data = resolved.map((run, i) =>
-    line(resolved.length === 1 ? 'learning rate' : run.name, metricSeries(run.history, 'learningRate', options), logY, { color: color(i), shape: 'hv' }),
+    line(resolved.length === 1 ? 'learning rate' : run.name, metricSeries(run.history, 'learningRate', options), logY, {
+      color: color(i),
+      shape: 'hv',
+    }),
   );
-  return zoomed({ data, layout: layout(chartTitle('Learning rate', resolved, runs), 'learning rate', options, logY, resolved.length > 1, data) }, options);
+  return zoomed(
+    {
+      data,
+      layout: layout(
+        chartTitle('Learning rate', resolved, runs),
+        'learning rate',
+        options,
+        logY,
+        resolved.length > 1,
+        data,
+      ),
+    },
+    options,
+  );
 }
 
 /**
@@ -504,33 +678,80 @@ export function gradientFigure(runs: Runs, options: FigureOptions = {}): Figure 
   resolved.forEach((run, i) => {
     const single = resolved.length === 1;
     const group = single ? undefined : run.name;
-    data.push(line(traceName(resolved, run, 'all parameters'), metricSeries(run.history, 'meanAbsGradient', options), logY, { color: color(single ? 0 : i), group }));
+    data.push(
+      line(traceName(resolved, run, 'all parameters'), metricSeries(run.history, 'meanAbsGradient', options), logY, {
+        color: color(single ? 0 : i),
+        group,
+      }),
+    );
     GRADIENT_PARAMS.forEach((param, k) => {
       if (!run.history.steps.some((r) => r.meanAbsGradients?.[param] !== undefined)) return;
       const series = stepSeries(run.history, (r) => r.meanAbsGradients?.[param], options, true);
-      data.push(line(traceName(resolved, run, param), series, logY, { color: color(single ? k + 1 : i), dash: single ? 'solid' : dashes[k], group }));
+      data.push(
+        line(traceName(resolved, run, param), series, logY, {
+          color: color(single ? k + 1 : i),
+          dash: single ? 'solid' : dashes[k],
+          group,
+        }),
+      );
     });
   });
-  return zoomed({ data, layout: layout(chartTitle('Mean absolute gradient', resolved, runs), 'mean absolute gradient', options, logY, true, data, smoothingNote(options)) }, options);
+  return zoomed(
+    {
+      data,
+      layout: layout(
+        chartTitle('Mean absolute gradient', resolved, runs),
+        'mean absolute gradient',
+        options,
+        logY,
+        true,
+        data,
+        smoothingNote(options),
+      ),
+    },
+    options,
+  );
 }
 
 /** One metric of several runs overlaid, a trace per run named after it. */
 export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigureOptions = {}): Figure {
   const chart = 'compareFigure';
-  if (!METRICS.includes(metric)) throw new Error(`${chart}: unknown metric ${JSON.stringify(metric)}; choose one of ${METRICS.join(', ')}`);
+  if (!METRICS.includes(metric))
+    throw new Error(`${chart}: unknown metric ${JSON.stringify(metric)}; choose one of ${METRICS.join(', ')}`);
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
   const info = METRIC_INFO[metric];
   const logY = options.logY ?? info.logByDefault;
   const data = resolved.map((run, i) =>
-    line(run.name, metricSeries(run.history, metric, options), logY, { color: color(i), shape: info.shape, markers: info.source === 'evaluation' }),
+    line(run.name, metricSeries(run.history, metric, options), logY, {
+      color: color(i),
+      shape: info.shape,
+      markers: info.source === 'evaluation',
+    }),
   );
   if (options.reference === true) {
-    if (metric !== 'validationAccuracy') throw new Error(`${chart}: the tutorial reported validation accuracy only; reference: true needs metric 'validationAccuracy', not '${metric}'`);
+    if (metric !== 'validationAccuracy')
+      throw new Error(
+        `${chart}: the tutorial reported validation accuracy only; reference: true needs metric 'validationAccuracy', not '${metric}'`,
+      );
     addReference(data, resolved);
   }
   const note = info.smoothable ? smoothingNote(options) : null;
-  return zoomed({ data, layout: layout(`${info.label[0].toUpperCase()}${info.label.slice(1)}`, info.axis, options, logY, true, data, note) }, options);
+  return zoomed(
+    {
+      data,
+      layout: layout(
+        `${info.label[0].toUpperCase()}${info.label.slice(1)}`,
+        info.axis,
+        options,
+        logY,
+        true,
+        data,
+        note,
+      ),
+    },
+    options,
+  );
 }
 
 /** The charts of one run, as `exportRunCharts` writes them. */

@@ -33,7 +33,12 @@ export function jsonForScript(value: unknown): string {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 /** The chart options used for interactive charts. */
@@ -83,7 +88,13 @@ export function figureToHtml(fig: PlotlyFigure, options: HtmlOptions = {}): stri
 /** Throws a TypeError naming `what` unless `fig` looks like a Plotly figure. */
 export function checkFigure(fig: PlotlyFigure, what: string): void {
   const f = fig as Partial<PlotlyFigure> | null;
-  if (typeof f !== 'object' || f === null || !Array.isArray(f.data) || typeof f.layout !== 'object' || f.layout === null) {
+  if (
+    typeof f !== 'object' ||
+    f === null ||
+    !Array.isArray(f.data) ||
+    typeof f.layout !== 'object' ||
+    f.layout === null
+  ) {
     throw new TypeError(`${what}: expected a figure { data: Trace[], layout: {...} }`);
   }
 }

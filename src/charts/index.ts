@@ -38,7 +38,15 @@ export {
   probabilitiesFigure,
   type PredictionFigure,
 } from './predictions';
-export { CHART_FORMATS, RUN_CHART_FILES, exportFigure, exportRunCharts, type ChartFormat, type ExportOptions, type RunChartsOptions } from './export';
+export {
+  CHART_FORMATS,
+  RUN_CHART_FILES,
+  exportFigure,
+  exportRunCharts,
+  type ChartFormat,
+  type ExportOptions,
+  type RunChartsOptions,
+} from './export';
 export { figureToHtml, type HtmlOptions } from './html';
 export { ChromiumNotFoundError, findChromium, type ImageSize } from './chromium';
 export { REPORT_FILE, exportRunReport, runReportHtml, type ReportOptions, type RunReportOptions } from './report';

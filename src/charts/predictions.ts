@@ -128,7 +128,8 @@ const WHITE_ON_BLACK: [number, string][] = [
 
 function checkColumns(columns: number | undefined, count: number, figure: string): number {
   const value = columns ?? Math.min(10, count);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${figure}: columns must be a whole number >= 1, got ${columns}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${figure}: columns must be a whole number >= 1, got ${columns}`);
   return Math.min(value, Math.max(1, count));
 }
 
@@ -157,14 +158,19 @@ export function imagesFigure(images: readonly FigureImage[], options: ImagesFigu
       throw new RangeError(`${figure}: image ${i} has size ${image.width} x ${image.height}`);
     }
     if (image.pixels.length !== image.width * image.height) {
-      throw new RangeError(`${figure}: image ${i} has ${image.pixels.length} values, expected ${image.width} x ${image.height} = ${image.width * image.height}`);
+      throw new RangeError(
+        `${figure}: image ${i} has ${image.pixels.length} values, expected ${image.width} x ${image.height} = ${image.width * image.height}`,
+      );
     }
   });
   const columns = checkColumns(options.columns, images.length, figure);
   const rows = Math.ceil(images.length / columns);
   const cell = options.cellSize ?? 90;
   // Room above each image for its title's lines (about 14 px each at 11 px type), as a share of a cell.
-  const titleLines = Math.max(0, ...images.map((image) => (image.title === undefined ? 0 : image.title.split('<br>').length)));
+  const titleLines = Math.max(
+    0,
+    ...images.map((image) => (image.title === undefined ? 0 : image.title.split('<br>').length)),
+  );
   const titleSpace = titleLines > 0 ? (titleLines * 14 + 6) / cell : 0.04;
   const layout: PredictionLayout = {
     title: { text: options.title ?? '' },
@@ -242,12 +248,18 @@ export interface DigitsFigureOptions extends ImagesFigureOptions {
 /** Images given as one flat array (`count * side * side` values) or as one array per image. */
 export type ImageList = Float32Array | readonly ArrayLike<number>[];
 
-function splitImages(images: ImageList, count: number, figure: string, side?: number): { pixels: ArrayLike<number>; side: number }[] {
+function splitImages(
+  images: ImageList,
+  count: number,
+  figure: string,
+  side?: number,
+): { pixels: ArrayLike<number>; side: number }[] {
   if (Array.isArray(images) || !(images instanceof Float32Array)) {
     const list = images as readonly ArrayLike<number>[];
     return list.map((pixels, i) => {
       const s = side ?? Math.round(Math.sqrt(pixels.length));
-      if (s * s !== pixels.length) throw new RangeError(`${figure}: image ${i} has ${pixels.length} values, not a square image`);
+      if (s * s !== pixels.length)
+        throw new RangeError(`${figure}: image ${i} has ${pixels.length} values, not a square image`);
       return { pixels, side: s };
     });
   }
@@ -265,10 +277,16 @@ function splitImages(images: ImageList, count: number, figure: string, side?: nu
  * Digits as small multiples titled "true 7" over "predicted 1" (just "true 7" without predictions);
  * wrong predictions have a red title. `images` holds one image per label.
  */
-export function digitsFigure(images: ImageList, labels: ArrayLike<number>, predicted?: ArrayLike<number> | null, options: DigitsFigureOptions = {}): PredictionFigure {
+export function digitsFigure(
+  images: ImageList,
+  labels: ArrayLike<number>,
+  predicted?: ArrayLike<number> | null,
+  options: DigitsFigureOptions = {},
+): PredictionFigure {
   const figure = 'digitsFigure';
   if (labels.length === 0) throw new Error(`${figure}: no digits to draw`);
-  if (predicted != null && predicted.length !== labels.length) throw new Error(`${figure}: ${labels.length} labels but ${predicted.length} predictions`);
+  if (predicted != null && predicted.length !== labels.length)
+    throw new Error(`${figure}: ${labels.length} labels but ${predicted.length} predictions`);
   const split = splitImages(images, labels.length, figure, options.side);
   if (split.length !== labels.length) throw new Error(`${figure}: ${split.length} images but ${labels.length} labels`);
   const list: FigureImage[] = split.map(({ pixels, side }, i) => {
@@ -305,7 +323,8 @@ const COUNT_COLORS: [number, string][] = [
 
 function checkMatrix(matrix: readonly (readonly number[])[], figure: string): number {
   const n = matrix.length;
-  if (n === 0 || matrix.some((row) => row.length !== n)) throw new RangeError(`${figure}: the confusion matrix must be square and non-empty`);
+  if (n === 0 || matrix.some((row) => row.length !== n))
+    throw new RangeError(`${figure}: the confusion matrix must be square and non-empty`);
   return n;
 }
 
@@ -323,7 +342,10 @@ export interface ConfusionFigureOptions {
 }
 
 /** The confusion matrix as a heatmap: true class down, predicted class across, counts as text. */
-export function confusionFigure(matrix: readonly (readonly number[])[], options: ConfusionFigureOptions = {}): PredictionFigure {
+export function confusionFigure(
+  matrix: readonly (readonly number[])[],
+  options: ConfusionFigureOptions = {},
+): PredictionFigure {
   const figure = 'confusionFigure';
   const n = checkMatrix(matrix, figure);
   const classes = options.classes ?? Array.from({ length: n }, (_, i) => String(i));
@@ -339,7 +361,8 @@ export function confusionFigure(matrix: readonly (readonly number[])[], options:
   });
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   const right = matrix.reduce((sum, row, i) => sum + row[i], 0);
-  const accuracy = total > 0 ? ` (accuracy ${((right / total) * 100).toFixed(2)} %, ${total - right} mistakes of ${total})` : '';
+  const accuracy =
+    total > 0 ? ` (accuracy ${((right / total) * 100).toFixed(2)} %, ${total - right} mistakes of ${total})` : '';
   const trace: HeatmapTrace = {
     type: 'heatmap',
     name: 'confusion matrix',
@@ -368,7 +391,14 @@ export function confusionFigure(matrix: readonly (readonly number[])[], options:
       title: { text: options.title ?? `Confusion matrix${accuracy}` },
       showlegend: false,
       xaxis: { title: { text: 'predicted class' }, type: 'category', showgrid: false, zeroline: false },
-      yaxis: { title: { text: 'true class' }, type: 'category', autorange: 'reversed', showgrid: false, zeroline: false, scaleanchor: 'x' },
+      yaxis: {
+        title: { text: 'true class' },
+        type: 'category',
+        autorange: 'reversed',
+        showgrid: false,
+        zeroline: false,
+        scaleanchor: 'x',
+      },
       width: 620,
       height: 560,
       margin: { l: 70, r: 30, t: 60, b: 60 },
@@ -390,7 +420,8 @@ export function perClassAccuracyFigure(accuracy: readonly number[], options: Bar
   const figure = 'perClassAccuracyFigure';
   if (accuracy.length === 0) throw new Error(`${figure}: no classes`);
   const classes = options.classes ?? accuracy.map((_, i) => String(i));
-  if (classes.length !== accuracy.length) throw new RangeError(`${figure}: ${classes.length} class names for ${accuracy.length} accuracies`);
+  if (classes.length !== accuracy.length)
+    throw new RangeError(`${figure}: ${classes.length} class names for ${accuracy.length} accuracies`);
   const values = accuracy.map(finiteOrNull);
   const finite = values.filter((v): v is number => v !== null);
   const worst = finite.length > 0 ? Math.min(...finite) : 1;
@@ -419,11 +450,15 @@ export function perClassAccuracyFigure(accuracy: readonly number[], options: Bar
 }
 
 /** The probabilities of each class for one image, as bars (the predicted class highlighted). */
-export function probabilitiesFigure(probabilities: readonly number[], options: BarsFigureOptions = {}): PredictionFigure {
+export function probabilitiesFigure(
+  probabilities: readonly number[],
+  options: BarsFigureOptions = {},
+): PredictionFigure {
   const figure = 'probabilitiesFigure';
   if (probabilities.length === 0) throw new Error(`${figure}: no probabilities`);
   const classes = options.classes ?? probabilities.map((_, i) => String(i));
-  if (classes.length !== probabilities.length) throw new RangeError(`${figure}: ${classes.length} class names for ${probabilities.length} probabilities`);
+  if (classes.length !== probabilities.length)
+    throw new RangeError(`${figure}: ${classes.length} class names for ${probabilities.length} probabilities`);
   let best = 0;
   probabilities.forEach((p, i) => {
     if (p > probabilities[best]) best = i;
@@ -467,5 +502,11 @@ export function preprocessingFigure(steps: PreprocessingStages, options: ImagesF
     height: stage.height,
     title: `${i + 1}. ${stage.name} (${stage.width} x ${stage.height})`,
   }));
-  return imagesFigure(images, { columns: images.length, cellSize: 140, whiteOnBlack: true, title: 'From the picture to an MNIST input', ...options });
+  return imagesFigure(images, {
+    columns: images.length,
+    cellSize: 140,
+    whiteOnBlack: true,
+    title: 'From the picture to an MNIST input',
+    ...options,
+  });
 }

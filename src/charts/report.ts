@@ -31,7 +31,10 @@ export function runReportHtml(run: Run, options: ReportOptions = {}): string {
   const [{ name, history }] = resolveRuns(run, 'runReportHtml');
   const figures = allRunFigures(run, { reference: options.reference, smoothing: options.smoothing });
   const title = options.title ?? ('name' in run ? `MNIST run: ${name}` : 'MNIST run');
-  const charts = (Object.entries(RUN_CHART_FILES) as [keyof RunFigures, string][]).map(([key, id]) => ({ id, figure: figures[key] }));
+  const charts = (Object.entries(RUN_CHART_FILES) as [keyof RunFigures, string][]).map(([key, id]) => ({
+    id,
+    figure: figures[key],
+  }));
   const settings = Object.entries(history.config)
     .map(([field, value]) => `<tr><th>${escapeHtml(field)}</th><td>${escapeHtml(String(value))}</td></tr>`)
     .join('\n');
@@ -77,7 +80,8 @@ export interface RunReportOptions extends ReportOptions, Omit<RunChartsOptions, 
 export async function exportRunReport(dir: string, run: Run, options: RunReportOptions = {}): Promise<string[]> {
   const images = options.images ?? ['svg', 'png'];
   for (const format of images) {
-    if (!CHART_FORMATS.includes(format) || (format as ChartFormat) === 'html') throw new Error(`exportRunReport: unknown image format ${JSON.stringify(format)}; use svg, png or json`);
+    if (!CHART_FORMATS.includes(format) || (format as ChartFormat) === 'html')
+      throw new Error(`exportRunReport: unknown image format ${JSON.stringify(format)}; use svg, png or json`);
   }
   const html = runReportHtml(run, options);
   await ensureWritableDir(dir);

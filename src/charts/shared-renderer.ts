@@ -37,7 +37,12 @@ export function createSharedRenderer(options: SharedRendererOptions = {}): Share
       handOver(renderer);
       await hold;
     }, options);
-    const ready = Promise.race([given, done.then((): never => { throw new Error('the chart renderer closed'); })]);
+    const ready = Promise.race([
+      given,
+      done.then((): never => {
+        throw new Error('the chart renderer closed');
+      }),
+    ]);
     const current = { ready, release, closed: done.catch(() => undefined) };
     session = current;
     return current;

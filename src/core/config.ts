@@ -85,8 +85,18 @@ interface NumberRule {
   minInclusive: boolean;
 }
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER): NumberRule => ({ integer: true, min, max, minInclusive: true });
-const real = (min: number, max: number, minInclusive = true): NumberRule => ({ integer: false, min, max, minInclusive });
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): NumberRule => ({
+  integer: true,
+  min,
+  max,
+  minInclusive: true,
+});
+const real = (min: number, max: number, minInclusive = true): NumberRule => ({
+  integer: false,
+  min,
+  max,
+  minInclusive,
+});
 
 /** The accepted range of every numeric field. */
 export const CONFIG_RULES: Readonly<Record<NumberField, NumberRule>> = Object.freeze({
@@ -114,7 +124,10 @@ export const CONFIG_HELP: Readonly<Record<keyof TrainingConfig, { tutorial?: str
   layer1Node: { tutorial: 'LAYER1_NODE', text: 'hidden units; 0 removes the hidden layer (a linear model)' },
   batchSize: { tutorial: 'BATCH_SIZE', text: 'examples per training step' },
   learningRateBase: { tutorial: 'LEARNING_RATE_BASE', text: 'learning rate at step 0' },
-  learningRateDecay: { tutorial: 'LEARNING_RATE_DECAY', text: 'factor applied to the learning rate once per decay period; 1: no decay' },
+  learningRateDecay: {
+    tutorial: 'LEARNING_RATE_DECAY',
+    text: 'factor applied to the learning rate once per decay period; 1: no decay',
+  },
   decaySteps: { text: 'steps per decay period; 0: one epoch (training examples / batch size)' },
   regularizationRate: { tutorial: 'REGULARIZATION_RATE', text: 'weight of the L2 term; 0: no regularisation' },
   trainingSteps: { tutorial: 'TRAINING_STEPS', text: 'number of training steps' },

@@ -33,7 +33,10 @@ export interface Evaluation {
 /** How a run ended (or `running` while it trains). */
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed';
 
-/** Everything recorded of a training run: backend, configuration, evaluations, per-step records, final accuracy. Plain data, saved as history.json. */
+/**
+ * Everything recorded of a training run: backend, configuration, evaluations, per-step records, final accuracy. Plain
+ * data, saved as history.json.
+ */
 export interface History {
   /** The backend that ran the training. */
   backend: string;
@@ -137,8 +140,11 @@ export function parseHistory(text: string, file: string): History {
     throw new Error(`${file}: not valid JSON (${errorMessage(error)})`);
   }
   const h = value as Partial<History>;
-  const missing = (['backend', 'config', 'evaluations', 'steps', 'status'] as const).filter((key) => h === null || typeof h !== 'object' || h[key] === undefined);
+  const missing = (['backend', 'config', 'evaluations', 'steps', 'status'] as const).filter(
+    (key) => h === null || typeof h !== 'object' || h[key] === undefined,
+  );
   if (missing.length > 0) throw new Error(`${file}: not a training history (missing ${missing.join(', ')})`);
-  if (!Array.isArray(h.evaluations) || !Array.isArray(h.steps)) throw new Error(`${file}: "evaluations" and "steps" must be arrays`);
+  if (!Array.isArray(h.evaluations) || !Array.isArray(h.steps))
+    throw new Error(`${file}: "evaluations" and "steps" must be arrays`);
   return h as History;
 }

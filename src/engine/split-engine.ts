@@ -9,8 +9,17 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SamplerState } from '../data/mnist';
 import type { StepRecord } from '../core/history';
-import { createParams, disposeParams, ExponentialMovingAverage, paramList, PARAM_NAMES, paramShapes, type ParamName, type Params } from '../core/model';
-import { DivergenceError } from '../core/loss';
+import {
+  createParams,
+  disposeParams,
+  ExponentialMovingAverage,
+  paramList,
+  PARAM_NAMES,
+  paramShapes,
+  type ParamName,
+  type Params,
+} from '../core/model';
+import { DivergenceError } from '../core/divergence';
 import { type AdvanceOptions, type EngineSetup, type EngineState, type StepEngine } from './step-engine';
 import { shareMnist } from './shared-data';
 import { errorMessage } from '../util/text';
@@ -46,18 +55,32 @@ export class SplitStepError extends Error {
 }
 
 /** Where each parameter ends in the flat layout (the next one starts there). */
-const ends = (layout: ParamLayout): Record<ParamName, number> => ({ weights1: layout.biases1, biases1: layout.weights2, weights2: layout.biases2, biases2: layout.size });
+const ends = (layout: ParamLayout): Record<ParamName, number> => ({
+  weights1: layout.biases1,
+  biases1: layout.weights2,
+  weights2: layout.biases2,
+  biases2: layout.size,
+});
 
-function flatten(values: Partial<Record<ParamName, Float32Array>>, layout: ParamLayout, into: Float32Array, what: string): void {
+function flatten(
+  values: Partial<Record<ParamName, Float32Array>>,
+  layout: ParamLayout,
+  into: Float32Array,
+  what: string,
+): void {
   for (const name of PARAM_NAMES) {
     const value = values[name];
-    if (value === undefined || value.length !== ends(layout)[name] - layout[name]) throw new Error(`saved ${what}: "${name}" is missing or has the wrong size`);
+    if (value === undefined || value.length !== ends(layout)[name] - layout[name])
+      throw new Error(`saved ${what}: "${name}" is missing or has the wrong size`);
     into.set(value, layout[name]);
   }
 }
 
 function unflatten(flat: Float32Array, layout: ParamLayout): Record<ParamName, Float32Array> {
-  return Object.fromEntries(PARAM_NAMES.map((name) => [name, flat.slice(layout[name], ends(layout)[name])])) as Record<ParamName, Float32Array>;
+  return Object.fromEntries(PARAM_NAMES.map((name) => [name, flat.slice(layout[name], ends(layout)[name])])) as Record<
+    ParamName,
+    Float32Array
+  >;
 }
 
 export class SplitEngine implements StepEngine {
@@ -77,7 +100,8 @@ export class SplitEngine implements StepEngine {
     readonly workers: number,
   ) {
     const { config, data, resume } = setup;
-    if (config.layer1Node < workers) throw new Error(`cannot split ${config.layer1Node} hidden units between ${workers} workers`);
+    if (config.layer1Node < workers)
+      throw new Error(`cannot split ${config.layer1Node} hidden units between ${workers} workers`);
     this.layout = paramLayout(config);
     this.shared = allocateShared(config, workers, data.validation.count + data.test.count);
     if (resume !== undefined) {
@@ -204,7 +228,9 @@ export class SplitEngine implements StepEngine {
     const crossEntropy = leader(RECORD.crossEntropy);
     const learningRate = leader(RECORD.learningRate);
     const shapes = paramShapes(config);
-    const sizes = Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [name, shape.reduce((a, b) => a * b, 1)])) as Record<ParamName, number>;
+    const sizes = Object.fromEntries(
+      Object.entries(shapes).map(([name, shape]) => [name, shape.reduce((a, b) => a * b, 1)]),
+    ) as Record<ParamName, number>;
     const abs: Record<ParamName, number> = {
       weights2: sum(RECORD.absWeights2),
       biases2: leader(RECORD.absBiases2),
@@ -222,11 +248,23 @@ export class SplitEngine implements StepEngine {
     }
     const l2 = config.regularizationRate * (sum(RECORD.squaredWeights1) / 2 + sum(RECORD.squaredWeights2) / 2);
     const step = this.globalStepValue;
-    return { step, learningRate, crossEntropy, totalLoss: crossEntropy + l2, meanAbsGradient: absSum / count, meanAbsGradients };
+    return {
+      step,
+      learningRate,
+      crossEntropy,
+      totalLoss: crossEntropy + l2,
+      meanAbsGradient: absSum / count,
+      meanAbsGradients,
+    };
   }
 
   /** After an `advance` command: the records from `next` on, the new step, and a divergence. */
-  private drainRecords(next: number, recordEvery: number, startStep: number, onRecord: (record: StepRecord) => void): number {
+  private drainRecords(
+    next: number,
+    recordEvery: number,
+    startStep: number,
+    onRecord: (record: StepRecord) => void,
+  ): number {
     while (next < RECORD_CAPACITY && Atomics.load(this.shared.recordsDone, next) === this.workers) {
       const record = this.record(next);
       // The records of a command are at the multiples of recordEvery from its first step on.
@@ -243,7 +281,12 @@ export class SplitEngine implements StepEngine {
     const { control, scalars } = this.shared;
     this.globalStepValue = Atomics.load(control, CTL.globalStep);
     if (Atomics.load(control, CTL.status) === STATUS.diverged) {
-      throw new DivergenceError(scalars[F64.divergedStep], scalars[F64.divergedLearningRate], scalars[F64.divergedCrossEntropy], this.setup.divergenceThreshold);
+      throw new DivergenceError(
+        scalars[F64.divergedStep],
+        scalars[F64.divergedLearningRate],
+        scalars[F64.divergedCrossEntropy],
+        this.setup.divergenceThreshold,
+      );
     }
   }
 
@@ -280,7 +323,8 @@ export class SplitEngine implements StepEngine {
           };
           this.listener = () => {
             try {
-              if (Atomics.load(this.shared.control, CTL.failed) !== 0) return finish(new SplitStepError(failureMessage(this.shared)));
+              if (Atomics.load(this.shared.control, CTL.failed) !== 0)
+                return finish(new SplitStepError(failureMessage(this.shared)));
               const handled = next;
               next = this.drainRecords(next, options.recordEvery, startStep, options.onRecord);
               if (next > handled) {
@@ -292,7 +336,11 @@ export class SplitEngine implements StepEngine {
                 Atomics.notify(this.shared.control, CTL.acknowledged);
               }
               if (options.shouldStop()) Atomics.store(this.shared.control, CTL.stop, 1);
-              if (Atomics.load(this.shared.control, CTL.seq) === seq && Atomics.load(this.shared.control, CTL.done) === this.workers) finish();
+              if (
+                Atomics.load(this.shared.control, CTL.seq) === seq &&
+                Atomics.load(this.shared.control, CTL.done) === this.workers
+              )
+                finish();
             } catch (error) {
               // A record callback that throws ends the run like an error in the one-thread loop;
               // the workers, waiting for the record to be handled, are released as after a failure.
@@ -334,7 +382,10 @@ export class SplitEngine implements StepEngine {
       }
       return correct / labels.length;
     };
-    return { validationAccuracy: accuracyOf(data.validation.labels, 0), testAccuracy: accuracyOf(data.test.labels, data.validation.count) };
+    return {
+      validationAccuracy: accuracyOf(data.validation.labels, 0),
+      testAccuracy: accuracyOf(data.test.labels, data.validation.count),
+    };
   }
 
   state(): EngineState {
@@ -346,7 +397,12 @@ export class SplitEngine implements StepEngine {
       epochsCompleted: Atomics.load(control, CTL.samplerEpochs),
     };
     const averages = this.setup.config.useMovingAverage ? unflatten(this.shared.averages, this.layout) : {};
-    return { globalStep: Atomics.load(control, CTL.globalStep), sampler, params: unflatten(this.shared.params, this.layout), averages };
+    return {
+      globalStep: Atomics.load(control, CTL.globalStep),
+      sampler,
+      params: unflatten(this.shared.params, this.layout),
+      averages,
+    };
   }
 
   /** Copies of the workers' parameters as variables of this thread, brought up to date. */
@@ -354,7 +410,12 @@ export class SplitEngine implements StepEngine {
     const state = this.state();
     if (this.mirror === null) {
       const params = createParams(this.setup.config);
-      const average = this.setup.config.useMovingAverage ? new ExponentialMovingAverage(this.setup.config.movingAverageDecay, paramList(params).map(([, v]) => v)) : null;
+      const average = this.setup.config.useMovingAverage
+        ? new ExponentialMovingAverage(
+            this.setup.config.movingAverageDecay,
+            paramList(params).map(([, v]) => v),
+          )
+        : null;
       this.mirror = { params, average };
     }
     const { params, average } = this.mirror;

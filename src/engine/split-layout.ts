@@ -47,7 +47,17 @@ export const STATUS = { reachedUntil: 0, stopped: 1, diverged: 2 } as const;
 export const F64 = { divergedCrossEntropy: 0, divergedLearningRate: 1, divergedStep: 2, size: 4 } as const;
 
 /** Fields of one worker's part of a recorded step. */
-export const RECORD = { crossEntropy: 0, learningRate: 1, absWeights1: 2, absBiases1: 3, absWeights2: 4, absBiases2: 5, squaredWeights1: 6, squaredWeights2: 7, size: 8 } as const;
+export const RECORD = {
+  crossEntropy: 0,
+  learningRate: 1,
+  absWeights1: 2,
+  absBiases1: 3,
+  absWeights2: 4,
+  absBiases2: 5,
+  squaredWeights1: 6,
+  squaredWeights2: 7,
+  size: 8,
+} as const;
 
 /** Recorded steps one `advance` command can hold; the main thread cuts longer runs into pieces. */
 export const RECORD_CAPACITY = 256;
@@ -147,7 +157,8 @@ export function reportFailure(shared: SplitShared, message: string): void {
   const bytes = new TextEncoder().encode(message).subarray(0, ERROR_BYTES - 1);
   shared.error.fill(0);
   shared.error.set(bytes);
-  for (const slot of [CTL.failed, CTL.barrierGeneration, CTL.seq, CTL.done, CTL.ready, CTL.acknowledged]) Atomics.notify(shared.control, slot);
+  for (const slot of [CTL.failed, CTL.barrierGeneration, CTL.seq, CTL.done, CTL.ready, CTL.acknowledged])
+    Atomics.notify(shared.control, slot);
 }
 
 export function failureMessage(shared: SplitShared): string {

@@ -40,7 +40,8 @@ function runWorker(init: SplitWorkerData): void {
   // This worker's slice of a flat parameter array, and back.
   const columns = (flat: Float32Array, offset: number, rows: number, width: number) => {
     const out = new Float32Array(rows * units);
-    for (let r = 0; r < rows; r++) out.set(flat.subarray(offset + r * width + first, offset + r * width + end), r * units);
+    for (let r = 0; r < rows; r++)
+      out.set(flat.subarray(offset + r * width + first, offset + r * width + end), r * units);
     return out;
   };
   const sliceOf = (flat: Float32Array) => ({
@@ -49,8 +50,12 @@ function runWorker(init: SplitWorkerData): void {
     weights2: flat.slice(layout.weights2 + first * output, layout.weights2 + end * output),
     biases2: flat.slice(layout.biases2, layout.biases2 + output),
   });
-  const writeSlice = (flat: Float32Array, values: { weights1: Float32Array; biases1: Float32Array; weights2: Float32Array; biases2: Float32Array }) => {
-    for (let r = 0; r < input; r++) flat.set(values.weights1.subarray(r * units, (r + 1) * units), layout.weights1 + r * hidden + first);
+  const writeSlice = (
+    flat: Float32Array,
+    values: { weights1: Float32Array; biases1: Float32Array; weights2: Float32Array; biases2: Float32Array },
+  ) => {
+    for (let r = 0; r < input; r++)
+      flat.set(values.weights1.subarray(r * units, (r + 1) * units), layout.weights1 + r * hidden + first);
     flat.set(values.biases1, layout.biases1 + first);
     flat.set(values.weights2, layout.weights2 + first * output);
     if (leader) flat.set(values.biases2, layout.biases2);
@@ -62,7 +67,9 @@ function runWorker(init: SplitWorkerData): void {
   const weights2 = tf.variable(tf.tensor2d(start.weights2, [units, output]), true);
   // The output bias is tiny and identical in every worker: kept in plain arrays.
   const biases2 = start.biases2;
-  const average = config.useMovingAverage ? new ExponentialMovingAverage(config.movingAverageDecay, [weights1, biases1, weights2]) : null;
+  const average = config.useMovingAverage
+    ? new ExponentialMovingAverage(config.movingAverageDecay, [weights1, biases1, weights2])
+    : null;
   const startAverages = sliceOf(shared.averages);
   average?.restore(
     new Map<tf.Variable, Float32Array>([
@@ -130,7 +137,8 @@ function runWorker(init: SplitWorkerData): void {
         const label = batch.labels[row];
         crossEntropy -= logits[base + label] - logSum;
         // d(mean CE)/d(logits) = (softmax - onehot) / batch.
-        for (let j = 0; j < output; j++) dLogits[base + j] = (Math.exp(logits[base + j] - logSum) - (j === label ? 1 : 0)) / batchSize;
+        for (let j = 0; j < output; j++)
+          dLogits[base + j] = (Math.exp(logits[base + j] - logSum) - (j === label ? 1 : 0)) / batchSize;
       }
       crossEntropy /= batchSize;
       if (!Number.isFinite(crossEntropy) || crossEntropy > divergenceThreshold) {
@@ -142,7 +150,8 @@ function runWorker(init: SplitWorkerData): void {
         return false;
       }
       const dL = tf.tensor2d(dLogits, [batchSize, output]);
-      const withL2 = (g: tf.Tensor, w: tf.Variable) => (config.regularizationRate === 0 ? g : tf.add(g, tf.mul(w, config.regularizationRate)));
+      const withL2 = (g: tf.Tensor, w: tf.Variable) =>
+        config.regularizationRate === 0 ? g : tf.add(g, tf.mul(w, config.regularizationRate));
       // Explicit transposes: matMul's transpose flags take a slow path on wasm.
       const gradWeights2 = withL2(tf.matMul(tf.transpose(hiddenOut), dL), weights2);
       const dHidden = tf.matMul(dL, tf.transpose(weights2));
@@ -166,7 +175,8 @@ function runWorker(init: SplitWorkerData): void {
       weights1.assign(tf.sub(weights1, tf.mul(gradWeights1, learningRate)));
       biases1.assign(tf.sub(biases1, tf.mul(gradBiases1, learningRate)));
       weights2.assign(tf.sub(weights2, tf.mul(gradWeights2, learningRate)));
-      for (let j = 0; j < output; j++) biases2[j] = Math.fround(biases2[j] - Math.fround(Math.fround(gradBiases2[j]) * learningRate));
+      for (let j = 0; j < output; j++)
+        biases2[j] = Math.fround(biases2[j] - Math.fround(Math.fround(gradBiases2[j]) * learningRate));
       return true;
     });
   };
@@ -175,7 +185,10 @@ function runWorker(init: SplitWorkerData): void {
     if (average === null) return;
     average.apply(globalStep);
     const d = movingAverageDecayAt(config.movingAverageDecay, globalStep);
-    for (let j = 0; j < output; j++) biases2Average[j] = Math.fround(biases2Average[j] + Math.fround(Math.fround(biases2[j] - biases2Average[j]) * (1 - d)));
+    for (let j = 0; j < output; j++)
+      biases2Average[j] = Math.fround(
+        biases2Average[j] + Math.fround(Math.fround(biases2[j] - biases2Average[j]) * (1 - d)),
+      );
   };
 
   const advance = () => {
@@ -194,12 +207,18 @@ function runWorker(init: SplitWorkerData): void {
       globalStep++;
       if (recording) {
         // The last worker to write its part announces the record.
-        if (Atomics.add(recordsDone, recordIndex, 1) === workers - 1) parentPort!.postMessage({ type: 'record', index: recordIndex });
+        if (Atomics.add(recordsDone, recordIndex, 1) === workers - 1)
+          parentPort!.postMessage({ type: 'record', index: recordIndex });
         recordIndex++;
         if (globalStep < until) {
           // The main thread's progress callbacks may stop the run at this step, as in the
           // one-thread loop: wait until it has handled the record.
-          for (let seen = Atomics.load(control, CTL.acknowledged); seen < recordIndex; seen = Atomics.load(control, CTL.acknowledged)) waitWhile(CTL.acknowledged, seen);
+          for (
+            let seen = Atomics.load(control, CTL.acknowledged);
+            seen < recordIndex;
+            seen = Atomics.load(control, CTL.acknowledged)
+          )
+            waitWhile(CTL.acknowledged, seen);
           if (Atomics.load(control, CTL.stopAtRecord) === recordIndex) {
             status = STATUS.stopped;
             break;
@@ -229,7 +248,7 @@ function runWorker(init: SplitWorkerData): void {
     });
     const value = (v: tf.Variable) => (average === null ? v : average.average(v));
     const rows = data.validation.count + data.test.count;
-    let offset = (index * rows) * output;
+    let offset = index * rows * output;
     for (const { chunks } of evalSets) {
       for (const chunk of chunks) {
         const part = tf.tidy(() => {
@@ -248,7 +267,12 @@ function runWorker(init: SplitWorkerData): void {
     writeSlice(shared.params, { weights1: read(weights1), biases1: read(biases1), weights2: read(weights2), biases2 });
     if (average !== null) {
       const avg = (v: tf.Variable) => average.average(v).dataSync() as Float32Array;
-      writeSlice(shared.averages, { weights1: avg(weights1), biases1: avg(biases1), weights2: avg(weights2), biases2: biases2Average });
+      writeSlice(shared.averages, {
+        weights1: avg(weights1),
+        biases1: avg(biases1),
+        weights2: avg(weights2),
+        biases2: biases2Average,
+      });
     }
     if (leader) {
       const state = sampler.getState();
@@ -262,7 +286,8 @@ function runWorker(init: SplitWorkerData): void {
   // Warm-up: the first products after start-up are slow; run a few on throw-away tensors.
   tf.tidy(() => {
     const x = tf.zeros([batchSize, input]);
-    for (let i = 0; i < 5; i++) tf.matMul(tf.transpose(x), tf.matMul(tf.matMul(x, weights1), weights2).matMul(tf.transpose(weights2))).dataSync();
+    for (let i = 0; i < 5; i++)
+      tf.matMul(tf.transpose(x), tf.matMul(tf.matMul(x, weights1), weights2).matMul(tf.transpose(weights2))).dataSync();
   });
 
   // Read before announcing readiness: the first command may follow at once.

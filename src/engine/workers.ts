@@ -1,4 +1,7 @@
-/** How many threads split a training step: the default for this backend and machine, and checks of a count given by a user. */
+/**
+ * How many threads split a training step: the default for this backend and machine, and checks of a count given by a
+ * user.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
@@ -21,13 +24,15 @@ export const MIN_UNITS_PER_WORKER = 64;
  */
 export function defaultStepWorkers(config: TrainingConfig, env: NodeJS.ProcessEnv = process.env): number {
   const fromEnv = env[WORKERS_ENV]?.trim();
-  if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'auto') return checkWorkers(Number(fromEnv), WORKERS_ENV, fromEnv);
+  if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'auto')
+    return checkWorkers(Number(fromEnv), WORKERS_ENV, fromEnv);
   if (!isMainThread || tf.getBackend() !== 'wasm') return 1;
   return Math.max(1, Math.min(availableParallelism(), Math.floor(config.layer1Node / MIN_UNITS_PER_WORKER)));
 }
 
 /** Checks a worker count given by a user; `source` names where it came from. */
 export function checkWorkers(value: number, source = 'workers', text: string = String(value)): number {
-  if (!Number.isInteger(value) || value < 1 || value > 256) throw new RangeError(`${source} must be a whole number of threads from 1 to 256, got "${text}"`);
+  if (!Number.isInteger(value) || value < 1 || value > 256)
+    throw new RangeError(`${source} must be a whole number of threads from 1 to 256, got "${text}"`);
   return value;
 }

@@ -48,21 +48,34 @@ export function variantSlug(name: string): string {
  * change, the seed. Runs are named `<variant>-<steps>`, or `<variant>-seed-<n>-<steps>` when the
  * variant has several seeds (so that short runs never replace full ones).
  */
-export function ablationRuns(variants: readonly Variant[], base: Partial<TrainingConfig>, seeds: GroupSeeds = {}): AblationRun[] {
+export function ablationRuns(
+  variants: readonly Variant[],
+  base: Partial<TrainingConfig>,
+  seeds: GroupSeeds = {},
+): AblationRun[] {
   const problems: string[] = [];
   const baseConfig = makeConfig(base);
   const names = new Set<string>();
   variants.forEach((variant, i) => {
     const slug = variantSlug(variant.name ?? '');
     if (slug === '') problems.push(`variants[${i}]: the name ${JSON.stringify(variant.name)} has no letters or digits`);
-    if (names.has(slug)) problems.push(`variants[${i}]: "${variant.name}" has the same folder name (${slug}) as an earlier variant`);
+    if (names.has(slug))
+      problems.push(`variants[${i}]: "${variant.name}" has the same folder name (${slug}) as an earlier variant`);
     names.add(slug);
-    if (variant.change !== undefined && 'seed' in variant.change) problems.push(`variants[${i}] ("${variant.name}"): the seed comes from the seeds of its group, not from a change`);
+    if (variant.change !== undefined && 'seed' in variant.change)
+      problems.push(
+        `variants[${i}] ("${variant.name}"): the seed comes from the seeds of its group, not from a change`,
+      );
   });
   const groups = new Set(variants.map((v) => v.group));
   for (const [group, list] of Object.entries(seeds)) {
-    if (!groups.has(group)) problems.push(`seeds: no variant is in group "${group}" (groups: ${[...groups].join(', ')})`);
-    if (list.length === 0 || list.some((s) => !Number.isSafeInteger(s) || s < 0) || new Set(list).size !== list.length) {
+    if (!groups.has(group))
+      problems.push(`seeds: no variant is in group "${group}" (groups: ${[...groups].join(', ')})`);
+    if (
+      list.length === 0 ||
+      list.some((s) => !Number.isSafeInteger(s) || s < 0) ||
+      new Set(list).size !== list.length
+    ) {
       problems.push(`seeds["${group}"] must be distinct whole numbers >= 0, got [${list.join(', ')}]`);
     }
   }
@@ -91,12 +104,24 @@ export interface AblationSweep {
   wallSeconds: number;
 }
 
-/** Trains (or loads) every run in one sweep, with a live chart of their validation accuracy; an interrupt stops them all, histories kept. */
-export async function runAblation(data: MnistData, runs: readonly AblationRun[], options: AblationOptions = {}): Promise<AblationSweep> {
+/**
+ * Trains (or loads) every run in one sweep, with a live chart of their validation accuracy; an interrupt stops them
+ * all, histories kept.
+ */
+export async function runAblation(
+  data: MnistData,
+  runs: readonly AblationRun[],
+  options: AblationOptions = {},
+): Promise<AblationSweep> {
   const { display: given, ...sweepOptions } = options;
   const display = given === undefined ? liveSweep({ figure: { title: 'Validation accuracy of every run' } }) : given;
   const start = performance.now();
-  const results = await runSweep(data, runs, { stopOnSigint: true, ...sweepOptions, onProgress: display?.onProgress, onResult: display?.onResult });
+  const results = await runSweep(data, runs, {
+    stopOnSigint: true,
+    ...sweepOptions,
+    onProgress: display?.onProgress,
+    onResult: display?.onResult,
+  });
   const wallSeconds = (performance.now() - start) / 1000;
   await display?.finish(results);
   return { runs: [...runs], results, wallSeconds };
@@ -124,7 +149,8 @@ export function sweepTime(sweep: AblationSweep): SweepTime {
   const trained = results.filter((r) => !r.reused && r.run !== null && r.history.status === 'completed');
   const reused = results.filter((r) => r.reused);
   const other: Record<string, number> = {};
-  for (const r of results) if (!trained.includes(r) && !reused.includes(r)) other[r.history.status] = (other[r.history.status] ?? 0) + 1;
+  for (const r of results)
+    if (!trained.includes(r) && !reused.includes(r)) other[r.history.status] = (other[r.history.status] ?? 0) + 1;
   const distinct = new Map<string, SweepResult>();
   for (const r of results) if (r.run !== null) distinct.set(r.run.dir, r);
   return {
@@ -169,7 +195,8 @@ export function summarizeVariants(variants: readonly Variant[], sweep: AblationS
     const results = indices.map((i) => sweep.results[i]);
     const done = results.filter((r) => r.history.status === 'completed' && r.history.final !== null);
     const counts = new Map<string, number>();
-    for (const r of results) if (!done.includes(r)) counts.set(r.history.status, (counts.get(r.history.status) ?? 0) + 1);
+    for (const r of results)
+      if (!done.includes(r)) counts.set(r.history.status, (counts.get(r.history.status) ?? 0) + 1);
     return {
       variant,
       runs: indices.map((i) => sweep.runs[i]),
@@ -184,21 +211,35 @@ export function summarizeVariants(variants: readonly Variant[], sweep: AblationS
 
 /** Each run of the given variants for a chart, named `<variant>` (one seed) or `<variant>, seed <n>`. */
 export function variantRuns(summaries: readonly VariantSummary[]): NamedRun[] {
-  return summaries.flatMap((s) => s.results.map((r, i) => ({ name: s.runs.length > 1 ? `${s.variant.name}, seed ${s.runs[i].seed}` : s.variant.name, history: r.history })));
+  return summaries.flatMap((s) =>
+    s.results.map((r, i) => ({
+      name: s.runs.length > 1 ? `${s.variant.name}, seed ${s.runs[i].seed}` : s.variant.name,
+      history: r.history,
+    })),
+  );
 }
 
-/** How likely two groups of n1 and n2 runs fall entirely apart (every value of one above every value of the other) when nothing tells them apart: 2 / C(n1 + n2, n1). */
+/**
+ * How likely two groups of n1 and n2 runs fall entirely apart (every value of one above every value of the other) when
+ * nothing tells them apart: 2 / C(n1 + n2, n1).
+ */
 export function separationChance(n1: number, n2: number): number {
-  if (!Number.isInteger(n1) || !Number.isInteger(n2) || n1 < 1 || n2 < 1) throw new RangeError(`separationChance: group sizes must be whole numbers >= 1, got ${n1} and ${n2}`);
+  if (!Number.isInteger(n1) || !Number.isInteger(n2) || n1 < 1 || n2 < 1)
+    throw new RangeError(`separationChance: group sizes must be whole numbers >= 1, got ${n1} and ${n2}`);
   let orderings = 1;
   for (let k = 1; k <= n1; k++) orderings = (orderings * (n2 + k)) / k;
   return Math.min(1, 2 / orderings);
 }
 
-/** The rule's threshold: ranges that do not overlap count as a real difference when chance alone does that at most 1 time in 10. */
+/**
+ * The rule's threshold: ranges that do not overlap count as a real difference when chance alone does that at most 1
+ * time in 10.
+ */
 export const SEPARATION_CHANCE_LIMIT = 0.1;
 
-/** A variant against the baseline: the difference of their mean validation accuracies and whether it exceeds the spread. */
+/**
+ * A variant against the baseline: the difference of their mean validation accuracies and whether it exceeds the spread.
+ */
 export interface Comparison {
   variant: string;
   /** Mean minus the baseline's mean (fractions), null without completed runs. */
@@ -217,14 +258,29 @@ export interface Comparison {
  * chance alone would do that at most 1 time in 10 (`SEPARATION_CHANCE_LIMIT`); with three seeds
  * on each side it does that 1 time in 10, with one run against three 1 time in 2.
  */
-export function compareWithBaseline(summaries: readonly VariantSummary[], baseline: string, accuracy: 'validation' | 'test' = 'validation'): Comparison[] {
+export function compareWithBaseline(
+  summaries: readonly VariantSummary[],
+  baseline: string,
+  accuracy: 'validation' | 'test' = 'validation',
+): Comparison[] {
   const base = summaries.find((s) => s.variant.name === baseline);
-  if (base === undefined) throw new Error(`compareWithBaseline: no variant named "${baseline}" (variants: ${summaries.map((s) => s.variant.name).join(', ')})`);
+  if (base === undefined)
+    throw new Error(
+      `compareWithBaseline: no variant named "${baseline}" (variants: ${summaries.map((s) => s.variant.name).join(', ')})`,
+    );
   const b = base[accuracy];
   return summaries.map((s) => {
     const v = s[accuracy];
-    if (s === base) return { variant: s.variant.name, difference: 0, apart: null, chance: null, verdict: 'the baseline' };
-    if (v === null || b === null) return { variant: s.variant.name, difference: null, apart: null, chance: null, verdict: `no completed run${s.incomplete ? ` (${s.incomplete})` : ''}` };
+    if (s === base)
+      return { variant: s.variant.name, difference: 0, apart: null, chance: null, verdict: 'the baseline' };
+    if (v === null || b === null)
+      return {
+        variant: s.variant.name,
+        difference: null,
+        apart: null,
+        chance: null,
+        verdict: `no completed run${s.incomplete ? ` (${s.incomplete})` : ''}`,
+      };
     const apart = v.max < b.min || b.max < v.min;
     const chance = separationChance(v.count, b.count);
     const enough = chance <= SEPARATION_CHANCE_LIMIT;
@@ -238,7 +294,10 @@ export function compareWithBaseline(summaries: readonly VariantSummary[], baseli
 export function conclusions(comparisons: readonly Comparison[]): string {
   const others = comparisons.filter((c) => c.verdict !== 'the baseline');
   // A row without result keeps what became of its runs: "no ReLU (3 diverged)".
-  const named = (c: Comparison) => (c.difference === null ? `${c.variant}${c.verdict.replace(/^no completed run/, '')}` : `${c.variant} (${points(c.difference)})`);
+  const named = (c: Comparison) =>
+    c.difference === null
+      ? `${c.variant}${c.verdict.replace(/^no completed run/, '')}`
+      : `${c.variant} (${points(c.difference)})`;
   const groups: [string, Comparison[]][] = [
     ['beyond the spread', others.filter((c) => c.verdict === 'beyond the spread')],
     ['within the spread', others.filter((c) => c.verdict === 'within the spread')],
@@ -263,7 +322,10 @@ export function datasetAccuracy(params: Params, activation: Activation, set: Dat
   for (let start = 0; start < set.count; start += chunk) {
     const end = Math.min(set.count, start + chunk);
     const predicted = tf.tidy(() => {
-      const input = tf.tensor2d(set.images.subarray(start * set.imageSize, end * set.imageSize), [end - start, set.imageSize]);
+      const input = tf.tensor2d(set.images.subarray(start * set.imageSize, end * set.imageSize), [
+        end - start,
+        set.imageSize,
+      ]);
       return tf.argMax(forward(input, params, null, activation), 1).dataSync();
     });
     for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[start + i]) correct++;
@@ -282,7 +344,10 @@ export function deadUnits(params: Params, set: DataSet, chunk = 5000): { dead: n
   for (let start = 0; start < set.count; start += chunk) {
     const end = Math.min(set.count, start + chunk);
     const max = tf.tidy(() => {
-      const input = tf.tensor2d(set.images.subarray(start * set.imageSize, end * set.imageSize), [end - start, set.imageSize]);
+      const input = tf.tensor2d(set.images.subarray(start * set.imageSize, end * set.imageSize), [
+        end - start,
+        set.imageSize,
+      ]);
       return tf.max(tf.add(tf.matMul(input, params.weights1), params.biases1), 0).dataSync();
     });
     for (let u = 0; u < units; u++) highest[u] = Math.max(highest[u], max[u]);
@@ -297,7 +362,9 @@ export interface RunCheck {
   validationAccuracy: number;
   /** Validation accuracy of the live parameters, when the run has moving averages as well. */
   liveValidationAccuracy: number | null;
-  /** Hidden units of the evaluated parameters never active on the validation images; null without a ReLU hidden layer. */
+  /**
+   * Hidden units of the evaluated parameters never active on the validation images; null without a ReLU hidden layer.
+   */
   dead: { dead: number; units: number } | null;
 }
 
@@ -313,7 +380,11 @@ export function checkModel(model: RunModel, data: MnistData): RunCheck {
 }
 
 /** `checkModel` of each completed run of the sweep (a run shared by two rows is checked once), by run folder. */
-export async function checkRuns(sweep: AblationSweep, data: MnistData, log: (line: string) => void = () => undefined): Promise<Map<string, RunCheck>> {
+export async function checkRuns(
+  sweep: AblationSweep,
+  data: MnistData,
+  log: (line: string) => void = () => undefined,
+): Promise<Map<string, RunCheck>> {
   const checks = new Map<string, RunCheck>();
   for (const result of sweep.results) {
     if (result.run === null || result.history.status !== 'completed' || checks.has(result.run.dir)) continue;
@@ -329,7 +400,10 @@ export async function checkRuns(sweep: AblationSweep, data: MnistData, log: (lin
 }
 
 /** The checks of a variant's runs, in seed order (runs without a check are left out). */
-export function variantChecks(summary: VariantSummary, checks: ReadonlyMap<string, RunCheck>): { seed: number; check: RunCheck }[] {
+export function variantChecks(
+  summary: VariantSummary,
+  checks: ReadonlyMap<string, RunCheck>,
+): { seed: number; check: RunCheck }[] {
   return summary.results.flatMap((r, i) => {
     const check = r.run === null ? undefined : checks.get(r.run.dir);
     return check === undefined ? [] : [{ seed: summary.runs[i].seed, check }];
@@ -343,8 +417,15 @@ const pct = (fraction: number) => (fraction * 100).toFixed(2);
 const points = (fraction: number) => `${fraction >= 0 ? '+' : '−'}${Math.abs(fraction * 100).toFixed(2)}`;
 const meanOf = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-/** Mean, standard deviation and range of each variant's final accuracy, its difference to the baseline and the rule's verdict. */
-export function summaryTable(summaries: readonly VariantSummary[], comparisons: readonly Comparison[], accuracy: 'validation' | 'test' = 'validation'): string {
+/**
+ * Mean, standard deviation and range of each variant's final accuracy, its difference to the baseline and the rule's
+ * verdict.
+ */
+export function summaryTable(
+  summaries: readonly VariantSummary[],
+  comparisons: readonly Comparison[],
+  accuracy: 'validation' | 'test' = 'validation',
+): string {
   const rows = summaries.map((s) => {
     const a = s[accuracy];
     const c = comparisons.find((x) => x.variant === s.variant.name);
@@ -360,7 +441,10 @@ export function summaryTable(summaries: readonly VariantSummary[], comparisons: 
       c.verdict,
     ];
   });
-  return textTable(['variant', 'seeds', 'n', `${accuracy} mean (%)`, 'sd', 'min–max', 'vs baseline (points)', 'rule'], rows);
+  return textTable(
+    ['variant', 'seeds', 'n', `${accuracy} mean (%)`, 'sd', 'min–max', 'vs baseline (points)', 'rule'],
+    rows,
+  );
 }
 
 /** The mean gap between training and validation accuracy of a variant's runs (fractions), null without checked runs. */
@@ -369,11 +453,19 @@ export function fitGap(summary: VariantSummary, checks: ReadonlyMap<string, RunC
   return c.length === 0 ? null : meanOf(c.map((x) => x.trainAccuracy - x.validationAccuracy));
 }
 
-/** A y range in percent that shows the end of the variants' validation curves: `margin` points around their final values. */
+/**
+ * A y range in percent that shows the end of the variants' validation curves: `margin` points around their final
+ * values.
+ */
 export function closeUpRange(summaries: readonly VariantSummary[], margin = 0.5): [number, number] {
-  const finals = summaries.flatMap((s) => (s.validation === null ? [] : [s.validation.min * 100, s.validation.max * 100]));
+  const finals = summaries.flatMap((s) =>
+    s.validation === null ? [] : [s.validation.min * 100, s.validation.max * 100],
+  );
   if (finals.length === 0) return [0, 100];
-  return [Math.max(0, Math.floor((Math.min(...finals) - margin) * 10) / 10), Math.min(100, Math.ceil((Math.max(...finals) + margin) * 10) / 10)];
+  return [
+    Math.max(0, Math.floor((Math.min(...finals) - margin) * 10) / 10),
+    Math.min(100, Math.ceil((Math.max(...finals) + margin) * 10) / 10),
+  ];
 }
 
 /** Training accuracy next to validation accuracy (both from the saved weights), mean over each variant's runs. */
@@ -388,7 +480,10 @@ export function fitTable(summaries: readonly VariantSummary[], checks: ReadonlyM
   return textTable(['variant', 'n', 'training (%)', 'validation (%)', 'training − validation (points)'], rows);
 }
 
-/** Validation accuracy of the moving averages and of the live parameters of the same runs, mean over each variant's runs. */
+/**
+ * Validation accuracy of the moving averages and of the live parameters of the same runs, mean over each variant's
+ * runs.
+ */
 export function averageTable(summaries: readonly VariantSummary[], checks: ReadonlyMap<string, RunCheck>): string {
   const rows = summaries.flatMap((s) => {
     const c = variantChecks(s, checks)
@@ -397,16 +492,37 @@ export function averageTable(summaries: readonly VariantSummary[], checks: Reado
     if (c.length === 0) return [];
     const averaged = c.map((x) => x.validationAccuracy);
     const gains = c.map((x) => x.validationAccuracy - x.liveValidationAccuracy!);
-    return [[s.variant.name, String(c.length), pct(meanOf(averaged)), pct(meanOf(c.map((x) => x.liveValidationAccuracy!))), points(meanOf(gains)), gains.map(points).join(' ')]];
+    return [
+      [
+        s.variant.name,
+        String(c.length),
+        pct(meanOf(averaged)),
+        pct(meanOf(c.map((x) => x.liveValidationAccuracy!))),
+        points(meanOf(gains)),
+        gains.map(points).join(' '),
+      ],
+    ];
   });
-  return textTable(['variant', 'n', 'moving averages (%)', 'live parameters (%)', 'gain (points)', 'gain per run'], rows);
+  return textTable(
+    ['variant', 'n', 'moving averages (%)', 'live parameters (%)', 'gain (points)', 'gain per run'],
+    rows,
+  );
 }
 
 /** Dead hidden units of every ReLU run, by variant and seed. */
 export function deadUnitTable(summaries: readonly VariantSummary[], checks: ReadonlyMap<string, RunCheck>): string {
   const rows = summaries.flatMap((s) =>
     variantChecks(s, checks).flatMap(({ seed, check }) =>
-      check.dead === null ? [] : [[s.variant.name, String(seed), `${check.dead.dead} of ${check.dead.units}`, pct(check.dead.dead / check.dead.units)]],
+      check.dead === null
+        ? []
+        : [
+            [
+              s.variant.name,
+              String(seed),
+              `${check.dead.dead} of ${check.dead.units}`,
+              pct(check.dead.dead / check.dead.units),
+            ],
+          ],
     ),
   );
   return textTable(['variant', 'seed', 'dead hidden units', 'share (%)'], rows);

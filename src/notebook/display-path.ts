@@ -24,7 +24,8 @@ export function displayPath(path: string, env: NodeJS.ProcessEnv = process.env, 
   const runsDir = env.MNIST_RUNS_DIR?.trim();
   if (runsDir) {
     const fromRuns = inside(resolve(runsDir), absolute);
-    if (fromRuns !== null) return fromRuns === '.' ? '$MNIST_RUNS_DIR' : `$MNIST_RUNS_DIR/${fromRuns.split(sep).join('/')}`;
+    if (fromRuns !== null)
+      return fromRuns === '.' ? '$MNIST_RUNS_DIR' : `$MNIST_RUNS_DIR/${fromRuns.split(sep).join('/')}`;
   }
   return basename(absolute);
 }

@@ -127,15 +127,23 @@ export function chartsHtml(figures: readonly PlotlyFigure[], options: ChartsHtml
   const parts: string[] = [];
   if (options.includeLibrary === true) parts.push(libraryHtml(options.library));
   parts.push(`<div id="${id}" class="mnist-charts">`);
-  if (options.status !== undefined) parts.push(`<div class="mnist-charts-status" style="font-family:monospace;white-space:pre-wrap;margin:4px 0">${escapeHtml(options.status)}</div>`);
-  parts.push(options.sideBySide === true ? `<div style="display:flex;flex-wrap:wrap;gap:8px">\n${slots}\n</div>` : slots);
+  if (options.status !== undefined)
+    parts.push(
+      `<div class="mnist-charts-status" style="font-family:monospace;white-space:pre-wrap;margin:4px 0">${escapeHtml(options.status)}</div>`,
+    );
+  parts.push(
+    options.sideBySide === true ? `<div style="display:flex;flex-wrap:wrap;gap:8px">\n${slots}\n</div>` : slots,
+  );
   parts.push('</div>');
   parts.push(drawScript(id, figures));
   return parts.join('\n');
 }
 
 /** The HTML of one chart output. */
-export function chartHtml(fig: PlotlyFigure, options: Omit<ChartsHtmlOptions, 'fallbackSvgs'> & { fallbackSvg?: string | null } = {}): string {
+export function chartHtml(
+  fig: PlotlyFigure,
+  options: Omit<ChartsHtmlOptions, 'fallbackSvgs'> & { fallbackSvg?: string | null } = {},
+): string {
   const { fallbackSvg, ...rest } = options;
   return chartsHtml([fig], { ...rest, fallbackSvgs: [fallbackSvg] });
 }
@@ -171,7 +179,9 @@ function loadTslab(): Tslab {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('tslab') as Tslab;
   } catch (error) {
-    throw new Error(`notebook display needs the tslab package (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    throw new Error(
+      `notebook display needs the tslab package (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+    );
   }
 }
 
@@ -180,7 +190,9 @@ function inKernel<T>(what: string, action: () => T): T {
     return action();
   } catch (error) {
     if (error instanceof Error && error.message === 'Not ready') {
-      throw new Error(`${what} works in a Jupyter notebook run by the tslab kernel; outside one, write files with exportFigure or exportRunCharts`);
+      throw new Error(
+        `${what} works in a Jupyter notebook run by the tslab kernel; outside one, write files with exportFigure or exportRunCharts`,
+      );
     }
     throw error;
   }
@@ -233,7 +245,10 @@ export interface LiveTrainingOptions {
   reference?: boolean;
   /** Smoothing weight in [0, 1) of the loss chart (default 0.9; see `FigureOptions.smoothing`). */
   smoothing?: number;
-  /** Most points per loss trace in the live chart (default 400), to keep each update small; the final charts keep up to 1,000. */
+  /**
+   * Most points per loss trace in the live chart (default 400), to keep each update small; the final charts keep up to
+   * 1,000.
+   */
   maxPoints?: number;
   /** Height of each chart in pixels (default 360). */
   height?: number;
@@ -297,7 +312,9 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
   const output = options.output ?? tslabOutput();
   const shared = options.renderSvg === undefined ? createSharedRenderer(options.renderer) : null;
   const renderSvg: SvgRenderer | null =
-    options.renderSvg !== undefined ? options.renderSvg : (figures, size) => shared!.use((renderer) => Promise.all(figures.map((fig) => renderer.svg(fig, size))));
+    options.renderSvg !== undefined
+      ? options.renderSvg
+      : (figures, size) => shared!.use((renderer) => Promise.all(figures.map((fig) => renderer.svg(fig, size))));
   let libraryInlined = false;
   let chromiumNoteShown = false;
 
@@ -327,10 +344,14 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
       if (error instanceof ChromiumNotFoundError) {
         if (!chromiumNoteShown) {
           chromiumNoteShown = true;
-          output.note('charts: no Chromium found, so charts are live only (no static image for GitHub or untrusted notebooks); install it with `apt-get install chromium` or set CHROMIUM_PATH');
+          output.note(
+            'charts: no Chromium found, so charts are live only (no static image for GitHub or untrusted notebooks); install it with `apt-get install chromium` or set CHROMIUM_PATH',
+          );
         }
       } else {
-        output.note(`charts: static image not rendered (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); showing the live chart only`);
+        output.note(
+          `charts: static image not rendered (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); showing the live chart only`,
+        );
       }
       return null;
     }
@@ -340,14 +361,25 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     const figures: readonly PlotlyFigure[] = Array.isArray(figs) ? figs : [figs as PlotlyFigure];
     if (figures.length === 0) throw new Error('show: no figures given');
     // Side by side, a chart is about 470-640 px wide: an image of that width keeps its text legible.
-    const size = showOptions.size ?? (showOptions.sideBySide === true ? { width: 640, height: figures[0].layout?.height ?? 420 } : undefined);
+    const size =
+      showOptions.size ??
+      (showOptions.sideBySide === true ? { width: 640, height: figures[0].layout?.height ?? 420 } : undefined);
     const fallbackSvgs = showOptions.staticImage === false ? null : await staticImages(figures, size);
-    send(() => outputHtml(figures, { fallbackSvgs: fallbackSvgs ?? undefined, sideBySide: showOptions.sideBySide, status: showOptions.status }), output.html);
+    send(
+      () =>
+        outputHtml(figures, {
+          fallbackSvgs: fallbackSvgs ?? undefined,
+          sideBySide: showOptions.sideBySide,
+          status: showOptions.status,
+        }),
+      output.html,
+    );
   };
 
   const liveTraining = (liveOptions: LiveTrainingOptions = {}): LiveTraining => {
     const intervalMs = liveOptions.intervalMs ?? 2000;
-    if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) throw new RangeError(`liveTraining: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
+    if (!(Number.isFinite(intervalMs) && intervalMs >= 0))
+      throw new RangeError(`liveTraining: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
     const now = liveOptions.now ?? (() => performance.now());
     const height = liveOptions.height ?? 360;
     const smoothing = liveOptions.smoothing ?? 0.9;
@@ -385,7 +417,9 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
         return true;
       } catch (error) {
         broken = true;
-        output.note(`charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`);
+        output.note(
+          `charts: live display stopped (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); training goes on`,
+        );
         return false;
       }
     };
@@ -397,7 +431,10 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
       shared.use(() => held).catch(() => undefined);
     }
     // The output is made now, where the cell starts: above the log lines the run prints.
-    draw(() => `<div class="mnist-charts"><div class="mnist-charts-status" style="font-family:monospace;margin:4px 0">${escapeHtml(WAITING)}</div></div>`);
+    draw(
+      () =>
+        `<div class="mnist-charts"><div class="mnist-charts-status" style="font-family:monospace;margin:4px 0">${escapeHtml(WAITING)}</div></div>`,
+    );
 
     const onProgress = (progress: Progress): void => {
       stats.calls++;
@@ -405,7 +442,12 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
       const start = now();
       // At most every intervalMs, and never more than 2 % of the time on redraws.
       if (start - lastDraw < Math.max(intervalMs, 50 * lastCost)) return;
-      if (!draw(() => chartsHtml(figuresOf(progress.history, true), { status: formatProgress(progress), sideBySide: true }))) return;
+      if (
+        !draw(() =>
+          chartsHtml(figuresOf(progress.history, true), { status: formatProgress(progress), sideBySide: true }),
+        )
+      )
+        return;
       const end = now();
       lastDraw = end;
       stats.redraws++;
@@ -417,8 +459,16 @@ export function createNotebookCharts(options: NotebookChartsOptions = {}): Noteb
     const finish = async (run: Run): Promise<void> => {
       const [{ history }] = resolveRuns(run, 'liveTraining.finish');
       const figures = figuresOf(run, false);
-      const fallbackSvgs = await staticImages(figures, liveOptions.imageSize ?? { width: 640, height: 400 }).finally(releaseRenderer);
-      target().html(chartsHtml(figures, { status: formatSummary(history), sideBySide: true, fallbackSvgs: fallbackSvgs ?? undefined }));
+      const fallbackSvgs = await staticImages(figures, liveOptions.imageSize ?? { width: 640, height: 400 }).finally(
+        releaseRenderer,
+      );
+      target().html(
+        chartsHtml(figures, {
+          status: formatSummary(history),
+          sideBySide: true,
+          fallbackSvgs: fallbackSvgs ?? undefined,
+        }),
+      );
     };
 
     return { onProgress, finish, stats };

@@ -49,10 +49,19 @@ function base64(array: Int8Array | Float32Array): string {
 }
 
 /** The quantised network as JSON-able text fields (base64 of the little-endian arrays). */
-export function encodeQuantized(q: QuantizedModel): { activation: Activation; layers: { rows: number; cols: number; values: string; scales: string; biases: string }[] } {
+export function encodeQuantized(q: QuantizedModel): {
+  activation: Activation;
+  layers: { rows: number; cols: number; values: string; scales: string; biases: string }[];
+} {
   return {
     activation: q.activation,
-    layers: q.layers.map((l) => ({ rows: l.rows, cols: l.cols, values: base64(l.values), scales: base64(l.scales), biases: base64(l.biases) })),
+    layers: q.layers.map((l) => ({
+      rows: l.rows,
+      cols: l.cols,
+      values: base64(l.values),
+      scales: base64(l.scales),
+      biases: base64(l.biases),
+    })),
   };
 }
 
@@ -247,11 +256,16 @@ ${quantizedForwardSource()}
 /** The widget's HTML for a quantised network (pure). */
 export function drawDigitHtml(q: QuantizedModel, options: Omit<DrawDigitOptions, 'activation'> = {}): string {
   const canvasSize = options.canvasSize ?? 280;
-  if (!Number.isInteger(canvasSize) || canvasSize < 56 || canvasSize > 1000) throw new RangeError(`drawDigit: canvasSize must be a whole number of pixels 56-1000, got ${canvasSize}`);
+  if (!Number.isInteger(canvasSize) || canvasSize < 56 || canvasSize > 1000)
+    throw new RangeError(`drawDigit: canvasSize must be a whole number of pixels 56-1000, got ${canvasSize}`);
   const brushSize = options.brushSize ?? Math.round(canvasSize * 0.08);
-  if (!(Number.isFinite(brushSize) && brushSize >= 1 && brushSize <= canvasSize / 2)) throw new RangeError(`drawDigit: brushSize must be 1-${canvasSize / 2} pixels, got ${brushSize}`);
+  if (!(Number.isFinite(brushSize) && brushSize >= 1 && brushSize <= canvasSize / 2))
+    throw new RangeError(`drawDigit: brushSize must be 1-${canvasSize / 2} pixels, got ${brushSize}`);
   const inputs = q.layers[0]?.rows;
-  if (inputs !== 784 || q.layers.at(-1)?.cols !== 10) throw new Error(`drawDigit: the network must take 784 pixels and give 10 classes, got ${inputs} inputs and ${q.layers.at(-1)?.cols} outputs`);
+  if (inputs !== 784 || q.layers.at(-1)?.cols !== 10)
+    throw new Error(
+      `drawDigit: the network must take 784 pixels and give 10 classes, got ${inputs} inputs and ${q.layers.at(-1)?.cols} outputs`,
+    );
   const id = options.id ?? `mnist-draw-${randomBytes(6).toString('hex')}`;
   if (!/^[A-Za-z][\w-]*$/.test(id)) throw new Error(`drawDigit: "${id}" is not a usable element id`);
   return [
@@ -266,7 +280,10 @@ export function drawDigitHtml(q: QuantizedModel, options: Omit<DrawDigitOptions,
  * Shows a drawing pad for `model` (a run's evaluated parameters: the moving averages when it
  * used them, or bare `Params`) in the notebook cell's output.
  */
-export function drawDigit(model: Params | RunModel, options: DrawDigitOptions & { output?: NotebookOutput } = {}): DrawDigitOutput {
+export function drawDigit(
+  model: Params | RunModel,
+  options: DrawDigitOptions & { output?: NotebookOutput } = {},
+): DrawDigitOutput {
   const id = options.id ?? `mnist-draw-${randomBytes(6).toString('hex')}`;
   const html = drawDigitHtml(quantizeModel(model, options.activation), { ...options, id });
   (options.output ?? tslabOutput()).html(html);

@@ -65,7 +65,12 @@ export function pairEvaluations(a: History, b: History): PairedEvaluation[] {
   const other = new Map(b.evaluations.map((e) => [e.step, e.validationAccuracy]));
   return a.evaluations
     .filter((e) => other.has(e.step))
-    .map((e) => ({ step: e.step, a: e.validationAccuracy, b: other.get(e.step)!, differencePoints: (e.validationAccuracy - other.get(e.step)!) * 100 }));
+    .map((e) => ({
+      step: e.step,
+      a: e.validationAccuracy,
+      b: other.get(e.step)!,
+      differencePoints: (e.validationAccuracy - other.get(e.step)!) * 100,
+    }));
 }
 
 /** How a span of paired evaluations came out. */

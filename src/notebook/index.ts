@@ -19,7 +19,17 @@ export { formatDuration } from '../util/text';
 export { formatProgress, formatSummary } from '../train/messages';
 export { drawDigit, drawDigitHtml, type DrawDigitOptions, type DrawDigitOutput } from './draw-pad';
 export { displayPath } from './display-path';
-export { lossCrossover, l2Term, l2Path, pairEvaluations, summarizePairs, type LossCrossover, type L2Path, type PairedEvaluation, type PairSummary } from './dynamics';
+export {
+  lossCrossover,
+  l2Term,
+  l2Path,
+  pairEvaluations,
+  summarizePairs,
+  type LossCrossover,
+  type L2Path,
+  type PairedEvaluation,
+  type PairSummary,
+} from './dynamics';
 export {
   ablationRuns,
   averageTable,
@@ -49,5 +59,13 @@ export {
 } from './ablation';
 export { loadTutorialModel, type TutorialModel, type TutorialModelOptions } from './tutorial-model';
 export { compareWithPackage, type CompareOptions, type Difference, type TutorialCode } from './walkthrough';
-export { STEPS_ENV, TUTORIAL_EVAL_EVERY, TUTORIAL_STEPS, evalEveryFor, notebookSteps, runInNotebook, tutorialConfig } from './steps';
+export {
+  STEPS_ENV,
+  TUTORIAL_EVAL_EVERY,
+  TUTORIAL_STEPS,
+  evalEveryFor,
+  notebookSteps,
+  runInNotebook,
+  tutorialConfig,
+} from './steps';
 export { asciiDigit, digitsPng, textTable } from './print';

@@ -2,7 +2,14 @@
  * The notebook's live view of a sweep: one chart overlaying a metric of every run (validation
  * accuracy by default) and a status line per run, redrawn in place while the runs train.
  */
-import { chartsHtml, notebookCharts, tslabOutput, type DisplaySlot, type NotebookCharts, type NotebookOutput } from './display';
+import {
+  chartsHtml,
+  notebookCharts,
+  tslabOutput,
+  type DisplaySlot,
+  type NotebookCharts,
+  type NotebookOutput,
+} from './display';
 import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, type NamedRun } from '../charts/figures';
 import type { Progress } from '../train/trainer';
 import type { SweepProgress, SweepResult } from '../sweep/sweep';
@@ -39,7 +46,8 @@ export interface LiveSweep {
 export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
   const metric = options.metric ?? 'validationAccuracy';
   const intervalMs = options.intervalMs ?? 2000;
-  if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) throw new RangeError(`liveSweep: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
+  if (!(Number.isFinite(intervalMs) && intervalMs >= 0))
+    throw new RangeError(`liveSweep: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
   const now = options.now ?? (() => performance.now());
   const charts = options.charts ?? notebookCharts();
   const output = options.output ?? tslabOutput();
@@ -54,8 +62,14 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
     const shown = [...runs.entries()].sort(([a], [b]) => a - b).map(([, run]) => run);
     return shown.length === 0 ? [] : [compareFigure(shown, metric, options.figure)];
   };
-  const status = () => [...runs.entries()].sort(([a], [b]) => a - b).map(([, run]) => `${run.name}: ${run.line}`).join('\n');
-  /** The output to redraw, after one carrying plotly.js (once per session), so that redrawing never drops the library. */
+  const status = () =>
+    [...runs.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, run]) => `${run.name}: ${run.line}`)
+      .join('\n');
+  /**
+   * The output to redraw, after one carrying plotly.js (once per session), so that redrawing never drops the library.
+   */
   const newSlot = (): DisplaySlot => {
     const library = charts.takeLibraryHtml();
     if (library !== null) output.html(library);
@@ -85,7 +99,10 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
     draw(false);
   };
   const onResult = (result: SweepResult, index: number) => {
-    const line = result.error !== null ? `failed: ${result.error}` : `${formatSummary(result.history)}${result.reused ? ' (saved run)' : ''}`;
+    const line =
+      result.error !== null
+        ? `failed: ${result.error}`
+        : `${formatSummary(result.history)}${result.reused ? ' (saved run)' : ''}`;
     runs.set(index, { name: result.name, history: result.history, line });
     draw(false);
   };

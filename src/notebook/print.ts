@@ -53,7 +53,8 @@ export function asciiDigit(data: DataSet, index: number): string {
  */
 export function digitsPng(data: DataSet, indices: number[], scale = 3): Uint8Array {
   if (indices.length === 0) throw new RangeError('no images to draw');
-  if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new RangeError(`scale must be a whole number 1-16, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1 || scale > 16)
+    throw new RangeError(`scale must be a whole number 1-16, got ${scale}`);
   indices.forEach((index) => checkIndex(data, index));
   const side = sideOf(data);
   const gap = 2;

@@ -52,7 +52,10 @@ export function evalEveryFor(trainingSteps: number, tutorialEvery: number = TUTO
  * The tutorial's configuration for a notebook: its constants, `notebookSteps()` training steps
  * and an evaluation interval that suits that length (`evalEveryFor`), then `overrides`.
  */
-export function tutorialConfig(overrides: Partial<TrainingConfig> = {}, env: NodeJS.ProcessEnv = process.env): TrainingConfig {
+export function tutorialConfig(
+  overrides: Partial<TrainingConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): TrainingConfig {
   const trainingSteps = overrides.trainingSteps ?? notebookSteps(TUTORIAL_STEPS, env);
   return makeConfig({ trainingSteps, evalEvery: evalEveryFor(trainingSteps), ...overrides });
 }
@@ -67,7 +70,9 @@ export async function runInNotebook(trainer: Trainer, options: RunOptions = {}):
   const history = await trainer.run({ stopOnSigint: true, ...options });
   if (options.log === undefined && history.status === 'stopped') {
     const steps = (n: number) => n.toLocaleString('en-US');
-    console.log(`${options.signal?.aborted === true ? 'stopped' : 'interrupted'} at step ${steps(trainer.globalStep)} of ${steps(history.config.trainingSteps)}: the history so far is kept in trainer.history`);
+    console.log(
+      `${options.signal?.aborted === true ? 'stopped' : 'interrupted'} at step ${steps(trainer.globalStep)} of ${steps(history.config.trainingSteps)}: the history so far is kept in trainer.history`,
+    );
   }
   return history;
 }

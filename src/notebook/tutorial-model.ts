@@ -56,7 +56,10 @@ export function trainingProgressLine(progress: Progress): string {
   const parts = [`training: step ${step.toLocaleString('en-US')} / ${totalSteps.toLocaleString('en-US')}`];
   if (stepsPerSecond > 0) parts.push(`${stepsPerSecond.toFixed(1)} steps/s`);
   if (Number.isFinite(secondsLeft)) parts.push(`${formatDuration(secondsLeft)} left`);
-  if (latestEvaluation !== null) parts.push(`validation ${(latestEvaluation.validationAccuracy * 100).toFixed(2)} % at step ${latestEvaluation.step.toLocaleString('en-US')}`);
+  if (latestEvaluation !== null)
+    parts.push(
+      `validation ${(latestEvaluation.validationAccuracy * 100).toFixed(2)} % at step ${latestEvaluation.step.toLocaleString('en-US')}`,
+    );
   return parts.join(' · ');
 }
 
@@ -96,7 +99,10 @@ export async function loadTutorialModel(data: MnistData, options: TutorialModelO
       show(trainingProgressLine(progress));
     },
   });
-  if (slot !== null) show(`trained ${(history.final?.step ?? run.meta.steps).toLocaleString('en-US')} steps in ${formatDuration(history.wallTimeSeconds)}`);
+  if (slot !== null)
+    show(
+      `trained ${(history.final?.step ?? run.meta.steps).toLocaleString('en-US')} steps in ${formatDuration(history.wallTimeSeconds)}`,
+    );
   const model = await loadRunModel(run, options.runsDir);
   const { meta } = run;
   const description =
@@ -104,8 +110,13 @@ export async function loadTutorialModel(data: MnistData, options: TutorialModelO
     `${meta.steps.toLocaleString('en-US')} steps on ${meta.backend}, saved ${meta.date.slice(0, 10)}`;
   log(description);
   if (history.status !== 'completed') {
-    const next = history.status === 'diverged' ? 'running this cell again trains it again' : 'running this cell again continues it';
-    log(`note: the run ${history.status}${history.error ? ` (${history.error})` : ''}; the network has the weights it reached; ${next}`);
+    const next =
+      history.status === 'diverged'
+        ? 'running this cell again trains it again'
+        : 'running this cell again continues it';
+    log(
+      `note: the run ${history.status}${history.error ? ` (${history.error})` : ''}; the network has the weights it reached; ${next}`,
+    );
   }
   return { model, history, run, reused, description };
 }

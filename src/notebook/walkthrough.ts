@@ -23,7 +23,14 @@ export interface TutorialCode {
   /** `global_step`: the training steps done so far. */
   globalStep(): number;
   /** `inference(input_tensor, avg_class, weights1, biases1, weights2, biases2)`. */
-  inference(input: tf.Tensor2D, avgClass: AverageClass | null, weights1: tf.Variable, biases1: tf.Variable, weights2: tf.Variable, biases2: tf.Variable): tf.Tensor2D;
+  inference(
+    input: tf.Tensor2D,
+    avgClass: AverageClass | null,
+    weights1: tf.Variable,
+    biases1: tf.Variable,
+    weights2: tf.Variable,
+    biases2: tf.Variable,
+  ): tf.Tensor2D;
   /** `loss`: mean cross-entropy of the live model plus the L2 term, on one batch. */
   loss(images: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
   /** `train_op` on one batch: the gradient step, the moving-average update, `global_step` + 1. */
@@ -45,13 +52,15 @@ export interface CompareOptions {
 }
 
 function maxAbsDifference(a: tf.Tensor, b: tf.Tensor): number {
-  if (a.shape.join() !== b.shape.join()) throw new Error(`shapes differ: notebook [${a.shape.join(', ')}], package [${b.shape.join(', ')}]`);
+  if (a.shape.join() !== b.shape.join())
+    throw new Error(`shapes differ: notebook [${a.shape.join(', ')}], package [${b.shape.join(', ')}]`);
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
 function requireTwoLayers(params: Params): { weights2: tf.Variable; biases2: tf.Variable } {
   const { weights2, biases2 } = params;
-  if (weights2 === null || biases2 === null) throw new Error('the tutorial check needs the two-layer network: params.weights2 and params.biases2 are null');
+  if (weights2 === null || biases2 === null)
+    throw new Error('the tutorial check needs the two-layer network: params.weights2 and params.biases2 are null');
   return { weights2, biases2 };
 }
 
@@ -64,7 +73,13 @@ function requireTwoLayers(params: Params): { weights2: tf.Variable; biases2: tf.
  * `code.trainStep`; their parameters and averages after it are compared. This advances the
  * notebook's model by that one step. Every tensor made here is released.
  */
-export function compareWithPackage(code: TutorialCode, data: MnistData, config: TrainingConfig, samplerState: SamplerState, options: CompareOptions = {}): Difference[] {
+export function compareWithPackage(
+  code: TutorialCode,
+  data: MnistData,
+  config: TrainingConfig,
+  samplerState: SamplerState,
+  options: CompareOptions = {},
+): Difference[] {
   const { weights2, biases2 } = requireTwoLayers(code.params);
   const { weights1, biases1 } = code.params;
   const variables = paramList(code.params);
@@ -72,18 +87,28 @@ export function compareWithPackage(code: TutorialCode, data: MnistData, config: 
   const images = tf.tensor2d(batch.images, [batch.size, data.train.imageSize]);
   const labels = tf.tensor1d(batch.labels, 'int32');
   const differences: Difference[] = [];
-  const note = (quantity: string, notebook: tf.Tensor, pkg: tf.Tensor) => differences.push({ quantity, maxAbsDifference: maxAbsDifference(notebook, pkg) });
+  const note = (quantity: string, notebook: tf.Tensor, pkg: tf.Tensor) =>
+    differences.push({ quantity, maxAbsDifference: maxAbsDifference(notebook, pkg) });
   let trainer: Trainer | null = null;
   try {
     tf.tidy(() => {
-      note('logits (moving averages)', code.inference(images, code.average, weights1, biases1, weights2, biases2), forward(images, code.params, code.average, config.activation));
+      note(
+        'logits (moving averages)',
+        code.inference(images, code.average, weights1, biases1, weights2, biases2),
+        forward(images, code.params, code.average, config.activation),
+      );
       note('loss', code.loss(images, labels), totalLoss(code.params, config, images, labels));
-      const { grads } = tf.variableGrads(() => code.loss(images, labels), variables.map(([, v]) => v));
+      const { grads } = tf.variableGrads(
+        () => code.loss(images, labels),
+        variables.map(([, v]) => v),
+      );
       const expected = manualGradients(code.params, config, images, labels).grads;
       for (const [name, v] of variables) note(`gradient of ${name}`, grads[v.name], expected.get(name)!);
     });
     const values = (pick: (v: tf.Variable) => tf.Tensor) =>
-      Object.fromEntries(variables.map(([name, v]) => [name, tf.tidy(() => pick(v).dataSync() as Float32Array)])) as Partial<Record<ParamName, Float32Array>>;
+      Object.fromEntries(
+        variables.map(([name, v]) => [name, tf.tidy(() => pick(v).dataSync() as Float32Array)]),
+      ) as Partial<Record<ParamName, Float32Array>>;
     const state: TrainerState = {
       config,
       backend: options.backend ?? tf.getBackend(),
@@ -101,7 +126,8 @@ export function compareWithPackage(code: TutorialCode, data: MnistData, config: 
     tf.tidy(() => {
       for (const [name, v] of variables) note(`${name} after one step`, v, after.get(name)!);
       if (averages === null) return;
-      for (const [name, v] of variables) note(`average of ${name} after one step`, code.average.average(v), averages.average(after.get(name)!));
+      for (const [name, v] of variables)
+        note(`average of ${name} after one step`, code.average.average(v), averages.average(after.get(name)!));
     });
     return differences;
   } finally {

@@ -52,20 +52,38 @@ export interface DigitImageLimits {
  * a phone photo (12 megapixels) passes, while a 20,000 x 20,000 image, which would take gigabytes
  * once decoded, fails at once with an error.
  */
-export const DIGIT_IMAGE_LIMITS: Readonly<DigitImageLimits> = { maxSide: 8192, maxPixels: 4096 * 4096, maxFileBytes: 64 * 2 ** 20 };
+export const DIGIT_IMAGE_LIMITS: Readonly<DigitImageLimits> = {
+  maxSide: 8192,
+  maxPixels: 4096 * 4096,
+  maxFileBytes: 64 * 2 ** 20,
+};
 
 const IHDR_END = PNG_SIGNATURE.length + 8 + 13;
 const thousands = (n: number) => n.toLocaleString('en-US');
 
 /** Checks the PNG signature and header (IHDR) against `limits` before anything is decoded. */
 function checkPngHeader(bytes: Uint8Array, file: string, limits: DigitImageLimits): void {
-  if (bytes.length > limits.maxFileBytes) throw new DigitImageError(file, `the file is ${thousands(bytes.length)} bytes; the limit is ${thousands(limits.maxFileBytes)} bytes`);
+  if (bytes.length > limits.maxFileBytes)
+    throw new DigitImageError(
+      file,
+      `the file is ${thousands(bytes.length)} bytes; the limit is ${thousands(limits.maxFileBytes)} bytes`,
+    );
   if (bytes.length < PNG_SIGNATURE.length || !Buffer.from(bytes.subarray(0, 8)).equals(PNG_SIGNATURE)) {
-    throw new DigitImageError(file, bytes.length === 0 ? 'the file is empty, not a PNG image' : 'not a PNG image (the PNG signature is missing); save the drawing as .png');
+    throw new DigitImageError(
+      file,
+      bytes.length === 0
+        ? 'the file is empty, not a PNG image'
+        : 'not a PNG image (the PNG signature is missing); save the drawing as .png',
+    );
   }
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.length < IHDR_END) throw new DigitImageError(file, `truncated PNG image: the file ends inside its header (${view.length} bytes); save the image again`);
-  if (view.readUInt32BE(8) !== 13 || view.toString('latin1', 12, 16) !== 'IHDR') throw new DigitImageError(file, 'corrupt PNG image: it does not start with an image header (IHDR chunk)');
+  if (view.length < IHDR_END)
+    throw new DigitImageError(
+      file,
+      `truncated PNG image: the file ends inside its header (${view.length} bytes); save the image again`,
+    );
+  if (view.readUInt32BE(8) !== 13 || view.toString('latin1', 12, 16) !== 'IHDR')
+    throw new DigitImageError(file, 'corrupt PNG image: it does not start with an image header (IHDR chunk)');
   const width = view.readUInt32BE(16);
   const height = view.readUInt32BE(20);
   if (width === 0 || height === 0) throw new DigitImageError(file, 'the image has no pixels');
@@ -84,7 +102,9 @@ function readPng(bytes: Uint8Array, file: string, limits: DigitImageLimits): PNG
   } catch (error) {
     // Every PNG ends with an IEND chunk: without one near the end, the file was cut short.
     const truncated = !Buffer.from(bytes.subarray(Math.max(0, bytes.length - 64))).includes('IEND');
-    const problem = truncated ? 'truncated PNG image: the file ends before the image does (no IEND chunk); save the image again' : 'cannot decode the PNG image';
+    const problem = truncated
+      ? 'truncated PNG image: the file ends before the image does (no IEND chunk); save the image again'
+      : 'cannot decode the PNG image';
     throw new DigitImageError(file, `${problem} (${errorMessage(error)})`);
   }
 }
@@ -100,7 +120,10 @@ function readPng(bytes: Uint8Array, file: string, limits: DigitImageLimits): PNG
  * 7. put it in a 28 x 28 frame so that its centre of mass is at the centre.
  * `steps` records each stage for display.
  */
-export function preprocessDigitImage(pngBytesOrPath: Uint8Array | string, options: PreprocessOptions = {}): PreprocessedDigit {
+export function preprocessDigitImage(
+  pngBytesOrPath: Uint8Array | string,
+  options: PreprocessOptions = {},
+): PreprocessedDigit {
   let file = options.name ?? 'PNG data';
   const limits = { ...DIGIT_IMAGE_LIMITS, ...options.limits };
   let bytes: Uint8Array;
@@ -109,12 +132,23 @@ export function preprocessDigitImage(pngBytesOrPath: Uint8Array | string, option
     try {
       // The size first: a huge file is refused without being read.
       const size = statSync(pngBytesOrPath).size;
-      if (size > limits.maxFileBytes) throw new DigitImageError(file, `the file is ${thousands(size)} bytes; the limit is ${thousands(limits.maxFileBytes)} bytes`);
+      if (size > limits.maxFileBytes)
+        throw new DigitImageError(
+          file,
+          `the file is ${thousands(size)} bytes; the limit is ${thousands(limits.maxFileBytes)} bytes`,
+        );
       bytes = readFileSync(pngBytesOrPath);
     } catch (error) {
       if (error instanceof DigitImageError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new DigitImageError(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a PNG file' : `cannot be read (${(error as Error).message})`);
+      throw new DigitImageError(
+        file,
+        code === 'ENOENT'
+          ? 'file not found'
+          : code === 'EISDIR'
+            ? 'is a folder, not a PNG file'
+            : `cannot be read (${(error as Error).message})`,
+      );
     }
   } else {
     bytes = pngBytesOrPath;
@@ -122,7 +156,10 @@ export function preprocessDigitImage(pngBytesOrPath: Uint8Array | string, option
   const png = readPng(bytes, file, limits);
   const { width, height } = png;
   if (width === 0 || height === 0) throw new DigitImageError(file, 'the image has no pixels');
-  const result = preprocessGray({ width, height, pixels: rgbaToGray(png.data, width, height) }, options.inkThreshold ?? 0.1);
+  const result = preprocessGray(
+    { width, height, pixels: rgbaToGray(png.data, width, height) },
+    options.inkThreshold ?? 0.1,
+  );
   if (result.problem !== undefined) throw new DigitImageError(file, result.problem);
   return { pixels: result.pixels, steps: result.steps };
 }

@@ -51,7 +51,9 @@ export interface PreprocessSteps {
 }
 
 /** The result of `preprocessGray`: the 784 input values and the steps, or why there is no digit. */
-export type GrayPreprocessResult = { pixels: Float32Array; steps: PreprocessSteps; problem?: undefined } | { problem: string; pixels?: undefined; steps?: undefined };
+export type GrayPreprocessResult =
+  | { pixels: Float32Array; steps: PreprocessSteps; problem?: undefined }
+  | { problem: string; pixels?: undefined; steps?: undefined };
 
 /** Grayscale luminance (ITU-R BT.601) of 8-bit RGBA pixels composited over white, in [0, 1]. */
 export function rgbaToGray(rgba: ArrayLike<number>, width: number, height: number): Float32Array {
@@ -109,7 +111,9 @@ export function resizeArea(image: GrayImage, width: number, height: number): Gra
   return { width, height, pixels: out };
 }
 
-/** Centre of mass of the pixel values, in continuous coordinates (pixel i spans [i, i+1)); null for an all-zero image. */
+/**
+ * Centre of mass of the pixel values, in continuous coordinates (pixel i spans [i, i+1)); null for an all-zero image.
+ */
 export function centreOfMass(image: GrayImage): { x: number; y: number } | null {
   let total = 0;
   let sx = 0;
@@ -129,7 +133,10 @@ export function centreOfMass(image: GrayImage): { x: number; y: number } | null 
 export function crop(image: GrayImage, box: { x: number; y: number; width: number; height: number }): GrayImage {
   const pixels = new Float32Array(box.width * box.height);
   for (let y = 0; y < box.height; y++) {
-    pixels.set(image.pixels.subarray((box.y + y) * image.width + box.x, (box.y + y) * image.width + box.x + box.width), y * box.width);
+    pixels.set(
+      image.pixels.subarray((box.y + y) * image.width + box.x, (box.y + y) * image.width + box.x + box.width),
+      y * box.width,
+    );
   }
   return { width: box.width, height: box.height, pixels };
 }
@@ -151,14 +158,24 @@ function round2(v: number): number {
 export function preprocessGray(grayscale: GrayImage, inkThreshold: number): GrayPreprocessResult {
   const { width, height } = grayscale;
   const stages: PreprocessStage[] = [];
-  stages.push({ name: 'grayscale', description: `the ${width} x ${height} picture in gray levels (transparency over white)`, ...grayscale });
+  stages.push({
+    name: 'grayscale',
+    description: `the ${width} x ${height} picture in gray levels (transparency over white)`,
+    ...grayscale,
+  });
 
   const border = borderMean(grayscale);
   const inverted = border > 0.5;
-  const light: GrayImage = { width, height, pixels: inverted ? grayscale.pixels.map((v) => 1 - v) : grayscale.pixels.slice() };
+  const light: GrayImage = {
+    width,
+    height,
+    pixels: inverted ? grayscale.pixels.map((v) => 1 - v) : grayscale.pixels.slice(),
+  };
   stages.push({
     name: inverted ? 'inverted' : 'not inverted',
-    description: inverted ? `light background (border mean ${round2(border)}): inverted to a light digit on black` : `dark background (border mean ${round2(border)}): kept as is`,
+    description: inverted
+      ? `light background (border mean ${round2(border)}): inverted to a light digit on black`
+      : `dark background (border mean ${round2(border)}): kept as is`,
     ...light,
   });
 
@@ -166,10 +183,20 @@ export function preprocessGray(grayscale: GrayImage, inkThreshold: number): Gray
   let ink = 0;
   for (const v of light.pixels) if (v > ink) ink = v;
   if (ink - background < 0.05) {
-    return { problem: `no digit found: the image is blank (gray levels ${round2(background)} to ${round2(ink)}); draw a digit darker or lighter than its background` };
+    return {
+      problem: `no digit found: the image is blank (gray levels ${round2(background)} to ${round2(ink)}); draw a digit darker or lighter than its background`,
+    };
   }
-  const stretched: GrayImage = { width, height, pixels: light.pixels.map((v) => clamp01((v - background) / (ink - background))) };
-  stages.push({ name: 'contrast', description: `background level ${round2(background)} set to 0, brightest ink ${round2(ink)} to 1`, ...stretched });
+  const stretched: GrayImage = {
+    width,
+    height,
+    pixels: light.pixels.map((v) => clamp01((v - background) / (ink - background))),
+  };
+  stages.push({
+    name: 'contrast',
+    description: `background level ${round2(background)} set to 0, brightest ink ${round2(ink)} to 1`,
+    ...stretched,
+  });
 
   let minX = width;
   let minY = height;
@@ -190,7 +217,11 @@ export function preprocessGray(grayscale: GrayImage, inkThreshold: number): Gray
   // Below the threshold is background: zero it, so faint noise does not move the centre of mass.
   const cropped = crop(stretched, box);
   cropped.pixels = cropped.pixels.map((v) => (v > inkThreshold ? v : 0));
-  stages.push({ name: 'cropped', description: `cropped to the digit's bounding box, ${box.width} x ${box.height} at (${box.x}, ${box.y})`, ...cropped });
+  stages.push({
+    name: 'cropped',
+    description: `cropped to the digit's bounding box, ${box.width} x ${box.height} at (${box.x}, ${box.y})`,
+    ...cropped,
+  });
 
   const longest = Math.max(box.width, box.height);
   const scale = BOX / longest;
@@ -198,7 +229,11 @@ export function preprocessGray(grayscale: GrayImage, inkThreshold: number): Gray
   const scaledHeight = Math.max(1, Math.min(BOX, Math.round(box.height * scale)));
   const scaled = resizeArea(cropped, scaledWidth, scaledHeight);
   scaled.pixels = scaled.pixels.map(clamp01);
-  stages.push({ name: 'scaled', description: `longest side scaled to ${BOX} pixels: ${scaledWidth} x ${scaledHeight}`, ...scaled });
+  stages.push({
+    name: 'scaled',
+    description: `longest side scaled to ${BOX} pixels: ${scaledWidth} x ${scaledHeight}`,
+    ...scaled,
+  });
 
   const com = centreOfMass(scaled) ?? { x: scaledWidth / 2, y: scaledHeight / 2 };
   const centre = SIDE / 2;
@@ -234,12 +269,27 @@ export function preprocessGray(grayscale: GrayImage, inkThreshold: number): Gray
 }
 
 /** The whole pipeline from 8-bit RGBA pixels (a canvas's `getImageData`, a decoded PNG). */
-export function preprocessRgba(rgba: ArrayLike<number>, width: number, height: number, inkThreshold: number): GrayPreprocessResult {
+export function preprocessRgba(
+  rgba: ArrayLike<number>,
+  width: number,
+  height: number,
+  inkThreshold: number,
+): GrayPreprocessResult {
   return preprocessGray({ width, height, pixels: rgbaToGray(rgba, width, height) }, inkThreshold);
 }
 
 /** The functions the page gets, in order. */
-const EMBEDDED = [rgbaToGray, borderMean, resizeArea, centreOfMass, crop, clamp01, round2, preprocessGray, preprocessRgba];
+const EMBEDDED = [
+  rgbaToGray,
+  borderMean,
+  resizeArea,
+  centreOfMass,
+  crop,
+  clamp01,
+  round2,
+  preprocessGray,
+  preprocessRgba,
+];
 
 /**
  * JavaScript source that defines the compiled functions of this module (and `SIDE`, `BOX`) in

@@ -19,7 +19,12 @@ function isRunModel(model: Params | RunModel): model is RunModel {
  * `model` is a `RunModel` (its evaluated parameters and activation are used) or bare `Params`
  * (e.g. the moving averages) with the hidden layer's `activation`. Releases every tensor.
  */
-export function predict(model: Params | RunModel, images: Float32Array, count?: number, activation?: Activation): number[][] {
+export function predict(
+  model: Params | RunModel,
+  images: Float32Array,
+  count?: number,
+  activation?: Activation,
+): number[][] {
   const params = isRunModel(model) ? model.evaluated : model;
   const act = activation ?? (isRunModel(model) ? model.config.activation : 'relu');
   const inputSize = params.weights1.shape[0];
@@ -52,14 +57,23 @@ function argMax(row: readonly number[]): number {
 }
 
 /** Counts of (true class, predicted class): rows are true classes, columns predicted ones. */
-export function confusionMatrix(labels: ArrayLike<number>, predictions: ArrayLike<number>, numClasses = 10): number[][] {
-  if (labels.length !== predictions.length) throw new Error(`confusionMatrix: ${labels.length} labels but ${predictions.length} predictions`);
+export function confusionMatrix(
+  labels: ArrayLike<number>,
+  predictions: ArrayLike<number>,
+  numClasses = 10,
+): number[][] {
+  if (labels.length !== predictions.length)
+    throw new Error(`confusionMatrix: ${labels.length} labels but ${predictions.length} predictions`);
   const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (let i = 0; i < labels.length; i++) {
     const t = labels[i];
     const p = predictions[i];
-    for (const [what, v] of [['label', t], ['prediction', p]] as const) {
-      if (!Number.isInteger(v) || v < 0 || v >= numClasses) throw new Error(`confusionMatrix: ${what} ${v} at index ${i} is not a class 0-${numClasses - 1}`);
+    for (const [what, v] of [
+      ['label', t],
+      ['prediction', p],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0 || v >= numClasses)
+        throw new Error(`confusionMatrix: ${what} ${v} at index ${i} is not a class 0-${numClasses - 1}`);
     }
     matrix[t][p]++;
   }
@@ -100,20 +114,36 @@ export interface Mistake {
 }
 
 /** The `k` wrong predictions made with the highest confidence, most confident first (ties: lower index first). */
-export function mostConfidentMistakes(labels: ArrayLike<number>, probabilities: readonly (readonly number[])[], k: number): Mistake[] {
-  if (labels.length !== probabilities.length) throw new Error(`mostConfidentMistakes: ${labels.length} labels but ${probabilities.length} rows of probabilities`);
+export function mostConfidentMistakes(
+  labels: ArrayLike<number>,
+  probabilities: readonly (readonly number[])[],
+  k: number,
+): Mistake[] {
+  if (labels.length !== probabilities.length)
+    throw new Error(`mostConfidentMistakes: ${labels.length} labels but ${probabilities.length} rows of probabilities`);
   const mistakes: Mistake[] = [];
   for (let i = 0; i < labels.length; i++) {
     const row = probabilities[i];
     const predicted = argMax(row);
-    if (predicted !== labels[i]) mistakes.push({ index: i, label: labels[i], predicted, confidence: row[predicted], trueProbability: row[labels[i]] ?? 0 });
+    if (predicted !== labels[i])
+      mistakes.push({
+        index: i,
+        label: labels[i],
+        predicted,
+        confidence: row[predicted],
+        trueProbability: row[labels[i]] ?? 0,
+      });
   }
   mistakes.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
   return mistakes.slice(0, Math.max(0, k));
 }
 
 /** Rows `indices` of a flat image array (`size` values each), packed one after another. */
-export function pickImages(images: Float32Array, indices: readonly number[], size = MNIST_SIDE * MNIST_SIDE): Float32Array {
+export function pickImages(
+  images: Float32Array,
+  indices: readonly number[],
+  size = MNIST_SIDE * MNIST_SIDE,
+): Float32Array {
   const out = new Float32Array(indices.length * size);
   indices.forEach((index, i) => out.set(images.subarray(index * size, (index + 1) * size), i * size));
   return out;

@@ -43,16 +43,23 @@ function isRunModel(model: Params | RunModel): model is RunModel {
   return 'evaluated' in model && 'config' in model;
 }
 
-/** The parameters and activation a widget or a test should use: a run's evaluated ones (the moving averages when used). */
-export function modelParams(model: Params | RunModel, activation?: Activation): { params: Params; activation: Activation } {
+/**
+ * The parameters and activation a widget or a test should use: a run's evaluated ones (the moving averages when used).
+ */
+export function modelParams(
+  model: Params | RunModel,
+  activation?: Activation,
+): { params: Params; activation: Activation } {
   if (isRunModel(model)) return { params: model.evaluated, activation: activation ?? model.config.activation };
   return { params: model, activation: activation ?? 'relu' };
 }
 
 /** Quantises a weight matrix (row-major, `rows` x `cols`) to signed bytes with one scale per column. */
 export function quantizeLayer(weights: Float32Array, biases: Float32Array, rows: number, cols: number): QuantizedLayer {
-  if (weights.length !== rows * cols) throw new Error(`quantizeLayer: a ${rows} x ${cols} matrix needs ${rows * cols} weights, got ${weights.length}`);
-  if (biases.length !== cols) throw new Error(`quantizeLayer: ${cols} columns need ${cols} biases, got ${biases.length}`);
+  if (weights.length !== rows * cols)
+    throw new Error(`quantizeLayer: a ${rows} x ${cols} matrix needs ${rows * cols} weights, got ${weights.length}`);
+  if (biases.length !== cols)
+    throw new Error(`quantizeLayer: ${cols} columns need ${cols} biases, got ${biases.length}`);
   const scales = new Float32Array(cols);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) scales[j] = Math.max(scales[j], Math.abs(weights[i * cols + j]));
@@ -72,17 +79,25 @@ export function quantizeLayer(weights: Float32Array, biases: Float32Array, rows:
 /** Quantises a network's parameters (a run's evaluated ones: the moving averages when it used them). */
 export function quantizeModel(model: Params | RunModel, activation?: Activation): QuantizedModel {
   const { params, activation: act } = modelParams(model, activation);
-  const layer = (w: tf.Variable, b: tf.Variable) => quantizeLayer(w.dataSync() as Float32Array, b.dataSync() as Float32Array, w.shape[0] ?? 0, w.shape[1] ?? 0);
+  const layer = (w: tf.Variable, b: tf.Variable) =>
+    quantizeLayer(w.dataSync() as Float32Array, b.dataSync() as Float32Array, w.shape[0] ?? 0, w.shape[1] ?? 0);
   const layers = [layer(params.weights1, params.biases1)];
   if (params.weights2 !== null && params.biases2 !== null) layers.push(layer(params.weights2, params.biases2));
   return { activation: act, layers };
 }
 
 /** The weights back in floats: `values * scale` per column. */
-export function dequantizeLayer(layer: { rows: number; cols: number; values: Int8Array; scales: Float32Array; biases: Float32Array }): { rows: number; cols: number; weights: Float32Array; biases: Float32Array } {
+export function dequantizeLayer(layer: {
+  rows: number;
+  cols: number;
+  values: Int8Array;
+  scales: Float32Array;
+  biases: Float32Array;
+}): { rows: number; cols: number; weights: Float32Array; biases: Float32Array } {
   const weights = new Float32Array(layer.rows * layer.cols);
   for (let i = 0; i < layer.rows; i++) {
-    for (let j = 0; j < layer.cols; j++) weights[i * layer.cols + j] = layer.values[i * layer.cols + j] * layer.scales[j];
+    for (let j = 0; j < layer.cols; j++)
+      weights[i * layer.cols + j] = layer.values[i * layer.cols + j] * layer.scales[j];
   }
   return { rows: layer.rows, cols: layer.cols, weights, biases: layer.biases };
 }
@@ -91,7 +106,10 @@ export function dequantizeLayer(layer: { rows: number; cols: number; values: Int
  * Class probabilities of one input (softmax of the logits) in plain JavaScript. No imports: the
  * widget's page runs this same function (see `quantizedForwardSource`).
  */
-export function quantizedForward(model: { activation: string; layers: { rows: number; cols: number; weights: Float32Array; biases: Float32Array }[] }, input: ArrayLike<number>): number[] {
+export function quantizedForward(
+  model: { activation: string; layers: { rows: number; cols: number; weights: Float32Array; biases: Float32Array }[] },
+  input: ArrayLike<number>,
+): number[] {
   let x: ArrayLike<number> = input;
   for (let l = 0; l < model.layers.length; l++) {
     const { rows, cols, weights, biases } = model.layers[l];
@@ -104,7 +122,8 @@ export function quantizedForward(model: { activation: string; layers: { rows: nu
       const base = i * cols;
       for (let j = 0; j < cols; j++) out[j] += v * weights[base + j];
     }
-    if (l < model.layers.length - 1 && model.activation === 'relu') for (let j = 0; j < cols; j++) out[j] = Math.max(0, out[j]);
+    if (l < model.layers.length - 1 && model.activation === 'relu')
+      for (let j = 0; j < cols; j++) out[j] = Math.max(0, out[j]);
     x = out;
   }
   let max = Number.NEGATIVE_INFINITY;
@@ -122,7 +141,8 @@ export function quantizedForwardSource(): string {
 /** The network with its weights dequantised, as tensors for `predict`; dispose them. */
 export function dequantizedParams(q: QuantizedModel): Params {
   const [first, second] = q.layers.map(dequantizeLayer);
-  const variable = (values: Float32Array, shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape), false));
+  const variable = (values: Float32Array, shape: number[]) =>
+    tf.tidy(() => tf.variable(tf.tensor(values, shape), false));
   return {
     weights1: variable(first.weights, [first.rows, first.cols]),
     biases1: variable(first.biases, [first.cols]),
@@ -145,7 +165,11 @@ export interface QuantizationAccuracy {
 }
 
 /** What the 8-bit weights cost: accuracy on `data` (e.g. the test set) with and without quantisation. */
-export function quantizationAccuracy(model: Params | RunModel, data: DataSet, activation?: Activation): QuantizationAccuracy {
+export function quantizationAccuracy(
+  model: Params | RunModel,
+  data: DataSet,
+  activation?: Activation,
+): QuantizationAccuracy {
   const { params, activation: act } = modelParams(model, activation);
   const full = predict(params, data.images, data.count, act);
   const dequantized = dequantizedParams(quantizeModel(params, act));

@@ -60,12 +60,18 @@ function namedTensors(arrays: NamedArrays, prefix: string, config?: TrainingConf
   const map: tf.NamedTensorMap = {};
   for (const [name, values] of Object.entries(arrays) as [ParamName, Float32Array][]) {
     const shape = shapes[name];
-    map[`${prefix}/${name}`] = shape !== undefined && shape.reduce((a, b) => a * b, 1) === values.length ? tf.tensor(values, shape) : tf.tensor1d(values);
+    map[`${prefix}/${name}`] =
+      shape !== undefined && shape.reduce((a, b) => a * b, 1) === values.length
+        ? tf.tensor(values, shape)
+        : tf.tensor1d(values);
   }
   return map;
 }
 
-async function encode(groups: Record<string, NamedArrays>, config?: TrainingConfig): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
+async function encode(
+  groups: Record<string, NamedArrays>,
+  config?: TrainingConfig,
+): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
   const tensors: tf.NamedTensorMap = {};
   for (const [prefix, arrays] of Object.entries(groups)) Object.assign(tensors, namedTensors(arrays, prefix, config));
   try {
@@ -76,17 +82,25 @@ async function encode(groups: Record<string, NamedArrays>, config?: TrainingConf
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
-/** What is wrong with weight specs read from a file, or null: float32 `params/` or `averages/` entries of the network. */
+/**
+ * What is wrong with weight specs read from a file, or null: float32 `params/` or `averages/` entries of the network.
+ */
 function specsProblem(specs: unknown): string | null {
   if (!Array.isArray(specs)) return 'the weight specs are not a list';
   const seen = new Set<string>();
   for (const spec of specs as unknown[]) {
     if (!isObject(spec) || typeof spec.name !== 'string') return 'a weight spec has no name';
     const [prefix, name, ...rest] = spec.name.split('/');
-    if (!['params', 'averages'].includes(prefix) || !(PARAM_NAMES as readonly string[]).includes(name) || rest.length > 0) return `unknown weight "${spec.name}"`;
+    if (
+      !['params', 'averages'].includes(prefix) ||
+      !(PARAM_NAMES as readonly string[]).includes(name) ||
+      rest.length > 0
+    )
+      return `unknown weight "${spec.name}"`;
     if (seen.has(spec.name)) return `weight "${spec.name}" appears twice`;
     seen.add(spec.name);
     if (spec.dtype !== 'float32') return `weight "${spec.name}" is not float32`;
@@ -105,7 +119,8 @@ function decode(data: Uint8Array, specs: tf.io.WeightsManifestEntry[], file: str
   const problem = specsProblem(specs);
   if (problem !== null) throw new CheckpointError(file, `corrupt weight specs: ${problem}`);
   const expected = weightBytes(specs);
-  if (data.length !== expected) throw new CheckpointError(file, `weights are ${data.length} bytes, expected ${expected}`);
+  if (data.length !== expected)
+    throw new CheckpointError(file, `weights are ${data.length} bytes, expected ${expected}`);
   const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
   let tensors: tf.NamedTensorMap;
   try {
@@ -129,16 +144,35 @@ function headerProblem(header: unknown): string | null {
   if (typeof header.backend !== 'string') return 'no backend';
   if (!isCount(header.globalStep)) return 'no global step';
   const sampler = header.sampler;
-  if (!isObject(sampler) || !isCount(sampler.epochRandomState) || !isCount(sampler.indexInEpoch) || !isCount(sampler.epochsCompleted)) return 'no data order (sampler state)';
+  if (
+    !isObject(sampler) ||
+    !isCount(sampler.epochRandomState) ||
+    !isCount(sampler.indexInEpoch) ||
+    !isCount(sampler.epochsCompleted)
+  )
+    return 'no data order (sampler state)';
   const history = header.history;
-  if (!isObject(history) || !Array.isArray(history.evaluations) || !Array.isArray(history.steps) || typeof history.status !== 'string') return 'no history';
+  if (
+    !isObject(history) ||
+    !Array.isArray(history.evaluations) ||
+    !Array.isArray(history.steps) ||
+    typeof history.status !== 'string'
+  )
+    return 'no history';
   return null;
 }
 
 /** The bytes of a checkpoint file. */
 export async function encodeCheckpoint(state: TrainerState): Promise<Uint8Array> {
   const { data, specs } = await encode({ params: state.params, averages: state.averages }, state.config);
-  const header: CheckpointHeader = { config: state.config, backend: state.backend, globalStep: state.globalStep, sampler: state.sampler, history: state.history, specs };
+  const header: CheckpointHeader = {
+    config: state.config,
+    backend: state.backend,
+    globalStep: state.globalStep,
+    sampler: state.sampler,
+    history: state.history,
+    specs,
+  };
   const headerBytes = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(headerBytes.length);
@@ -154,7 +188,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainerState 
   if (buffer.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) {
     const firstLine = buffer.subarray(0, 40).toString('latin1').split('\n')[0];
     if (firstLine.startsWith(MAGIC_PREFIX) && buffer.length > firstLine.length) {
-      throw new CheckpointError(file, `checkpoint format version ${JSON.stringify(firstLine.slice(MAGIC_PREFIX.length))} is not supported (this package reads version 2)`);
+      throw new CheckpointError(
+        file,
+        `checkpoint format version ${JSON.stringify(firstLine.slice(MAGIC_PREFIX.length))} is not supported (this package reads version 2)`,
+      );
     }
     throw new CheckpointError(file, 'not a checkpoint of this package');
   }
@@ -216,7 +253,12 @@ export const WEIGHTS_FILE = 'weights.bin';
  * file, each tensor with its shape when `config` is given. The binary file is written first, the
  * manifest last, and `loadWeights` checks that their sizes agree.
  */
-export async function saveWeights(dir: string, params: NamedArrays, averages: NamedArrays, config?: TrainingConfig): Promise<void> {
+export async function saveWeights(
+  dir: string,
+  params: NamedArrays,
+  averages: NamedArrays,
+  config?: TrainingConfig,
+): Promise<void> {
   const { data, specs } = await encode({ params, averages }, config);
   const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_FILE], weights: specs }];
   await writeFileAtomic(join(dir, WEIGHTS_FILE), data);
@@ -235,7 +277,8 @@ export async function loadWeights(dir: string): Promise<{ params: NamedArrays; a
     throw new CheckpointError(manifestPath, `cannot read the weights (${firstLine(error)})`);
   }
   const group = Array.isArray(manifest) ? (manifest[0] as unknown) : undefined;
-  if (!isObject(group) || !Array.isArray(group.weights)) throw new CheckpointError(manifestPath, 'not a weight manifest written by this package');
+  if (!isObject(group) || !Array.isArray(group.weights))
+    throw new CheckpointError(manifestPath, 'not a weight manifest written by this package');
   const groups = decode(data, group.weights as tf.io.WeightsManifestEntry[], join(dir, WEIGHTS_FILE));
   return { params: groups.params ?? {}, averages: groups.averages ?? {} };
 }

@@ -30,18 +30,28 @@ function buildParams(values: Partial<Record<ParamName, Float32Array>>, config: T
     const shape = shapes[name];
     return shape === undefined ? null : tf.tidy(() => tf.variable(tf.tensor(values[name]!, shape), false));
   };
-  return { weights1: variable('weights1')!, biases1: variable('biases1')!, weights2: variable('weights2'), biases2: variable('biases2') };
+  return {
+    weights1: variable('weights1')!,
+    biases1: variable('biases1')!,
+    weights2: variable('weights2'),
+    biases2: variable('biases2'),
+  };
 }
 
 /** Builds a saved run's parameters (and moving averages) as variables; dispose them when done. */
 export async function loadRunModel(run: SavedRun | string, runsDir = defaultRunsDir()): Promise<RunModel> {
   const given = typeof run === 'string' ? await loadRun(run, runsDir) : run;
   // The weights must be those of the run described (a concurrent writer may replace it meanwhile).
-  const { params: paramValues, averages, ...saved } = await readConsistently(given.dir, async () => {
+  const {
+    params: paramValues,
+    averages,
+    ...saved
+  } = await readConsistently(given.dir, async () => {
     const current = typeof run === 'string' ? await loadRun(run, runsDir) : given;
     return { ...current, ...(await loadWeights(current.dir)) };
   });
-  if (!(await unchanged(saved.dir, saved.meta))) throw new RunError(saved.dir, 'the run was replaced while its weights were read; load it again');
+  if (!(await unchanged(saved.dir, saved.meta)))
+    throw new RunError(saved.dir, 'the run was replaced while its weights were read; load it again');
   const config = makeConfig(saved.meta.config);
   const weightsFile = join(saved.dir, 'weights.json');
   const params = buildParams(paramValues, config, `${weightsFile} (parameters)`);

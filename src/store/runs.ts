@@ -91,7 +91,6 @@ export class RunError extends Error {
   }
 }
 
-
 /**
  * Where runs are kept: the `MNIST_RUNS_DIR` environment variable when set, else `runs/` at the
  * package root (the same folder for notebooks, whose working folder is `notebooks/`, and the CLI).
@@ -104,9 +103,13 @@ export function defaultRunsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Checks a run name: it becomes a folder name, so no separators and no leading dot. */
 export function checkRunName(name: string): string {
-  if (typeof name !== 'string' || name.trim() === '') throw new RunError(String(name), 'a run name must be a non-empty string');
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new RunError(String(name), 'a run name must be a non-empty string');
   if (/[/\\]/.test(name) || name.startsWith('.') || /[\0<>:"|?*]/.test(name)) {
-    throw new RunError(name, 'a run name cannot contain / \\ < > : " | ? * or start with a dot; use letters, digits, - and _');
+    throw new RunError(
+      name,
+      'a run name cannot contain / \\ < > : " | ? * or start with a dot; use letters, digits, - and _',
+    );
   }
   return name;
 }
@@ -126,7 +129,6 @@ export function canonicalJson(value: unknown): string {
   };
   return JSON.stringify(sort(value));
 }
-
 
 /**
  * What a run's key knows of its data: the description, the size of each split, the image size
@@ -152,7 +154,9 @@ export function dataFingerprint(data: MnistData | string): string {
  */
 export function runKey(config: Partial<TrainingConfig>, data: MnistData | string): string {
   const full = makeConfig(config);
-  return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) })).toString('hex').slice(0, 32);
+  return sha256(canonicalJson({ format: RUN_FORMAT, config: full, data: dataFingerprint(data) }))
+    .toString('hex')
+    .slice(0, 32);
 }
 
 /** The current time as a folder name: `2026-11-28_04-55-00`. */
@@ -212,7 +216,13 @@ function runMeta(name: string, history: History, steps: number, data?: MnistData
  * a run. The folder is named `name` in run.json (default: its own name). For a folder only this
  * process writes to (the CLI's `--out`); `saveRun` is safe for concurrent writers.
  */
-export async function writeRunFolder(dir: string, history: History, trainerOrState: Trainer | TrainerState, data?: MnistData, name = basename(dir)): Promise<RunMeta> {
+export async function writeRunFolder(
+  dir: string,
+  history: History,
+  trainerOrState: Trainer | TrainerState,
+  data?: MnistData,
+  name = basename(dir),
+): Promise<RunMeta> {
   await ensureWritableDir(dir);
   const state = isTrainer(trainerOrState) ? trainerOrState.state() : trainerOrState;
   const meta = runMeta(name, history, state.globalStep, data);
@@ -234,7 +244,11 @@ export async function writeRunFolder(dir: string, history: History, trainerOrSta
  * concurrent writer's: of the same configuration, it is kept and returned instead (they are the
  * same run); of another, this one is saved as `<name>-2` (or -3, ...).
  */
-export async function saveRun(history: History, trainerOrState: Trainer | TrainerState, options: SaveRunOptions = {}): Promise<SavedRun> {
+export async function saveRun(
+  history: History,
+  trainerOrState: Trainer | TrainerState,
+  options: SaveRunOptions = {},
+): Promise<SavedRun> {
   const since = options.since ?? Date.now();
   const name = checkRunName(options.name ?? timestamp());
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
@@ -249,7 +263,8 @@ export async function saveRun(history: History, trainerOrState: Trainer | Traine
 }
 
 /** Files a run folder may hold; a folder with anything else is not replaced by a run. */
-const RUN_FOLDER_FILES = /^(run\.json|history\.json|metrics\.csv|weights\.json|weights\.bin|checkpoint\.ckpt|partial\.json|.*\.tmp)$/;
+const RUN_FOLDER_FILES =
+  /^(run\.json|history\.json|metrics\.csv|weights\.json|weights\.bin|checkpoint\.ckpt|partial\.json|.*\.tmp)$/;
 
 const WORKSPACE_PREFIX = '.writing-';
 const REPLACED_PREFIX = '.replaced-';
@@ -324,7 +339,10 @@ export class Workspace {
         continue;
       }
       if (info.key !== key) continue;
-      const abandoned = info.released === true || Date.now() - touched > ABANDONED_AFTER_MS || (info.host === hostname() && !processAlive(info.pid));
+      const abandoned =
+        info.released === true ||
+        Date.now() - touched > ABANDONED_AFTER_MS ||
+        (info.host === hostname() && !processAlive(info.pid));
       if (!abandoned) continue;
       // The rename is the claim: of two writers adopting the same workspace, one gets it.
       const claimed = `${join(runsDir, WORKSPACE_PREFIX)}${randomBytes(6).toString('hex')}`;
@@ -342,7 +360,8 @@ export class Workspace {
   async writeRun(history: History, state: TrainerState, data?: MnistData): Promise<RunMeta> {
     const meta = await writeRunFolder(this.dir, history, state, data, this.name);
     // Only a run cut short continues from its checkpoint (a diverged one would diverge again).
-    if (meta.status === 'completed' || meta.status === 'diverged') await rm(join(this.dir, CHECKPOINT_FILE), { force: true });
+    if (meta.status === 'completed' || meta.status === 'diverged')
+      await rm(join(this.dir, CHECKPOINT_FILE), { force: true });
     return meta;
   }
 
@@ -373,7 +392,12 @@ export class Workspace {
         continue;
       }
       const concurrent = there.meta !== null && Date.parse(there.meta.date) >= since;
-      if (there.meta !== null && there.meta.key === mine.key && there.meta.status === 'completed' && (concurrent || mine.status !== 'completed')) {
+      if (
+        there.meta !== null &&
+        there.meta.key === mine.key &&
+        there.meta.status === 'completed' &&
+        (concurrent || mine.status !== 'completed')
+      ) {
         log(`run ${this.name} was completed by another writer meanwhile; using it`);
         await this.discard();
         return loadRun(dest, this.runsDir);
@@ -454,12 +478,16 @@ async function readJson(path: string): Promise<unknown> {
 async function readMeta(dir: string): Promise<RunMeta> {
   const path = join(dir, RUN_FILE);
   const meta = (await readJson(path)) as Partial<RunMeta> | null;
-  const missing = (['name', 'key', 'config', 'status'] as const).filter((k) => meta === null || typeof meta !== 'object' || meta[k] === undefined);
+  const missing = (['name', 'key', 'config', 'status'] as const).filter(
+    (k) => meta === null || typeof meta !== 'object' || meta[k] === undefined,
+  );
   if (missing.length > 0) throw new RunError(path, `not a run description (missing ${missing.join(', ')})`);
   return meta as RunMeta;
 }
 
-/** The description of the run in `dir`, or null when `dir` holds no readable run (an unfinished save, another folder). */
+/**
+ * The description of the run in `dir`, or null when `dir` holds no readable run (an unfinished save, another folder).
+ */
 export async function readRunMeta(dir: string): Promise<RunMeta | null> {
   if (!existsSync(join(dir, RUN_FILE))) return null;
   try {
@@ -479,7 +507,8 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /** The folder of a run given by name (under `runsDir`) or by path. */
 export async function resolveRunDir(nameOrDir: string, runsDir = defaultRunsDir()): Promise<string> {
-  const looksLikePath = isAbsolute(nameOrDir) || nameOrDir.includes('/') || nameOrDir.includes(sep) || nameOrDir.startsWith('.');
+  const looksLikePath =
+    isAbsolute(nameOrDir) || nameOrDir.includes('/') || nameOrDir.includes(sep) || nameOrDir.startsWith('.');
   if (looksLikePath) return resolve(nameOrDir);
   return join(resolve(runsDir), checkRunName(nameOrDir));
 }
@@ -491,7 +520,10 @@ export async function unchanged(dir: string, meta: RunMeta): Promise<boolean> {
 }
 
 /** Tries a read of several files of a run until the run did not change during it. */
-export async function readConsistently<T>(dir: string, read: () => Promise<T & { meta: RunMeta }>): Promise<T & { meta: RunMeta }> {
+export async function readConsistently<T>(
+  dir: string,
+  read: () => Promise<T & { meta: RunMeta }>,
+): Promise<T & { meta: RunMeta }> {
   for (let attempt = 1; ; attempt++) {
     let result: T & { meta: RunMeta };
     try {
@@ -510,7 +542,10 @@ export async function loadRun(nameOrDir: string, runsDir = defaultRunsDir()): Pr
   const dir = await resolveRunDir(nameOrDir, runsDir);
   if (!(await isDirectory(dir)) || !existsSync(join(dir, RUN_FILE))) {
     const known = (await listRuns(runsDir).catch(() => [])).map((r) => r.name);
-    throw new RunError(dir, `no saved run here${known.length > 0 ? ` (saved runs in ${runsDir}: ${known.join(', ')})` : ` (no saved runs in ${runsDir})`}`);
+    throw new RunError(
+      dir,
+      `no saved run here${known.length > 0 ? ` (saved runs in ${runsDir}: ${known.join(', ')})` : ` (no saved runs in ${runsDir})`}`,
+    );
   }
   // A run replaced between reading run.json and history.json is read again.
   return readConsistently(dir, async () => {
@@ -541,7 +576,15 @@ export async function listRuns(runsDir = defaultRunsDir()): Promise<RunSummary[]
     const dir = join(runsDir, entry);
     const meta = await readRunMeta(dir);
     if (meta === null) continue;
-    runs.push({ name: entry, dir, date: meta.date, status: meta.status, steps: meta.steps, finalTestAccuracy: meta.finalTestAccuracy, key: meta.key });
+    runs.push({
+      name: entry,
+      dir,
+      date: meta.date,
+      status: meta.status,
+      steps: meta.steps,
+      finalTestAccuracy: meta.finalTestAccuracy,
+      key: meta.key,
+    });
   }
   return runs.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }

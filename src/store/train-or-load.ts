@@ -10,9 +10,19 @@ import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, saveCheckpoi
 import { makeConfig, type TrainingConfig } from '../core/config';
 import type { MnistData } from '../data/mnist';
 import type { History } from '../core/history';
-import { canonicalJson, checkRunName, defaultRunsDir, listRuns, loadRun, readRunMeta, runKey, Workspace, type SavedRun } from './runs';
+import {
+  canonicalJson,
+  checkRunName,
+  defaultRunsDir,
+  listRuns,
+  loadRun,
+  readRunMeta,
+  runKey,
+  Workspace,
+  type SavedRun,
+} from './runs';
 import { formatPercent } from '../util/text';
-import { DivergenceError } from '../core/loss';
+import { DivergenceError } from '../core/divergence';
 import { Trainer, type Progress } from '../train/trainer';
 import { type TrainerState } from '../engine/step-engine';
 
@@ -38,7 +48,10 @@ export interface TrainOrLoadOptions {
   name: string;
   /** Settings that differ from the tutorial's (the seed included). */
   config?: Partial<TrainingConfig>;
-  /** Train again from step 0 even if a completed run of this configuration is saved, or an unfinished one could be resumed. */
+  /**
+   * Train again from step 0 even if a completed run of this configuration is saved, or an unfinished one could be
+   * resumed.
+   */
   force?: boolean;
   runsDir?: string;
   /** Backend name recorded in the run (default: the one in use). */
@@ -86,7 +99,12 @@ async function checkpointOf(dir: string, config: TrainingConfig): Promise<Traine
  * killed process, a restarted kernel), adopted, or of a saved run that was stopped or failed.
  * The furthest one wins.
  */
-async function findUnfinished(key: string, name: string, config: TrainingConfig, runsDir: string): Promise<{ workspace: Workspace | null; state: TrainerState | null; from: string }> {
+async function findUnfinished(
+  key: string,
+  name: string,
+  config: TrainingConfig,
+  runsDir: string,
+): Promise<{ workspace: Workspace | null; state: TrainerState | null; from: string }> {
   const workspace = await Workspace.adopt(runsDir, key, name);
   let state = workspace === null ? null : await checkpointOf(workspace.dir, config);
   let from = state === null ? '' : 'the checkpoint of an unfinished run';
@@ -119,12 +137,15 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
   const config = makeConfig(options.config);
   const key = runKey(config, data);
   const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) throw new RangeError(`trainOrLoad: checkpointEvery must be a whole number of steps >= 0, got ${checkpointEvery}`);
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0)
+    throw new RangeError(`trainOrLoad: checkpointEvery must be a whole number of steps >= 0, got ${checkpointEvery}`);
   if (options.force !== true) {
     const found = await findCompletedRun(key, name, runsDir);
     if (found !== null) {
       const same = found.name === name ? '' : ` (same configuration as "${name}")`;
-      log(`reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`);
+      log(
+        `reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`,
+      );
       return { history: found.history, reused: true, resumedFrom: null, run: found };
     }
   }
@@ -138,14 +159,21 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
     const left = workspace === null ? null : await readRunMeta(workspace.dir);
     if (workspace !== null && left?.status === 'completed' && left.key === key) {
       const run = await workspace.publish(since, log);
-      log(`saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`);
+      log(
+        `saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`,
+      );
       return { history: run.history, reused: true, resumedFrom: null, run };
     }
-    if (resume !== null) log(`resuming ${name} from step ${resume.globalStep} of ${config.trainingSteps} (${unfinished.from})`);
+    if (resume !== null)
+      log(`resuming ${name} from step ${resume.globalStep} of ${config.trainingSteps} (${unfinished.from})`);
   }
   workspace ??= await Workspace.create(runsDir, key, name);
   if (resume === null) log(`training ${name}: ${config.trainingSteps} steps`);
-  const trainer = new Trainer(data, { config, backend: options.backend ?? tf.getBackend(), resume: resume ?? undefined });
+  const trainer = new Trainer(data, {
+    config,
+    backend: options.backend ?? tf.getBackend(),
+    resume: resume ?? undefined,
+  });
   const dir = workspace.dir;
   let published = false;
   try {
@@ -164,17 +192,25 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
     }
     const state = trainer.state();
     // A run cut short keeps its final state, to continue from it next time.
-    if (trainer.history.status !== 'completed' && trainer.history.status !== 'diverged') await saveCheckpoint(dir, state);
+    if (trainer.history.status !== 'completed' && trainer.history.status !== 'diverged')
+      await saveCheckpoint(dir, state);
     await workspace.writeRun(trainer.history, state, data);
     const run = await workspace.publish(since, log);
     published = true;
     const { history } = run;
     if (failure !== null && !(failure instanceof DivergenceError)) throw failure;
     if (history.status === 'completed') {
-      log(`saved run ${run.name}: test accuracy ${percent(run.meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`);
+      log(
+        `saved run ${run.name}: test accuracy ${percent(run.meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`,
+      );
     } else {
-      const again = history.status === 'diverged' ? 'it will be trained again next time' : `the next call continues it from step ${state.globalStep}`;
-      log(`run ${run.name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but not reused: ${again}`);
+      const again =
+        history.status === 'diverged'
+          ? 'it will be trained again next time'
+          : `the next call continues it from step ${state.globalStep}`;
+      log(
+        `run ${run.name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but not reused: ${again}`,
+      );
     }
     return { history, reused: false, resumedFrom: resume?.globalStep ?? null, run };
   } finally {

@@ -11,12 +11,19 @@ export interface SweepWorkerData {
   runsDir: string;
 }
 
-export type SweepToWorker = { type: 'run'; id: number; name: string; config: Partial<TrainingConfig>; force: boolean } | { type: 'stop' };
+export type SweepToWorker =
+  { type: 'run'; id: number; name: string; config: Partial<TrainingConfig>; force: boolean } | { type: 'stop' };
 
 export type SweepToMain =
   | { type: 'ready' }
   /** Progress without the history, plus what the history gained since the last message. */
-  | { type: 'progress'; id: number; progress: Omit<Progress, 'history'>; steps: StepRecord[]; evaluations: Evaluation[] }
+  | {
+      type: 'progress';
+      id: number;
+      progress: Omit<Progress, 'history'>;
+      steps: StepRecord[];
+      evaluations: Evaluation[];
+    }
   | { type: 'result'; id: number; history: History; reused: boolean; run: SavedRun }
   /** `id` -1: the worker could not start. */
   | { type: 'failed'; id: number; message: string; history?: History };

@@ -6,7 +6,10 @@ import { DEFAULT_CONFIG, type TrainingConfig } from '../core/config';
 import { canonicalJson } from '../store/runs';
 import type { SweepResult } from './sweep';
 
-/** Every combination of the given values, the first key varying slowest: `{a: [1, 2], b: [3]}` gives `[{a: 1, b: 3}, {a: 2, b: 3}]`. */
+/**
+ * Every combination of the given values, the first key varying slowest: `{a: [1, 2], b: [3]}` gives `[{a: 1, b: 3}, {a:
+ * 2, b: 3}]`.
+ */
 export function expandGrid<T extends Record<string, readonly unknown[]>>(grid: T): { [K in keyof T]: T[K][number] }[] {
   let combos: Record<string, unknown>[] = [{}];
   for (const [key, values] of Object.entries(grid)) {
@@ -54,7 +57,9 @@ export function summarizeSweep(results: readonly SweepResult[]): SummaryRow[] {
     groups.set(key, [...(groups.get(key) ?? []), result]);
   }
   const configs = [...groups.values()].map((group) => group[0].config);
-  const fields = (Object.keys(DEFAULT_CONFIG) as (keyof TrainingConfig)[]).filter((field) => field !== 'seed' && new Set(configs.map((c) => c[field])).size > 1);
+  const fields = (Object.keys(DEFAULT_CONFIG) as (keyof TrainingConfig)[]).filter(
+    (field) => field !== 'seed' && new Set(configs.map((c) => c[field])).size > 1,
+  );
   return [...groups.values()].map((group) => {
     const config = group[0].config;
     const done = group.filter((r) => r.history.status === 'completed' && r.history.final !== null);
@@ -73,7 +78,17 @@ const pct = (value: number | undefined, digits = 2) => (value === undefined ? ''
 
 function columns(rows: readonly SummaryRow[]): { header: string[]; cells: string[][] } {
   const fields = rows.length > 0 ? Object.keys(rows[0].settings) : [];
-  const header = [...fields, 'seeds', 'completed', 'validation_mean_pct', 'validation_sd_pct', 'test_mean_pct', 'test_sd_pct', 'test_min_pct', 'test_max_pct'];
+  const header = [
+    ...fields,
+    'seeds',
+    'completed',
+    'validation_mean_pct',
+    'validation_sd_pct',
+    'test_mean_pct',
+    'test_sd_pct',
+    'test_min_pct',
+    'test_max_pct',
+  ];
   const cells = rows.map((row) => [
     ...fields.map((field) => String(row.settings[field as keyof TrainingConfig])),
     row.seeds.join(' '),
@@ -99,11 +114,22 @@ export function summaryCsv(rows: readonly SummaryRow[]): string {
 /** The summary as a Markdown table: accuracy as mean ± standard deviation over the seeds, and the range. */
 export function summaryMarkdown(rows: readonly SummaryRow[]): string {
   const fields = rows.length > 0 ? Object.keys(rows[0].settings) : [];
-  const header = [...(fields.length > 0 ? fields : ['config']), 'seeds', 'completed', 'validation accuracy (%)', 'test accuracy (%)', 'test range (%)'];
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < Math.max(1, fields.length) ? '---' : '---:')).join('|')}|`];
+  const header = [
+    ...(fields.length > 0 ? fields : ['config']),
+    'seeds',
+    'completed',
+    'validation accuracy (%)',
+    'test accuracy (%)',
+    'test range (%)',
+  ];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i < Math.max(1, fields.length) ? '---' : '---:')).join('|')}|`,
+  ];
   for (const row of rows) {
     const meanSd = (s: Spread | null) => (s === null ? '—' : `${pct(s.mean)} ± ${pct(s.sd, 2)}`);
-    const settings = fields.length > 0 ? fields.map((field) => String(row.settings[field as keyof TrainingConfig])) : ['as given'];
+    const settings =
+      fields.length > 0 ? fields.map((field) => String(row.settings[field as keyof TrainingConfig])) : ['as given'];
     lines.push(
       `| ${[...settings, row.seeds.join(', '), `${row.seeds.length - row.incomplete}/${row.seeds.length}`, meanSd(row.validation), meanSd(row.test), row.test === null ? '—' : `${pct(row.test.min)}–${pct(row.test.max)}`].join(' | ')} |`,
     );

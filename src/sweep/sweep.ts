@@ -93,18 +93,29 @@ function percent(value: number | undefined): string {
  * only; the others go on.
  * Workers are stopped at the end, so nothing is left running.
  */
-export async function runSweep(data: MnistData, runs: readonly SweepRun[], options: SweepOptions = {}): Promise<SweepResult[]> {
+export async function runSweep(
+  data: MnistData,
+  runs: readonly SweepRun[],
+  options: SweepOptions = {},
+): Promise<SweepResult[]> {
   const names = new Set<string>();
   const configs = runs.map((run, i) => {
     checkRunName(run.name);
-    if (names.has(run.name)) throw new Error(`runSweep: run name "${run.name}" appears twice (runs[${i}]); each run needs its own name`);
+    if (names.has(run.name))
+      throw new Error(`runSweep: run name "${run.name}" appears twice (runs[${i}]); each run needs its own name`);
     names.add(run.name);
     return makeConfig(run.config);
   });
   const log = options.log ?? (() => undefined);
   const backend = options.backend ?? (tf.getBackend() === 'cpu' ? 'cpu' : 'wasm');
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
-  const count = Math.max(1, Math.min(options.workers === undefined ? defaultSweepWorkers() : checkWorkers(options.workers, 'options.workers'), runs.length));
+  const count = Math.max(
+    1,
+    Math.min(
+      options.workers === undefined ? defaultSweepWorkers() : checkWorkers(options.workers, 'options.workers'),
+      runs.length,
+    ),
+  );
   const histories = runs.map((_, i) => newHistory(backend, configs[i], data.description));
   // Runs of the same settings are trained once: the first of them is the one dispatched.
   const keys = configs.map((config) => canonicalJson(config));
@@ -132,15 +143,24 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
     results[index] = full;
     keys.forEach((key, other) => {
       if (other !== index && key === keys[index] && results[other] === null) {
-        const copy: SweepResult = { ...full, name: runs[other].name, config: configs[other], reused: full.error === null && full.history.status === 'completed' };
+        const copy: SweepResult = {
+          ...full,
+          name: runs[other].name,
+          config: configs[other],
+          reused: full.error === null && full.history.status === 'completed',
+        };
         results[other] = copy;
         options.onResult?.(copy, other);
       }
     });
     const h = full.history;
     if (full.error !== null) log(`${full.name}: failed: ${full.error}`);
-    else if (full.reused) log(`${full.name}: reused saved run ${full.run?.name}: test accuracy ${percent(h.final?.testAccuracy)}`);
-    else log(`${full.name}: ${h.status}${h.final !== null ? `, test accuracy ${percent(h.final.testAccuracy)}` : h.error ? `: ${h.error}` : ''} in ${h.wallTimeSeconds.toFixed(1)} s`);
+    else if (full.reused)
+      log(`${full.name}: reused saved run ${full.run?.name}: test accuracy ${percent(h.final?.testAccuracy)}`);
+    else
+      log(
+        `${full.name}: ${h.status}${h.final !== null ? `, test accuracy ${percent(h.final.testAccuracy)}` : h.error ? `: ${h.error}` : ''} in ${h.wallTimeSeconds.toFixed(1)} s`,
+      );
     options.onResult?.(full, index);
   };
   const notStarted = (index: number, why: string) => {
@@ -159,7 +179,13 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
     const index = next++;
     slot.running = index;
     log(`${runs[index].name}: started`);
-    const message: SweepToWorker = { type: 'run', id: index, name: runs[index].name, config: runs[index].config ?? {}, force: options.force === true };
+    const message: SweepToWorker = {
+      type: 'run',
+      id: index,
+      name: runs[index].name,
+      config: runs[index].config ?? {},
+      force: options.force === true,
+    };
     slot.worker.postMessage(message);
   };
   const lose = (slot: Slot, why: string) => {
@@ -173,7 +199,14 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
       slot.running = -1;
     }
     if (slots.every((s) => !s.alive)) {
-      for (let i = next; i < runs.length; i++) if (primary(i)) finish(i, { history: histories[i], reused: false, run: null, error: `not run: every worker failed (last: ${why})` });
+      for (let i = next; i < runs.length; i++)
+        if (primary(i))
+          finish(i, {
+            history: histories[i],
+            reused: false,
+            run: null,
+            error: `not run: every worker failed (last: ${why})`,
+          });
       next = runs.length;
     }
     checkDone();
@@ -189,7 +222,10 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
 
   for (let w = 0; w < count; w++) {
     // Each worker trains one run on one core: its own step must not spawn workers in turn.
-    const worker = new Worker(join(__dirname, 'worker.js'), { workerData, env: { ...process.env, [WORKERS_ENV]: '1' } });
+    const worker = new Worker(join(__dirname, 'worker.js'), {
+      workerData,
+      env: { ...process.env, [WORKERS_ENV]: '1' },
+    });
     const slot: Slot = { worker, running: -1, alive: true };
     slots.push(slot);
     worker.on('message', (message: SweepToMain) => {
@@ -204,8 +240,15 @@ export async function runSweep(data: MnistData, runs: readonly SweepRun[], optio
         options.onProgress?.({ index, name: runs[index].name, progress: { ...message.progress, history } });
         return;
       }
-      if (message.type === 'result') finish(index, { history: message.history, reused: message.reused, run: message.run, error: null });
-      else finish(index, { history: message.history ?? { ...histories[index], status: 'failed', error: message.message }, reused: false, run: null, error: message.message });
+      if (message.type === 'result')
+        finish(index, { history: message.history, reused: message.reused, run: message.run, error: null });
+      else
+        finish(index, {
+          history: message.history ?? { ...histories[index], status: 'failed', error: message.message },
+          reused: false,
+          run: null,
+          error: message.message,
+        });
       slot.running = -1;
       dispatch(slot);
     });

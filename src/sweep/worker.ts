@@ -37,7 +37,13 @@ async function main(): Promise<void> {
         if (now - lastSent < PROGRESS_INTERVAL_MS && history.evaluations.length === sentEvaluations) return;
         lastSent = now;
         const { history: _history, ...rest } = progress;
-        send({ type: 'progress', id: message.id, progress: rest, steps: history.steps.slice(sentSteps), evaluations: history.evaluations.slice(sentEvaluations) });
+        send({
+          type: 'progress',
+          id: message.id,
+          progress: rest,
+          steps: history.steps.slice(sentSteps),
+          evaluations: history.evaluations.slice(sentEvaluations),
+        });
         sentSteps = history.steps.length;
         sentEvaluations = history.evaluations.length;
       };

@@ -12,11 +12,16 @@ export function formatProgress(progress: Progress): string {
   const share = totalSteps > 0 ? ` (${((100 * step) / totalSteps).toFixed(1)} %)` : '';
   const parts = [
     `step ${thousands(step)} / ${thousands(totalSteps)}${share}`,
-    stepsPerSecond > 0 ? `${stepsPerSecond >= 100 ? thousands(stepsPerSecond) : stepsPerSecond.toFixed(1)} steps/s` : 'speed unknown',
+    stepsPerSecond > 0
+      ? `${stepsPerSecond >= 100 ? thousands(stepsPerSecond) : stepsPerSecond.toFixed(1)} steps/s`
+      : 'speed unknown',
     Number.isFinite(secondsLeft) ? `${formatDuration(secondsLeft)} left` : 'time left unknown',
   ];
   if (latestEvaluation !== null) {
-    parts.push(`validation ${percent(latestEvaluation.validationAccuracy)}`, `test ${percent(latestEvaluation.testAccuracy)} (at step ${thousands(latestEvaluation.step)})`);
+    parts.push(
+      `validation ${percent(latestEvaluation.validationAccuracy)}`,
+      `test ${percent(latestEvaluation.testAccuracy)} (at step ${thousands(latestEvaluation.step)})`,
+    );
   } else {
     parts.push('no evaluation yet');
   }
@@ -33,12 +38,22 @@ function stoppedAt(history: History): { step: number; of: number } | null {
 export function formatSummary(history: History): string {
   const stop = stoppedAt(history);
   // The recorded steps are every `recordEvery`: a stopped run says the step it really reached.
-  const lastStep = stop?.step ?? history.final?.step ?? Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
+  const lastStep =
+    stop?.step ??
+    history.final?.step ??
+    Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
   const speed = history.wallTimeSeconds > 0 ? ` (${(lastStep / history.wallTimeSeconds).toFixed(1)} steps/s)` : '';
-  const head = stop !== null ? `stopped at step ${thousands(stop.step)} of ${thousands(stop.of)}` : `${history.status}: ${thousands(lastStep)} steps`;
+  const head =
+    stop !== null
+      ? `stopped at step ${thousands(stop.step)} of ${thousands(stop.of)}`
+      : `${history.status}: ${thousands(lastStep)} steps`;
   const parts = [`${head} in ${formatDuration(history.wallTimeSeconds)}${speed}`];
   const last = history.evaluations.at(-1);
-  if (last !== undefined) parts.push(`validation ${percent(last.validationAccuracy)}`, `test ${percent(last.testAccuracy)} (at step ${thousands(last.step)})`);
+  if (last !== undefined)
+    parts.push(
+      `validation ${percent(last.validationAccuracy)}`,
+      `test ${percent(last.testAccuracy)} (at step ${thousands(last.step)})`,
+    );
   if (history.error !== null && history.status !== 'completed' && stop === null) parts.push(history.error);
   return parts.join(' · ');
 }

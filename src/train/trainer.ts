@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { decayStepsFor, makeConfig, type TrainingConfig } from '../core/config';
 import type { MnistData } from '../data/mnist';
 import { cloneHistory, newHistory, type Evaluation, type History, type StepRecord } from '../core/history';
-import { autodiffGradients, DIVERGENCE_CROSS_ENTROPY, DivergenceError, learningRateAt, manualGradients, type GradientMode } from '../core/loss';
+import { autodiffGradients, learningRateAt, manualGradients, type GradientMode } from '../core/loss';
+import { DIVERGENCE_CROSS_ENTROPY, DivergenceError } from '../core/divergence';
 import type { ExponentialMovingAverage, Params } from '../core/model';
 import { LocalEngine } from '../engine/local-engine';
 import { SplitEngine } from '../engine/split-engine';
@@ -55,7 +56,10 @@ export interface TrainerOptions {
   gradientMode?: GradientMode;
   /** Continue from a saved state instead of starting fresh. */
   resume?: TrainerState;
-  /** Mean cross-entropy above which a step counts as diverged (default `DIVERGENCE_CROSS_ENTROPY`; Infinity: only a non-finite loss). */
+  /**
+   * Mean cross-entropy above which a step counts as diverged (default `DIVERGENCE_CROSS_ENTROPY`; Infinity: only a
+   * non-finite loss).
+   */
   divergenceThreshold?: number;
   /**
    * Threads to split each step across (the hidden units divided between worker threads);
@@ -86,17 +90,39 @@ export class Trainer {
     const resume = options.resume;
     this.config = makeConfig(resume?.config ?? options.config);
     if (data.train.imageSize !== this.config.inputNode) {
-      throw new Error(`config.inputNode is ${this.config.inputNode} but the images have ${data.train.imageSize} pixels`);
+      throw new Error(
+        `config.inputNode is ${this.config.inputNode} but the images have ${data.train.imageSize} pixels`,
+      );
     }
     this.decaySteps = decayStepsFor(this.config, data.train.count);
-    const setup: EngineSetup = { data, config: this.config, decaySteps: this.decaySteps, divergenceThreshold: options.divergenceThreshold ?? DIVERGENCE_CROSS_ENTROPY, resume };
+    const setup: EngineSetup = {
+      data,
+      config: this.config,
+      decaySteps: this.decaySteps,
+      divergenceThreshold: options.divergenceThreshold ?? DIVERGENCE_CROSS_ENTROPY,
+      resume,
+    };
     const autodiff = options.gradientMode === 'autodiff';
-    const wanted = options.workers === undefined ? (autodiff ? 1 : defaultStepWorkers(this.config)) : checkWorkers(options.workers, 'options.workers');
-    if (wanted > 1 && autodiff) throw new Error('options.workers > 1 needs the manual gradients (gradientMode "manual"): the split step computes them by hand');
+    const wanted =
+      options.workers === undefined
+        ? autodiff
+          ? 1
+          : defaultStepWorkers(this.config)
+        : checkWorkers(options.workers, 'options.workers');
+    if (wanted > 1 && autodiff)
+      throw new Error(
+        'options.workers > 1 needs the manual gradients (gradientMode "manual"): the split step computes them by hand',
+      );
     // Every worker needs at least one hidden unit; the linear model has none to split.
     this.workers = Math.max(1, Math.min(wanted, this.config.layer1Node));
-    this.engine = this.workers > 1 ? new SplitEngine(setup, this.workers) : new LocalEngine(setup, autodiff ? autodiffGradients : manualGradients);
-    this.history = resume !== undefined ? cloneHistory(resume.history) : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
+    this.engine =
+      this.workers > 1
+        ? new SplitEngine(setup, this.workers)
+        : new LocalEngine(setup, autodiff ? autodiffGradients : manualGradients);
+    this.history =
+      resume !== undefined
+        ? cloneHistory(resume.history)
+        : newHistory(options.backend ?? tf.getBackend(), this.config, data.description);
     // A resumed run may change settings (e.g. more steps): the history records those in force.
     if (resume !== undefined) this.history.config = { ...this.config };
   }
@@ -137,7 +163,12 @@ export class Trainer {
 
   /** The state to save in a checkpoint. */
   state(): TrainerState {
-    return { config: this.config, backend: this.history.backend, ...this.engine.state(), history: cloneHistory(this.history) };
+    return {
+      config: this.config,
+      backend: this.history.backend,
+      ...this.engine.state(),
+      history: cloneHistory(this.history),
+    };
   }
 
   /**
@@ -152,7 +183,8 @@ export class Trainer {
     const sigint = await stopOnSigint(options.stopOnSigint === true);
     const stopped = () => sigint.signal.aborted || options.signal?.aborted === true;
     const clock = new RunClock(this.globalStep, history.wallTimeSeconds);
-    const checkpointEvery = options.checkpointEvery !== undefined && options.onCheckpoint !== undefined ? options.checkpointEvery : null;
+    const checkpointEvery =
+      options.checkpointEvery !== undefined && options.onCheckpoint !== undefined ? options.checkpointEvery : null;
     history.status = 'running';
     history.error = null;
     try {
@@ -230,7 +262,9 @@ export class Trainer {
  * failing the notebook cell (src/interrupt.ts); `restore` gives SIGINT back.
  */
 async function stopOnSigint(enabled: boolean): Promise<InterruptScope> {
-  return enabled ? takeInterrupts() : { signal: new AbortController().signal, interrupted: false, restore: () => undefined };
+  return enabled
+    ? takeInterrupts()
+    : { signal: new AbortController().signal, interrupted: false, restore: () => undefined };
 }
 
 /** The clock of one `Trainer.run` call: its speed, the time left, and the run's wall time. */
@@ -248,7 +282,9 @@ class RunClock {
     return this.previousWallTime + (performance.now() - this.startTime) / 1000;
   }
 
-  /** Steps per second since this call began, and the seconds left to `totalSteps` at that speed (NaN before any step). */
+  /**
+   * Steps per second since this call began, and the seconds left to `totalSteps` at that speed (NaN before any step).
+   */
   speed(step: number, totalSteps: number): { stepsPerSecond: number; secondsLeft: number } {
     const elapsed = (performance.now() - this.startTime) / 1000;
     const stepsPerSecond = elapsed > 0 ? (step - this.startStep) / elapsed : 0;
@@ -266,13 +302,19 @@ const nextMultiple = (step: number, every: number) => (Math.floor(step / every) 
 
 /** How far the engine runs on its own from `step`: to the next evaluation, the next checkpoint or the end. */
 function nextPause(step: number, config: TrainingConfig, checkpointEvery: number | null): number {
-  return Math.min(config.trainingSteps, nextMultiple(step, config.evalEvery), checkpointEvery !== null ? nextMultiple(step, checkpointEvery) : Infinity);
+  return Math.min(
+    config.trainingSteps,
+    nextMultiple(step, config.evalEvery),
+    checkpointEvery !== null ? nextMultiple(step, checkpointEvery) : Infinity,
+  );
 }
 
 /** The tutorial's accuracy line and an English one beside it. */
 function logEvaluation(log: (line: string) => void, evaluation: Evaluation): void {
   log(`训练轮数: ${evaluation.step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
-  log(`step ${evaluation.step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`);
+  log(
+    `step ${evaluation.step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`,
+  );
 }
 
 /** A run that reached its last step: the final accuracy from its last evaluation, and the tutorial's closing line. */
@@ -285,11 +327,19 @@ function markCompleted(history: History, step: number, log: (line: string) => vo
 }
 
 /** A run stopped by a signal before its last step. */
-function markStopped(history: History, step: number, trainingSteps: number, log: (line: string) => void, interrupted: boolean): void {
+function markStopped(
+  history: History,
+  step: number,
+  trainingSteps: number,
+  log: (line: string) => void,
+  interrupted: boolean,
+): void {
   history.status = 'stopped';
   history.error = `stopped at step ${step} of ${trainingSteps}`;
   const count = (n: number) => n.toLocaleString('en-US');
-  log(`${interrupted ? 'interrupted' : 'stopped'} at step ${count(step)} of ${count(trainingSteps)}: the history so far is kept`);
+  log(
+    `${interrupted ? 'interrupted' : 'stopped'} at step ${count(step)} of ${count(trainingSteps)}: the history so far is kept`,
+  );
 }
 
 /** A run ended by an error: diverged, or failed. */

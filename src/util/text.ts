@@ -5,12 +5,18 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The first line of `errorMessage(error)`: enough in a one-line message (tfjs and playwright add stack-like detail below). */
+/**
+ * The first line of `errorMessage(error)`: enough in a one-line message (tfjs and playwright add stack-like detail
+ * below).
+ */
 export function firstLine(error: unknown): string {
   return errorMessage(error).split('\n')[0];
 }
 
-/** A fraction as a percentage with `digits` decimals and a space before the sign, as every log line of the package prints it: `0.9784` -> `97.84 %`. */
+/**
+ * A fraction as a percentage with `digits` decimals and a space before the sign, as every log line of the package
+ * prints it: `0.9784` -> `97.84 %`.
+ */
 export function formatPercent(fraction: number, digits = 2): string {
   return `${(fraction * 100).toFixed(digits)} %`;
 }

@@ -16,7 +16,18 @@ import { readRunMeta } from '../../src/store/runs';
 import { cliPath, ensureBuilt, root, runCli } from '../helpers/cli';
 
 const STEPS = 500;
-const FLAGS = ['train', '--steps', String(STEPS), '--eval-every', '100', '--checkpoint-every', '10', '--no-charts', '--backend', 'wasm'];
+const FLAGS = [
+  'train',
+  '--steps',
+  String(STEPS),
+  '--eval-every',
+  '100',
+  '--checkpoint-every',
+  '10',
+  '--no-charts',
+  '--backend',
+  'wasm',
+];
 
 /** A history without its wall-clock fields. */
 function withoutClock(history: History): unknown {
@@ -24,8 +35,11 @@ function withoutClock(history: History): unknown {
   return { ...rest, evaluations: history.evaluations.map(({ elapsedSeconds: _e, ...evaluation }) => evaluation) };
 }
 
-/** Where a kill lands: after a random time in training, during a checkpoint write, during one file of the final save. */
-type Moment = { kind: 'steps'; afterMs: number } | { kind: 'checkpoint'; nth: number } | { kind: 'final save'; file: string };
+/**
+ * Where a kill lands: after a random time in training, during a checkpoint write, during one file of the final save.
+ */
+type Moment =
+  { kind: 'steps'; afterMs: number } | { kind: 'checkpoint'; nth: number } | { kind: 'final save'; file: string };
 
 interface Outcome {
   /** Where the kill landed (a run killed "during steps" may reach its fallback, a checkpoint write), or null. */
@@ -38,7 +52,11 @@ interface Outcome {
 /** Runs the command once; kills it with SIGKILL at `moment` (unless it ends first). */
 function runUntil(out: string, moment: Moment): Promise<Outcome> {
   return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [cliPath, ...FLAGS, '--out', out], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, [cliPath, ...FLAGS, '--out', out], {
+      cwd: root,
+      env: { ...process.env, MNIST_BACKEND: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let killed: Moment['kind'] | null = null;
@@ -60,7 +78,8 @@ function runUntil(out: string, moment: Moment): Promise<Outcome> {
     let timer: NodeJS.Timeout | undefined;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      if (moment.kind === 'steps' && timer === undefined && stdout.includes('output: ')) timer = setTimeout(() => kill('steps'), moment.afterMs);
+      if (moment.kind === 'steps' && timer === undefined && stdout.includes('output: '))
+        timer = setTimeout(() => kill('steps'), moment.afterMs);
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const guard = setTimeout(() => reject(new Error(`still running after 300 s:\n${stdout}\n${stderr}`)), 300_000);
@@ -97,71 +116,79 @@ before(() => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('SIGKILL at random moments', () => {
-  it('every run after a kill continues from the last checkpoint; no file is half-written; the final history is the uninterrupted one', { timeout: 900_000 }, async () => {
-    const whole = join(tmp, 'whole');
-    const reference = await runCli([...FLAGS, '--out', whole]);
-    assert.equal(reference.code, 0, reference.stderr);
-    const expected = parseHistory(readFileSync(join(whole, 'history.json'), 'utf8'), 'history.json');
+  it(
+    'every run after a kill continues from the last checkpoint; no file is half-written; the final history is the uninterrupted one',
+    { timeout: 900_000 },
+    async () => {
+      const whole = join(tmp, 'whole');
+      const reference = await runCli([...FLAGS, '--out', whole]);
+      assert.equal(reference.code, 0, reference.stderr);
+      const expected = parseHistory(readFileSync(join(whole, 'history.json'), 'utf8'), 'history.json');
 
-    const started = performance.now();
-    const out = join(tmp, 'killed');
-    mkdirSync(out);
-    const kills: Record<Moment['kind'], number> = { steps: 0, checkpoint: 0, 'final save': 0 };
-    let midWrite = 0;
-    let resumes = 0;
-    let launches = 0;
-    const finalFiles = ['history.json', 'weights.bin', 'run.json'];
-    let finalKills = 0;
-    // A fixed seed for the random moments, so that a failure can be replayed.
-    let seed = 20261128;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (;;) {
-      const meta = await readRunMeta(out);
-      if (meta?.status === 'completed') break;
-      assert.ok(launches < 80, 'the run never completed');
-      const step = existsSync(join(out, CHECKPOINT_FILE)) ? (await loadCheckpoint(out)).globalStep : 0;
-      // Near the end, aim at the final save (three times, once per file); before, at steps and checkpoint
-      // writes. "Near": within what one launch may train before a random moment comes (a second or
-      // more), or it would complete the run before any kill during the final save.
-      const moment: Moment =
-        step >= STEPS - 200 && finalKills < finalFiles.length
-          ? { kind: 'final save', file: finalFiles[finalKills++] }
-          : random() < 0.5
-            ? { kind: 'steps', afterMs: Math.floor(random() * 1000) }
-            : { kind: 'checkpoint', nth: 2 + Math.floor(random() * 2) };
-      launches++;
-      const outcome = await runUntil(out, moment);
-      // Every launch that finds a checkpoint continues from it, at its step.
-      if (step > 0) {
-        assert.match(outcome.stdout, new RegExp(`resuming at step ${step} from the unfinished run in `), `launch ${launches} did not resume:\n${outcome.stdout}`);
-        resumes++;
+      const started = performance.now();
+      const out = join(tmp, 'killed');
+      mkdirSync(out);
+      const kills: Record<Moment['kind'], number> = { steps: 0, checkpoint: 0, 'final save': 0 };
+      let midWrite = 0;
+      let resumes = 0;
+      let launches = 0;
+      const finalFiles = ['history.json', 'weights.bin', 'run.json'];
+      let finalKills = 0;
+      // A fixed seed for the random moments, so that a failure can be replayed.
+      let seed = 20261128;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (;;) {
+        const meta = await readRunMeta(out);
+        if (meta?.status === 'completed') break;
+        assert.ok(launches < 80, 'the run never completed');
+        const step = existsSync(join(out, CHECKPOINT_FILE)) ? (await loadCheckpoint(out)).globalStep : 0;
+        // Near the end, aim at the final save (three times, once per file); before, at steps and checkpoint
+        // writes. "Near": within what one launch may train before a random moment comes (a second or
+        // more), or it would complete the run before any kill during the final save.
+        const moment: Moment =
+          step >= STEPS - 200 && finalKills < finalFiles.length
+            ? { kind: 'final save', file: finalFiles[finalKills++] }
+            : random() < 0.5
+              ? { kind: 'steps', afterMs: Math.floor(random() * 1000) }
+              : { kind: 'checkpoint', nth: 2 + Math.floor(random() * 2) };
+        launches++;
+        const outcome = await runUntil(out, moment);
+        // Every launch that finds a checkpoint continues from it, at its step.
+        if (step > 0) {
+          assert.match(
+            outcome.stdout,
+            new RegExp(`resuming at step ${step} from the unfinished run in `),
+            `launch ${launches} did not resume:\n${outcome.stdout}`,
+          );
+          resumes++;
+        }
+        assert.doesNotMatch(outcome.stderr, /error:/, `run ${launches} failed:\n${outcome.stderr}`);
+        if (outcome.killed !== null) {
+          kills[outcome.killed]++;
+          const left = await checkFiles(out);
+          if (left.length > 0) midWrite++;
+        } else {
+          assert.equal(outcome.code, 0, outcome.stderr);
+        }
       }
-      assert.doesNotMatch(outcome.stderr, /error:/, `run ${launches} failed:\n${outcome.stderr}`);
-      if (outcome.killed !== null) {
-        kills[outcome.killed]++;
-        const left = await checkFiles(out);
-        if (left.length > 0) midWrite++;
-      } else {
-        assert.equal(outcome.code, 0, outcome.stderr);
-      }
-    }
-    const total = kills.steps + kills.checkpoint + kills['final save'];
-    const seconds = ((performance.now() - started) / 1000).toFixed(0);
-    console.log(
-      `SIGKILL test (${seconds} s): ${total} kills (${kills.steps} during steps, ${kills.checkpoint} during checkpoint writes, ${kills['final save']} during the final save), ` +
-        `${midWrite} of them left a temporary file (killed mid-write), ${launches} launches, ${resumes} resumed from a checkpoint, all succeeded; final history identical to the uninterrupted run`,
-    );
-    assert.ok(total >= 20, `only ${total} kills`);
-    assert.ok(kills.checkpoint >= 3 && kills.steps >= 3 && kills['final save'] >= 1, JSON.stringify(kills));
-    assert.ok(midWrite >= 1, 'no kill landed inside a write');
-    assert.ok(resumes >= total / 2, `${resumes} resumes for ${total} kills`);
+      const total = kills.steps + kills.checkpoint + kills['final save'];
+      const seconds = ((performance.now() - started) / 1000).toFixed(0);
+      console.log(
+        `SIGKILL test (${seconds} s): ${total} kills (${kills.steps} during steps, ${kills.checkpoint} during checkpoint writes, ${kills['final save']} during the final save), ` +
+          `${midWrite} of them left a temporary file (killed mid-write), ${launches} launches, ${resumes} resumed from a checkpoint, all succeeded; final history identical to the uninterrupted run`,
+      );
+      assert.ok(total >= 20, `only ${total} kills`);
+      assert.ok(kills.checkpoint >= 3 && kills.steps >= 3 && kills['final save'] >= 1, JSON.stringify(kills));
+      assert.ok(midWrite >= 1, 'no kill landed inside a write');
+      assert.ok(resumes >= total / 2, `${resumes} resumes for ${total} kills`);
 
-    assert.deepEqual(await checkFiles(out), [], 'the last run removed the temporary files of the killed ones');
-    assert.ok(!existsSync(join(out, CHECKPOINT_FILE)), 'a completed run drops its checkpoint');
-    const finished = parseHistory(readFileSync(join(out, 'history.json'), 'utf8'), 'history.json');
-    assert.equal(finished.status, 'completed');
-    assert.deepEqual(withoutClock(finished), withoutClock(expected));
-    const [a, b] = [await loadWeights(whole), await loadWeights(out)];
-    assert.deepEqual(b, a, 'the final weights and averages are the uninterrupted ones');
-  });
+      assert.deepEqual(await checkFiles(out), [], 'the last run removed the temporary files of the killed ones');
+      assert.ok(!existsSync(join(out, CHECKPOINT_FILE)), 'a completed run drops its checkpoint');
+      const finished = parseHistory(readFileSync(join(out, 'history.json'), 'utf8'), 'history.json');
+      assert.equal(finished.status, 'completed');
+      assert.deepEqual(withoutClock(finished), withoutClock(expected));
+      const [a, b] = [await loadWeights(whole), await loadWeights(out)];
+      assert.deepEqual(b, a, 'the final weights and averages are the uninterrupted ones');
+    },
+  );
 });

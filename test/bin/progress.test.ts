@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bar, createProgressDisplay, progressMode, statusText, type ProgressMode, type Terminal } from '../../src/bin/progress';
+import {
+  bar,
+  createProgressDisplay,
+  progressMode,
+  statusText,
+  type ProgressMode,
+  type Terminal,
+} from '../../src/bin/progress';
 import type { Evaluation, History } from '../../src/core/history';
 import type { Progress } from '../../src/train/trainer';
 
@@ -18,14 +25,23 @@ function progress(step: number, evaluation: Evaluation | null = null, stepsPerSe
   };
 }
 
-const evaluation = (step: number, validationAccuracy: number): Evaluation => ({ step, validationAccuracy, testAccuracy: validationAccuracy - 0.01 });
+const evaluation = (step: number, validationAccuracy: number): Evaluation => ({
+  step,
+  validationAccuracy,
+  testAccuracy: validationAccuracy - 0.01,
+});
 
 /** A display writing to one transcript: printed lines end in "\n", the bar's writes as they are. */
 function setUp(mode: ProgressMode, columns = 200) {
   let transcript = '';
   let time = 0;
   const terminal: Terminal = { isTTY: mode === 'bar', columns, write: (text) => (transcript += text) };
-  const display = createProgressDisplay({ mode, terminal, print: (line) => (transcript += `${line}\n`), now: () => time });
+  const display = createProgressDisplay({
+    mode,
+    terminal,
+    print: (line) => (transcript += `${line}\n`),
+    now: () => time,
+  });
   return { display, transcript: () => transcript, advance: (ms: number) => (time += ms) };
 }
 
@@ -49,9 +65,18 @@ function screen(transcript: string): string[] {
 
 describe('progress text', () => {
   it('statusText: step, speed, time left, loss and validation accuracy', () => {
-    assert.equal(statusText(progress(1200, evaluation(1000, 0.9612))), 'step 1,200/3,000 · 250 steps/s · 7 s left · loss 0.2500 · validation 96.12 %');
-    assert.equal(statusText({ ...progress(0, null, 0), crossEntropy: Number.NaN }), 'step 0/3,000 · -- steps/s · -- left');
-    assert.equal(statusText(progress(10, null, 12.345)), 'step 10/3,000 · 12.3 steps/s · 4 min 02 s left · loss 0.2500');
+    assert.equal(
+      statusText(progress(1200, evaluation(1000, 0.9612))),
+      'step 1,200/3,000 · 250 steps/s · 7 s left · loss 0.2500 · validation 96.12 %',
+    );
+    assert.equal(
+      statusText({ ...progress(0, null, 0), crossEntropy: Number.NaN }),
+      'step 0/3,000 · -- steps/s · -- left',
+    );
+    assert.equal(
+      statusText(progress(10, null, 12.345)),
+      'step 10/3,000 · 12.3 steps/s · 4 min 02 s left · loss 0.2500',
+    );
   });
 
   it('bar: the share done, clamped', () => {
@@ -79,12 +104,18 @@ describe('createProgressDisplay', () => {
     assert.equal(screen(transcript()).at(-1)!.includes('step 0/3,000'), true, 'a redraw within 200 ms is skipped');
     advance(200);
     display.update(progress(60, evaluation(0, 0.1068)));
-    assert.match(screen(transcript()).at(-1)!, /^\[.*\] {3}2 % step 60\/3,000 · 250 steps\/s · 12 s left · loss 0\.2500 · validation 10\.68 %$/);
+    assert.match(
+      screen(transcript()).at(-1)!,
+      /^\[.*\] {3}2 % step 60\/3,000 · 250 steps\/s · 12 s left · loss 0\.2500 · validation 10\.68 %$/,
+    );
     display.info('step 1000: validation accuracy 96.12 %, test accuracy 95.90 %');
     // An evaluation is drawn at once, however recent the last redraw.
     display.update(progress(1000, evaluation(1000, 0.9612)));
     const shown = screen(transcript());
-    assert.deepEqual(shown.slice(0, 2), ['训练轮数: 0 ,准确率: 10.68 %', 'step 1000: validation accuracy 96.12 %, test accuracy 95.90 %']);
+    assert.deepEqual(shown.slice(0, 2), [
+      '训练轮数: 0 ,准确率: 10.68 %',
+      'step 1000: validation accuracy 96.12 %, test accuracy 95.90 %',
+    ]);
     assert.match(shown[2], /step 1,000\/3,000 .* validation 96\.12 %$/);
     assert.equal(shown.length, 3);
     display.done();
@@ -123,6 +154,9 @@ describe('createProgressDisplay', () => {
     display.update(progress(1000, evaluation(1000, 0.9612)));
     display.log('interrupt: stopping after this step and saving');
     display.done();
-    assert.deepEqual(transcript().trimEnd().split('\n'), ['训练轮数: 1000 ,准确率: 96.12 %', 'interrupt: stopping after this step and saving']);
+    assert.deepEqual(transcript().trimEnd().split('\n'), [
+      '训练轮数: 1000 ,准确率: 96.12 %',
+      'interrupt: stopping after this step and saving',
+    ]);
   });
 });

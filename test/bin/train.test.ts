@@ -3,7 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST, loadCheckpoint, loadWeights } from '../../src/store/checkpoint';
+import {
+  CHECKPOINT_FILE,
+  WEIGHTS_FILE,
+  WEIGHTS_MANIFEST,
+  loadCheckpoint,
+  loadWeights,
+} from '../../src/store/checkpoint';
 import * as tf from '@tensorflow/tfjs';
 import { EXIT, UsageError, parseTrainArgs, runTrain, usage } from '../../src/bin/train';
 import type { Terminal } from '../../src/bin/progress';
@@ -19,7 +25,11 @@ function readHistory(dir: string): History {
 
 /** Evaluations without their wall times. */
 function accuracies(history: History): Omit<Evaluation, 'elapsedSeconds'>[] {
-  return history.evaluations.map(({ step, validationAccuracy, testAccuracy }) => ({ step, validationAccuracy, testAccuracy }));
+  return history.evaluations.map(({ step, validationAccuracy, testAccuracy }) => ({
+    step,
+    validationAccuracy,
+    testAccuracy,
+  }));
 }
 
 function assertNoTemporaryFiles(dir: string): void {
@@ -73,14 +83,24 @@ describe('parseTrainArgs', () => {
       '--no-charts',
       '-q',
     ]);
-    assert.deepEqual(options.config, { trainingSteps: 200, learningRateBase: 0.5, layer1Node: 20, useMovingAverage: false, activation: 'linear', initBias: -0.5 });
+    assert.deepEqual(options.config, {
+      trainingSteps: 200,
+      learningRateBase: 0.5,
+      layer1Node: 20,
+      useMovingAverage: false,
+      activation: 'linear',
+      initBias: -0.5,
+    });
     assert.equal(options.backend, 'cpu');
     assert.deepEqual(options.source, { kind: 'directory', path: '/data' });
     assert.equal(options.out, 'o');
     assert.equal(options.checkpointEvery, 50);
     assert.equal(options.charts, false);
     assert.equal(options.quiet, true);
-    assert.deepEqual(parseTrainArgs(['--data-url', 'http://example.org/mnist/']).source, { kind: 'url', baseUrl: 'http://example.org/mnist/' });
+    assert.deepEqual(parseTrainArgs(['--data-url', 'http://example.org/mnist/']).source, {
+      kind: 'url',
+      baseUrl: 'http://example.org/mnist/',
+    });
     assert.equal(parseTrainArgs(['-h']).help, true);
   });
 
@@ -133,7 +153,10 @@ describe('parseTrainArgs', () => {
       'tanh',
       '--record-every',
     ]);
-    assert.ok(!found.some((p) => p.includes('"1"') || p.includes('"2"')), 'the values of --seed were taken for arguments');
+    assert.ok(
+      !found.some((p) => p.includes('"1"') || p.includes('"2"')),
+      'the values of --seed were taken for arguments',
+    );
     for (const pattern of [
       /^unexpected argument "stray"$/,
       /^unknown flag -x$/,
@@ -158,14 +181,20 @@ describe('parseTrainArgs', () => {
 });
 
 describe('usage', () => {
-  it('says what every hyperparameter flag means, with its default and the tutorial\'s name', () => {
+  it("says what every hyperparameter flag means, with its default and the tutorial's name", () => {
     const text = usage();
-    for (const [field, { tutorial, text: meaning }] of Object.entries(CONFIG_HELP) as [keyof TrainingConfig, (typeof CONFIG_HELP)[keyof TrainingConfig]][]) {
+    for (const [field, { tutorial, text: meaning }] of Object.entries(CONFIG_HELP) as [
+      keyof TrainingConfig,
+      (typeof CONFIG_HELP)[keyof TrainingConfig],
+    ][]) {
       const flag = `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       // The entry: flag and value, default, then the meaning, wrapped under its column.
       const start = text.indexOf(`  ${flag} `);
       assert.ok(start >= 0, `${flag} is missing`);
-      const entry = text.slice(start).split(/\n(?= {2}--| *$)/)[0].replace(/\s+/g, ' ');
+      const entry = text
+        .slice(start)
+        .split(/\n(?= {2}--| *$)/)[0]
+        .replace(/\s+/g, ' ');
       const head = new RegExp(`^ ${flag} (N|X|BOOL|NAME) ${String(DEFAULT_CONFIG[field]).replace('.', '\\.')} `);
       assert.match(entry, head, flag);
       assert.ok(entry.endsWith(`${tutorial === undefined ? '' : `${tutorial}: `}${meaning}`), `${flag}: ${entry}`);
@@ -177,13 +206,27 @@ describe('usage', () => {
 describe('mnist-tutorial train (end to end)', () => {
   it('a short run writes history.json, metrics.csv and the weights, and exits 0', async () => {
     const out = join(tmp, 'short');
-    const result = await runCli(['train', '--steps', '200', '--eval-every', '100', '--out', out, '--no-charts', '--backend', 'wasm']);
+    const result = await runCli([
+      'train',
+      '--steps',
+      '200',
+      '--eval-every',
+      '100',
+      '--out',
+      out,
+      '--no-charts',
+      '--backend',
+      'wasm',
+    ]);
     assert.equal(result.code, EXIT.ok, result.stderr);
     assert.match(result.stdout, /^backend: wasm/m);
     assert.match(result.stdout, /final test accuracy \d+\.\d\d % after 200 steps/);
     // Not a terminal: plain lines, and a status line after each evaluation.
     assert.ok(!result.stdout.includes('\r') && !result.stdout.includes('\u001b'), 'no control characters');
-    assert.match(result.stdout, /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d{4} · validation \d+\.\d\d %$/m);
+    assert.match(
+      result.stdout,
+      /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d{4} · validation \d+\.\d\d %$/m,
+    );
 
     const history = readHistory(out);
     assert.equal(history.backend, 'wasm');
@@ -197,7 +240,8 @@ describe('mnist-tutorial train (end to end)', () => {
       [0, 100, 200],
     );
     for (const e of history.evaluations) {
-      for (const accuracy of [e.validationAccuracy, e.testAccuracy]) assert.ok(accuracy >= 0 && accuracy <= 1, `accuracy ${accuracy}`);
+      for (const accuracy of [e.validationAccuracy, e.testAccuracy])
+        assert.ok(accuracy >= 0 && accuracy <= 1, `accuracy ${accuracy}`);
     }
     assert.ok(history.evaluations[2].validationAccuracy > 0.9);
     assert.deepEqual(
@@ -205,7 +249,8 @@ describe('mnist-tutorial train (end to end)', () => {
       Array.from({ length: 20 }, (_, i) => i * 10),
     );
     for (const s of history.steps) {
-      for (const key of ['learningRate', 'crossEntropy', 'totalLoss', 'meanAbsGradient'] as const) assert.ok(Number.isFinite(s[key]) && s[key] > 0, `${key} at ${s.step}`);
+      for (const key of ['learningRate', 'crossEntropy', 'totalLoss', 'meanAbsGradient'] as const)
+        assert.ok(Number.isFinite(s[key]) && s[key] > 0, `${key} at ${s.step}`);
     }
     assert.equal(history.final?.step, 200);
     assert.equal(history.final?.testAccuracy, history.evaluations[2].testAccuracy);
@@ -264,7 +309,18 @@ describe('mnist-tutorial train (end to end)', () => {
 
   it('a learning rate of 50 diverges: exit 1, history.json says so, naming the step and learning rate', async () => {
     const out = join(tmp, 'diverged');
-    const result = await runCli(['train', '--learning-rate', '50', '--steps', '100', '--out', out, '--no-charts', '--backend', 'wasm']);
+    const result = await runCli([
+      'train',
+      '--learning-rate',
+      '50',
+      '--steps',
+      '100',
+      '--out',
+      out,
+      '--no-charts',
+      '--backend',
+      'wasm',
+    ]);
     assert.equal(result.code, EXIT.failed);
     assert.match(result.stderr, /^error: training diverged at step \d+: .*with learning rate 50\b/m);
     const history = readHistory(out);
@@ -281,7 +337,17 @@ describe('mnist-tutorial train (end to end)', () => {
   });
 
   it('SIGINT stops the run (exit 130, history stopped, checkpoint written); --resume finishes it exactly as an uninterrupted run', async () => {
-    const flags = ['--steps', '300', '--eval-every', '100', '--checkpoint-every', '100', '--no-charts', '--backend', 'wasm'];
+    const flags = [
+      '--steps',
+      '300',
+      '--eval-every',
+      '100',
+      '--checkpoint-every',
+      '100',
+      '--no-charts',
+      '--backend',
+      'wasm',
+    ];
     const whole = join(tmp, 'whole');
     const uninterrupted = await runCli(['train', ...flags, '--out', whole]);
     assert.equal(uninterrupted.code, EXIT.ok, uninterrupted.stderr);
@@ -338,10 +404,20 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.equal(stopped.code, EXIT.interrupted, stopped.stderr);
     flags.push('--steps', '300');
     const stopStep = (await loadCheckpoint(out)).globalStep;
-    const snapshot = () => Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name)).toString('base64')]));
+    const snapshot = () =>
+      Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name)).toString('base64')]));
     const before = snapshot();
 
-    const other = await runCli(['train', ...flags.slice(0, -2), '--steps', '400', '--learning-rate', '0.5', '--out', out]);
+    const other = await runCli([
+      'train',
+      ...flags.slice(0, -2),
+      '--steps',
+      '400',
+      '--learning-rate',
+      '0.5',
+      '--out',
+      out,
+    ]);
     assert.equal(other.code, EXIT.failed);
     assert.equal(
       other.stderr.trim().split('\n').at(-1),
@@ -354,15 +430,25 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from the unfinished run in `));
     const history = readHistory(out);
     assert.equal(history.status, 'completed');
-    assert.deepEqual(readdirSync(out).sort(), ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'], 'a completed run drops its checkpoint');
+    assert.deepEqual(
+      readdirSync(out).sort(),
+      ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'],
+      'a completed run drops its checkpoint',
+    );
 
     const done = snapshot();
     const again = await runCli(['train', ...flags, '--out', out]);
     assert.equal(again.code, EXIT.ok, again.stderr);
-    assert.match(again.stdout, /already holds this run, completed after 300 steps: test accuracy [\d.]+ %; nothing to do/);
+    assert.match(
+      again.stdout,
+      /already holds this run, completed after 300 steps: test accuracy [\d.]+ %; nothing to do/,
+    );
     const changed = await runCli(['train', ...flags, '--seed', '2', '--out', out]);
     assert.equal(changed.code, EXIT.failed);
-    assert.match(changed.stderr, /holds a run that completed with other settings: --seed: 1 there, 2 here\. Nothing was changed/);
+    assert.match(
+      changed.stderr,
+      /holds a run that completed with other settings: --seed: 1 there, 2 here\. Nothing was changed/,
+    );
     assert.deepEqual(snapshot(), done, 'nothing was overwritten');
   });
 
@@ -372,7 +458,10 @@ describe('mnist-tutorial train (end to end)', () => {
     const out = join(file, 'run');
     const result = await runCli(['train', '--steps', '10', '--out', out, '--no-charts']);
     assert.equal(result.code, EXIT.failed);
-    assert.equal(result.stderr.trim(), `error: ${out}: cannot write output here: a part of the path is a file, not a folder`);
+    assert.equal(
+      result.stderr.trim(),
+      `error: ${out}: cannot write output here: a part of the path is a file, not a folder`,
+    );
     // Nothing was started: no backend, no data, no training.
     assert.doesNotMatch(result.stdout, /backend:|step 0/);
     assert.equal(readFileSync(file, 'utf8'), 'keep me');
@@ -382,14 +471,31 @@ describe('mnist-tutorial train (end to end)', () => {
     );
   });
 
-  it('--quiet prints only the tutorial\'s log lines and the summary', async () => {
+  it("--quiet prints only the tutorial's log lines and the summary", async () => {
     const out = join(tmp, 'quiet');
-    const result = await runCli(['train', '--steps', '100', '--eval-every', '50', '--out', out, '--no-charts', '--backend', 'wasm', '--quiet']);
+    const result = await runCli([
+      'train',
+      '--steps',
+      '100',
+      '--eval-every',
+      '50',
+      '--out',
+      out,
+      '--no-charts',
+      '--backend',
+      'wasm',
+      '--quiet',
+    ]);
     assert.equal(result.code, EXIT.ok, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.deepEqual(
       lines.slice(0, -2).map((line) => line.replace(/[\d.]+ %$/, 'P %')),
-      ['训练轮数: 0 ,准确率: P %', '训练轮数: 50 ,准确率: P %', '训练轮数: 100 ,准确率: P %', '训练轮数: 100 ,测试准确率: P %'],
+      [
+        '训练轮数: 0 ,准确率: P %',
+        '训练轮数: 50 ,准确率: P %',
+        '训练轮数: 100 ,准确率: P %',
+        '训练轮数: 100 ,测试准确率: P %',
+      ],
     );
     assert.match(lines.at(-2)!, /^final test accuracy [\d.]+ % after 100 steps in [\d.]+ s on wasm$/);
     assert.equal(lines.at(-1), `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json`);
@@ -399,7 +505,10 @@ describe('mnist-tutorial train (end to end)', () => {
     const missing = join(tmp, 'no-such-run');
     const result = await runCli(['train', '--resume', missing, '--no-charts']);
     assert.equal(result.code, EXIT.failed);
-    assert.match(result.stderr, new RegExp(`^error: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no checkpoint found`));
+    assert.match(
+      result.stderr,
+      new RegExp(`^error: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no checkpoint found`),
+    );
     assert.doesNotMatch(result.stdout, /backend:/);
     assert.ok(!existsSync(missing), `${relative(root, missing)} was created`);
   });
@@ -409,10 +518,27 @@ describe('runTrain (in this process)', () => {
   it('a run that cannot be saved exits 1 naming the folder, and its trainer is still released', async () => {
     const out = join(tmp, 'unsaveable');
     // A small network on the cpu backend: the test is about what happens after training.
-    const args = ['--steps', '20', '--eval-every', '10', '--layer1-node', '20', '--checkpoint-every', '0', '--no-charts', '--backend', 'cpu', '--workers', '1'];
+    const args = [
+      '--steps',
+      '20',
+      '--eval-every',
+      '10',
+      '--layer1-node',
+      '20',
+      '--checkpoint-every',
+      '0',
+      '--no-charts',
+      '--backend',
+      'cpu',
+      '--workers',
+      '1',
+    ];
     const silent: Terminal = { isTTY: false, write: () => true };
     // A first run sets up the backend and the data; what it leaves is the baseline.
-    assert.equal(await runTrain([...args, '--out', join(tmp, 'saveable')], () => undefined, undefined, silent), EXIT.ok);
+    assert.equal(
+      await runTrain([...args, '--out', join(tmp, 'saveable')], () => undefined, undefined, silent),
+      EXIT.ok,
+    );
     const tensors = tf.memory().numTensors;
     const lines: string[] = [];
     const errors: string[] = [];
@@ -438,7 +564,10 @@ describe('runTrain (in this process)', () => {
     }
     assert.equal(status, EXIT.failed);
     assert.equal(errors.length, 1, errors.join('\n'));
-    assert.match(errors[0], new RegExp(`^error: the run could not be saved in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    assert.match(
+      errors[0],
+      new RegExp(`^error: the run could not be saved in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
+    );
     assert.equal(tf.memory().numTensors, tensors, 'the trainer was disposed');
     assert.match(lines.at(-1)!, /^final test accuracy [\d.]+ % after 20 steps/);
     assert.ok(!lines.some((line) => line.startsWith('wrote ')), 'nothing claims to be written');

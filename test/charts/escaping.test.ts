@@ -75,12 +75,19 @@ async function open(pages: ({ url: string } | { html: string })[]): Promise<{ ra
       if ('url' in page) url = page.url;
       else {
         const file = join(dir, `page-${n++}.html`);
-        await writeFile(file, `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${page.html}</body></html>`);
+        await writeFile(
+          file,
+          `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${page.html}</body></html>`,
+        );
         url = pathToFileURL(file).href;
       }
       await tab.goto(url);
       await tab.waitForTimeout(700);
-      ran.push(...(await tab.evaluate(() => (window as unknown as { __pwned?: string[] }).__pwned ?? ['(__pwned was replaced)'])));
+      ran.push(
+        ...(await tab.evaluate(
+          () => (window as unknown as { __pwned?: string[] }).__pwned ?? ['(__pwned was replaced)'],
+        )),
+      );
       texts.push(await tab.evaluate(() => document.documentElement.textContent ?? ''));
       await tab.close();
     }
@@ -93,12 +100,19 @@ async function open(pages: ({ url: string } | { html: string })[]): Promise<{ ra
 describe('text that reaches HTML is escaped', { skip: browserSkip }, () => {
   it('exported run charts (HTML and SVG): hostile run name, data description, backend and config value', async () => {
     const out = join(dir, 'run-charts');
-    await exportRunCharts(out, { name: hostile('run name'), history: hostileHistory() }, { formats: ['html', 'svg', 'json'], data: true });
+    await exportRunCharts(
+      out,
+      { name: hostile('run name'), history: hostileHistory() },
+      { formats: ['html', 'svg', 'json'], data: true },
+    );
     const pages = (await readdir(out)).filter((f) => /\.(html|svg)$/.test(f));
     assert.equal(pages.length, 8);
     const { ran, texts } = await open([...pages.map((f) => ({ url: pathToFileURL(join(out, f)).href })), CONTROL]);
     assert.deepEqual(ran, ['control'], 'no script ran but the control page’s');
-    assert.ok(texts.some((t) => t.includes('run name </script><script>')), 'the run name is shown as text');
+    assert.ok(
+      texts.some((t) => t.includes('run name </script><script>')),
+      'the run name is shown as text',
+    );
   });
 
   it('figure pages and notebook outputs: hostile titles, run names, status line, image titles (file names) and fallback image text', async () => {
@@ -110,18 +124,31 @@ describe('text that reaches HTML is escaped', { skip: browserSkip }, () => {
     const figures: PlotlyFigure[] = [
       accuracyFigure(runs, { title: hostile('chart title') }),
       lossFigure(runs),
-      imagesFigure([{ pixels: new Float32Array(784), width: 28, height: 28, title: hostile('digit file name') }], { title: hostile('images title') }),
+      imagesFigure([{ pixels: new Float32Array(784), width: 28, height: 28, title: hostile('digit file name') }], {
+        title: hostile('images title'),
+      }),
     ];
     const svgs = await withRenderer((renderer) => Promise.all(figures.map((fig) => renderer.svg(fig))));
     const { ran, texts } = await open([
       ...figures.map((fig) => ({ html: figureToHtml(fig, { title: hostile('page title') }) })),
       { html: chartsHtml(figures, { includeLibrary: true, status: hostile('status line'), fallbackSvgs: svgs }) },
       // Where scripts do not run (an untrusted notebook), the fallback images show.
-      { html: chartsHtml(figures, { status: hostile('status line'), fallbackSvgs: svgs }).replace(/<script>[\s\S]*<\/script>$/, '') },
+      {
+        html: chartsHtml(figures, { status: hostile('status line'), fallbackSvgs: svgs }).replace(
+          /<script>[\s\S]*<\/script>$/,
+          '',
+        ),
+      },
       CONTROL,
     ]);
     assert.deepEqual(ran, ['control'], 'no script ran but the control page’s');
-    assert.ok(texts.some((t) => t.includes("status line </script><script>window.__pwned.push('status line: script')</script>")), 'the status line is shown as text');
-    assert.ok(texts.some((t) => t.includes('run 1 </script><script>')), 'the run names are shown as text');
+    assert.ok(
+      texts.some((t) => t.includes("status line </script><script>window.__pwned.push('status line: script')</script>")),
+      'the status line is shown as text',
+    );
+    assert.ok(
+      texts.some((t) => t.includes('run 1 </script><script>')),
+      'the run names are shown as text',
+    );
   });
 });

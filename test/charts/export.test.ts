@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import { CHROMIUM_ARGS, ChromiumNotFoundError, decodeDataUrl, findChromium, withRenderer } from '../../src/charts/chromium';
+import {
+  CHROMIUM_ARGS,
+  ChromiumNotFoundError,
+  decodeDataUrl,
+  findChromium,
+  withRenderer,
+} from '../../src/charts/chromium';
 import { exportFigure, exportRunCharts } from '../../src/charts/export';
 import { figureToHtml, jsonForScript, plotlySource } from '../../src/charts/html';
 import { createSharedRenderer } from '../../src/charts/shared-renderer';
@@ -14,7 +20,6 @@ import { CSV_COLUMNS, parseHistory } from '../../src/core/history';
 import { OutputError } from '../../src/util/io';
 import { longHistory, makeHistory } from './histories';
 import { browserSkip } from '../helpers/chromium';
-
 
 const PLOTLY_BANNER = '* plotly.js v';
 const count = (text: string, part: string) => text.split(part).length - 1;
@@ -103,7 +108,8 @@ describe('findChromium', () => {
   it('explains what to install or set when there is none', async () => {
     const notExecutable = join(dir, 'not-a-browser');
     await writeFile(notExecutable, 'text', { mode: 0o644 });
-    const attempt = () => findChromium({ env: { CHROMIUM_PATH: '/nowhere/chrome' }, candidates: ['/nowhere/chromium', notExecutable] });
+    const attempt = () =>
+      findChromium({ env: { CHROMIUM_PATH: '/nowhere/chrome' }, candidates: ['/nowhere/chromium', notExecutable] });
     assert.throws(attempt, ChromiumNotFoundError);
     assert.throws(attempt, (error: Error) => {
       assert.match(error.message, /No Chromium browser found/);
@@ -118,7 +124,16 @@ describe('findChromium', () => {
   });
 
   it('launch flags keep the browser off the network', () => {
-    for (const flag of ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']) {
+    for (const flag of [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ]) {
       assert.ok(CHROMIUM_ARGS.includes(flag), flag);
     }
   });
@@ -138,7 +153,10 @@ describe('rendering with headless Chromium', { skip: browserSkip }, () => {
     await withRenderer(async (renderer) => {
       const svg = await renderer.svg(accuracyFigure(history, { reference: true }));
       checkSvg(svg, ['validation', 'test', 'tutorial (reported)']);
-      const [loss, gradients] = await Promise.all([renderer.svg(lossFigure(history, { smoothing: 0.9 })), renderer.svg(gradientFigure(history))]);
+      const [loss, gradients] = await Promise.all([
+        renderer.svg(lossFigure(history, { smoothing: 0.9 })),
+        renderer.svg(gradientFigure(history)),
+      ]);
       checkSvg(loss, ['mean cross-entropy', 'total loss']);
       checkSvg(gradients, ['all parameters', 'weights1', 'biases2']);
       checkPng(await renderer.png(lossFigure(history)), 900, 500);
@@ -156,7 +174,10 @@ describe('rendering with headless Chromium', { skip: browserSkip }, () => {
   });
 
   it('reports a browser that cannot start', async () => {
-    await assert.rejects(withRenderer(async () => undefined, { executablePath: '/nowhere/chromium', launchTimeoutMs: 5000 }), /could not start Chromium \(\/nowhere\/chromium\)/);
+    await assert.rejects(
+      withRenderer(async () => undefined, { executablePath: '/nowhere/chromium', launchTimeoutMs: 5000 }),
+      /could not start Chromium \(\/nowhere\/chromium\)/,
+    );
   });
 
   it('a shared renderer serves several uses and closes', async () => {
@@ -174,7 +195,8 @@ describe('rendering with headless Chromium', { skip: browserSkip }, () => {
     const fig = lossFigure(makeHistory());
     const target = join(dir, 'single', 'nested');
     await withRenderer(async (renderer) => {
-      for (const ext of ['svg', 'png', 'html', 'json']) await exportFigure(fig, join(target, `loss.${ext}`), { renderer });
+      for (const ext of ['svg', 'png', 'html', 'json'])
+        await exportFigure(fig, join(target, `loss.${ext}`), { renderer });
     });
     checkSvg(await readFile(join(target, 'loss.svg'), 'utf8'), ['total loss']);
     checkPng(await readFile(join(target, 'loss.png')), 900, 500);
@@ -186,9 +208,15 @@ describe('rendering with headless Chromium', { skip: browserSkip }, () => {
     const out = join(dir, 'run-charts', 'deeper');
     const history = longHistory(300);
     const paths = await exportRunCharts(out, { name: 'tutorial', history }, { reference: true });
-    const expected = ['accuracy', 'loss', 'learning-rate', 'gradients'].flatMap((base) => ['html', 'svg', 'png'].map((ext) => join(out, `${base}.${ext}`)));
+    const expected = ['accuracy', 'loss', 'learning-rate', 'gradients'].flatMap((base) =>
+      ['html', 'svg', 'png'].map((ext) => join(out, `${base}.${ext}`)),
+    );
     assert.deepEqual(paths, [...expected, join(out, 'metrics.csv'), join(out, 'history.json')]);
-    assert.deepEqual((await readdir(out)).sort(), paths.map((p) => p.slice(out.length + 1)).sort(), 'no temporary files left');
+    assert.deepEqual(
+      (await readdir(out)).sort(),
+      paths.map((p) => p.slice(out.length + 1)).sort(),
+      'no temporary files left',
+    );
     for (const path of paths) assert.ok((await stat(path)).size > 0, path);
     checkSvg(await readFile(join(out, 'accuracy.svg'), 'utf8'), ['tutorial (reported)']);
     checkSvg(await readFile(join(out, 'learning-rate.svg'), 'utf8'), []);
@@ -213,8 +241,14 @@ describe('exportRunCharts without a browser', () => {
   });
 
   it('rejects an unknown format or file extension', async () => {
-    await assert.rejects(exportRunCharts(join(dir, 'bad'), makeHistory(), { formats: ['gif' as never] }), /unknown format "gif"/);
-    await assert.rejects(exportFigure(lossFigure(makeHistory()), join(dir, 'loss.gif')), /use \.html, \.svg, \.png or \.json/);
+    await assert.rejects(
+      exportRunCharts(join(dir, 'bad'), makeHistory(), { formats: ['gif' as never] }),
+      /unknown format "gif"/,
+    );
+    await assert.rejects(
+      exportFigure(lossFigure(makeHistory()), join(dir, 'loss.gif')),
+      /use \.html, \.svg, \.png or \.json/,
+    );
   });
 
   it('gives an OutputError for a folder that cannot be made, before rendering anything', async () => {

@@ -15,7 +15,17 @@ import {
   type Metric,
 } from '../../src/charts/figures';
 import { REPORTED_ACCURACY } from '../../src/charts/reference';
-import { CROSS_ENTROPY, EVAL_STEPS, LEARNING_RATE, makeHistory, MEAN_ABS_GRADIENT, STEPS, TEST, TOTAL_LOSS, VALIDATION } from './histories';
+import {
+  CROSS_ENTROPY,
+  EVAL_STEPS,
+  LEARNING_RATE,
+  makeHistory,
+  MEAN_ABS_GRADIENT,
+  STEPS,
+  TEST,
+  TOTAL_LOSS,
+  VALIDATION,
+} from './histories';
 
 const names = (fig: Figure) => fig.data.map((t) => t.name);
 
@@ -56,7 +66,11 @@ describe('smooth', () => {
     const values = [10, ...Array<number>(59).fill(1)];
     const smoothed = smooth(values, 0.9);
     const drops = smoothed.slice(1).map((v, i) => smoothed[i] - v);
-    for (let i = 1; i < drops.length; i++) assert.ok(drops[i] >= 0 && drops[i] <= drops[i - 1] + 1e-12, `drop ${i + 1} (${drops[i]}) exceeds the one before (${drops[i - 1]})`);
+    for (let i = 1; i < drops.length; i++)
+      assert.ok(
+        drops[i] >= 0 && drops[i] <= drops[i - 1] + 1e-12,
+        `drop ${i + 1} (${drops[i]}) exceeds the one before (${drops[i - 1]})`,
+      );
     // It tends to the plateau.
     assert.ok(Math.abs(smoothed.at(-1)! - 1) < 0.01);
     // A step function: smoothed values stay between the two levels and fall steadily.
@@ -73,7 +87,8 @@ describe('smooth', () => {
   });
 
   it('rejects a weight outside [0, 1), and says what a window of points was', () => {
-    for (const weight of [-0.1, 1, 1.5, Number.NaN]) assert.throws(() => smooth([1, 2], weight), /smoothing is a weight in \[0, 1\)/);
+    for (const weight of [-0.1, 1, 1.5, Number.NaN])
+      assert.throws(() => smooth([1, 2], weight), /smoothing is a weight in \[0, 1\)/);
     assert.throws(() => smooth([1, 2], 20), /no longer a window of points: 20 points is about 0\.90/);
   });
 });
@@ -83,13 +98,23 @@ describe('legend room', () => {
     assert.equal(legendRows(['validation', 'test', 'tutorial (reported)']), 1);
     assert.equal(legendRows(['moving average (the tutorial)', 'live parameters', 'tutorial (reported)']), 2);
     assert.equal(legendRows(['x'.repeat(80)]), 1, 'a long entry still takes one row');
-    const runs = ['learning rate 0.1', 'learning rate 0.8', 'learning rate 2.0'].map((name, i) => ({ name, history: makeHistory({ scale: i + 1 }) }));
+    const runs = ['learning rate 0.1', 'learning rate 0.8', 'learning rate 2.0'].map((name, i) => ({
+      name,
+      history: makeHistory({ scale: i + 1 }),
+    }));
     const plain = compareFigure(runs, 'crossEntropy');
     const smoothed = compareFigure(runs, 'crossEntropy', { smoothing: 0.9 });
     // The title goes above the entries (beside them it pushed the last entry out of the chart).
     assert.deepEqual(smoothed.layout.legend?.title, { text: 'smoothed (0.9)', side: 'top' });
     assert.ok(smoothed.layout.margin!.b! > plain.layout.margin!.b!, 'room for the legend title');
-    const twoRows = compareFigure([{ name: 'moving average (the tutorial)', history: reaching(3000) }, { name: 'live parameters', history: reaching(3000) }], 'validationAccuracy', { reference: true });
+    const twoRows = compareFigure(
+      [
+        { name: 'moving average (the tutorial)', history: reaching(3000) },
+        { name: 'live parameters', history: reaching(3000) },
+      ],
+      'validationAccuracy',
+      { reference: true },
+    );
     assert.equal(twoRows.data.length, 3);
     assert.ok(twoRows.layout.margin!.b! > accuracyFigure(makeHistory()).layout.margin!.b!, 'room for a second row');
   });
@@ -98,12 +123,21 @@ describe('legend room', () => {
 describe('wrapTitle', () => {
   it('leaves a short title alone and breaks a long one into even lines at spaces', () => {
     assert.equal(wrapTitle('Training loss'), 'Training loss');
-    assert.equal(wrapTitle('Mean absolute gradient: tutorial run (300 steps)'), 'Mean absolute gradient:<br>tutorial run (300 steps)');
+    assert.equal(
+      wrapTitle('Mean absolute gradient: tutorial run (300 steps)'),
+      'Mean absolute gradient:<br>tutorial run (300 steps)',
+    );
     const long = 'Validation and test accuracy: a run with a rather long name of many words (30,000 steps)';
     const lines = wrapTitle(long).split('<br>');
     assert.equal(lines.join(' '), long);
-    assert.ok(lines.every((line) => line.length <= 44), JSON.stringify(lines));
-    assert.equal(wrapTitle('a<br>b c d e f g h i j k l m n o p q r s t u v w x y z'), 'a<br>b c d e f g h i j k l m n o p q r s t u v w x y z');
+    assert.ok(
+      lines.every((line) => line.length <= 44),
+      JSON.stringify(lines),
+    );
+    assert.equal(
+      wrapTitle('a<br>b c d e f g h i j k l m n o p q r s t u v w x y z'),
+      'a<br>b c d e f g h i j k l m n o p q r s t u v w x y z',
+    );
     const markup = 'A title with <a href="https://example.com/a/long/path">a link</a> in it';
     assert.equal(wrapTitle(markup), markup, 'no break inside a tag');
   });
@@ -146,8 +180,14 @@ describe('accuracyFigure', () => {
     const reference = fig.data[2];
     assert.equal(reference.name, 'tutorial (reported)');
     assert.equal(reference.line?.dash, 'dash');
-    assert.deepEqual(reference.x, REPORTED_ACCURACY.map((p) => p.step));
-    assert.deepEqual(reference.y, REPORTED_ACCURACY.map((p) => p.accuracyPercent));
+    assert.deepEqual(
+      reference.x,
+      REPORTED_ACCURACY.map((p) => p.step),
+    );
+    assert.deepEqual(
+      reference.y,
+      REPORTED_ACCURACY.map((p) => p.accuracyPercent),
+    );
   });
 
   it('draws the reference over the steps the runs reached only, and not at all before its second point', () => {
@@ -155,7 +195,10 @@ describe('accuracyFigure', () => {
     const stopped = reaching(2355);
     const reference = accuracyFigure(stopped, { reference: true }).data[2];
     assert.deepEqual(reference.x, [0, 1000, 2000]);
-    assert.deepEqual(reference.y, REPORTED_ACCURACY.slice(0, 3).map((p) => p.accuracyPercent));
+    assert.deepEqual(
+      reference.y,
+      REPORTED_ACCURACY.slice(0, 3).map((p) => p.accuracyPercent),
+    );
     // Recorded steps count too (the last evaluation may lie further back).
     const recorded = reaching(900);
     recorded.steps.push({ ...recorded.steps[0], step: 1500 });
@@ -172,7 +215,13 @@ describe('accuracyFigure', () => {
       ],
       { reference: true },
     );
-    assert.deepEqual(names(fig), ['lr 0.8: validation', 'lr 0.8: test', 'lr 0.1: validation', 'lr 0.1: test', 'tutorial (reported)']);
+    assert.deepEqual(names(fig), [
+      'lr 0.8: validation',
+      'lr 0.8: test',
+      'lr 0.1: validation',
+      'lr 0.1: test',
+      'tutorial (reported)',
+    ]);
     assert.equal(fig.layout.showlegend, true);
     // One colour per run; the test trace dotted.
     assert.equal(fig.data[0].line?.color, fig.data[1].line?.color);
@@ -181,7 +230,12 @@ describe('accuracyFigure', () => {
   });
 
   it('names bare histories run 1, run 2, ... in overlays, and puts a single run name in the title', () => {
-    assert.deepEqual(names(accuracyFigure([makeHistory(), makeHistory()])), ['run 1: validation', 'run 1: test', 'run 2: validation', 'run 2: test']);
+    assert.deepEqual(names(accuracyFigure([makeHistory(), makeHistory()])), [
+      'run 1: validation',
+      'run 1: test',
+      'run 2: validation',
+      'run 2: test',
+    ]);
     const single = accuracyFigure({ name: 'baseline', history: makeHistory() });
     assert.deepEqual(names(single), ['validation', 'test']);
     assert.match(single.layout.title.text, /baseline/);
@@ -258,7 +312,10 @@ describe('lossFigure', () => {
       { name: 'b', history: makeHistory({ scale: 2 }) },
     ]);
     assert.deepEqual(names(fig), ['a: mean cross-entropy', 'a: total loss', 'b: mean cross-entropy', 'b: total loss']);
-    assertClose(fig.data[2].y, CROSS_ENTROPY.map((v) => v * 2));
+    assertClose(
+      fig.data[2].y,
+      CROSS_ENTROPY.map((v) => v * 2),
+    );
   });
 });
 
@@ -289,8 +346,14 @@ describe('gradientFigure', () => {
     assert.deepEqual(names(fig), ['all parameters', 'weights1', 'biases1', 'weights2', 'biases2']);
     assert.equal(fig.layout.yaxis.type, 'log');
     assert.deepEqual(fig.data[0].y, MEAN_ABS_GRADIENT);
-    assertClose(fig.data[1].y, MEAN_ABS_GRADIENT.map((g) => g / 2));
-    assertClose(fig.data[4].y, MEAN_ABS_GRADIENT.map((g) => g * 4));
+    assertClose(
+      fig.data[1].y,
+      MEAN_ABS_GRADIENT.map((g) => g / 2),
+    );
+    assertClose(
+      fig.data[4].y,
+      MEAN_ABS_GRADIENT.map((g) => g * 4),
+    );
     assert.equal(gradientFigure(makeHistory(), { logY: false }).layout.yaxis.type, 'linear');
   });
 
@@ -301,7 +364,13 @@ describe('gradientFigure', () => {
   it('smooths every gradient series', () => {
     const fig = gradientFigure(makeHistory(), { smoothing: 0.6 });
     assertClose(fig.data[0].y, smooth(MEAN_ABS_GRADIENT, 0.6));
-    assertClose(fig.data[2].y, smooth(MEAN_ABS_GRADIENT.map((g) => g * 2), 0.6));
+    assertClose(
+      fig.data[2].y,
+      smooth(
+        MEAN_ABS_GRADIENT.map((g) => g * 2),
+        0.6,
+      ),
+    );
     assert.equal(fig.layout.legend?.title?.text, 'smoothed (0.6)');
   });
 
@@ -340,7 +409,10 @@ describe('compareFigure', () => {
     }
     assert.match(compareFigure(runs, 'validationAccuracy').layout.yaxis.title.text, /\(%\)/);
     assert.equal(compareFigure(runs, 'meanAbsGradient').layout.yaxis.type, 'log');
-    assertClose(compareFigure(runs, 'crossEntropy').data[1].y, CROSS_ENTROPY.map((v) => v * 2));
+    assertClose(
+      compareFigure(runs, 'crossEntropy').data[1].y,
+      CROSS_ENTROPY.map((v) => v * 2),
+    );
   });
 
   it('smooths per-step metrics only', () => {
@@ -354,7 +426,12 @@ describe('compareFigure', () => {
   });
 
   it('adds the reference to validation accuracy only', () => {
-    assert.equal(compareFigure([...runs, { name: 'long', history: reaching(3000) }], 'validationAccuracy', { reference: true }).data.at(-1)?.name, 'tutorial (reported)');
+    assert.equal(
+      compareFigure([...runs, { name: 'long', history: reaching(3000) }], 'validationAccuracy', {
+        reference: true,
+      }).data.at(-1)?.name,
+      'tutorial (reported)',
+    );
     assert.throws(() => compareFigure(runs, 'crossEntropy', { reference: true }), /validation accuracy only/);
   });
 
@@ -404,7 +481,10 @@ describe('input checks', () => {
     h.steps = [];
     h.evaluations = [];
     const fig = accuracyFigure(h);
-    assert.deepEqual(fig.data.map((t) => t.x.length), [0, 0]);
+    assert.deepEqual(
+      fig.data.map((t) => t.x.length),
+      [0, 0],
+    );
     assert.deepEqual(names(gradientFigure(h)), ['all parameters']);
   });
 });

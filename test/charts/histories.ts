@@ -23,7 +23,12 @@ export function makeHistory(options: { scale?: number; linear?: boolean } = {}):
     meanAbsGradient: MEAN_ABS_GRADIENT[i],
     meanAbsGradients: options.linear
       ? { weights1: MEAN_ABS_GRADIENT[i] / 2, biases1: MEAN_ABS_GRADIENT[i] * 2 }
-      : { weights1: MEAN_ABS_GRADIENT[i] / 2, biases1: MEAN_ABS_GRADIENT[i] * 2, weights2: MEAN_ABS_GRADIENT[i] * 3, biases2: MEAN_ABS_GRADIENT[i] * 4 },
+      : {
+          weights1: MEAN_ABS_GRADIENT[i] / 2,
+          biases1: MEAN_ABS_GRADIENT[i] * 2,
+          weights2: MEAN_ABS_GRADIENT[i] * 3,
+          biases2: MEAN_ABS_GRADIENT[i] * 4,
+        },
   }));
   return {
     backend: 'cpu',

@@ -20,7 +20,12 @@ function flatImages(count: number): Float32Array {
 
 describe('digitsFigure', () => {
   it('draws one grayscale heatmap per digit, titled with the true and predicted labels', () => {
-    const fig = digitsFigure(flatImages(12), [7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 0, 6], [7, 2, 1, 0, 4, 1, 4, 9, 6, 9, 0, 6], { columns: 5 });
+    const fig = digitsFigure(
+      flatImages(12),
+      [7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 0, 6],
+      [7, 2, 1, 0, 4, 1, 4, 9, 6, 9, 0, 6],
+      { columns: 5 },
+    );
     assert.equal(fig.data.length, 12);
     for (const trace of fig.data as HeatmapTrace[]) {
       assert.equal(trace.type, 'heatmap');
@@ -92,7 +97,10 @@ describe('imagesFigure', () => {
       [0, 0.5, 1],
       [1, 0.5, 0],
     ]);
-    assert.throws(() => imagesFigure([{ width: 3, height: 3, pixels: [1] }]), /image 0 has 1 values, expected 3 x 3 = 9/);
+    assert.throws(
+      () => imagesFigure([{ width: 3, height: 3, pixels: [1] }]),
+      /image 0 has 1 values, expected 3 x 3 = 9/,
+    );
   });
 });
 

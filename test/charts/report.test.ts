@@ -11,7 +11,6 @@ import { writeRunReport } from '../../src/bin/train';
 import { longHistory, makeHistory } from './histories';
 import { browserSkip, chromium } from '../helpers/chromium';
 
-
 const PLOTLY_BANNER = '* plotly.js v';
 const count = (text: string, part: string) => text.split(part).length - 1;
 
@@ -45,7 +44,11 @@ async function openOffline(path: string): Promise<Drawn> {
       if (!request.url().startsWith('file:')) requests.push(request.url());
     });
     await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
-    await page.waitForFunction((cls) => Array.from(document.querySelectorAll(`.${cls}`)).every((div) => div.querySelector('.main-svg') !== null), REPORT_CHART_CLASS, { timeout: 30_000 });
+    await page.waitForFunction(
+      (cls) => Array.from(document.querySelectorAll(`.${cls}`)).every((div) => div.querySelector('.main-svg') !== null),
+      REPORT_CHART_CLASS,
+      { timeout: 30_000 },
+    );
     const charts = await page.evaluate((cls) => {
       return Array.from(document.querySelectorAll<HTMLElement & { data?: unknown[] }>(`.${cls}`)).map((div) => ({
         id: div.id,
@@ -84,39 +87,52 @@ describe('runReportHtml', () => {
 });
 
 describe('exportRunReport', () => {
-  it('a full-length run: one report.html under 6 MB, every chart and trace drawn offline in Chromium', { skip: browserSkip }, async () => {
-    const out = join(dir, 'full');
-    // 30,000 steps recorded every 10: the tutorial's run.
-    const history = longHistory(3000);
-    const paths = await exportRunReport(out, { name: 'tutorial', history }, { data: false });
-    const report = join(out, REPORT_FILE);
-    const images = ['accuracy', 'loss', 'learning-rate', 'gradients'].flatMap((base) => ['svg', 'png'].map((ext) => join(out, `${base}.${ext}`)));
-    assert.deepEqual(paths, [report, ...images]);
-    assert.deepEqual((await readdir(out)).sort(), paths.map((p) => p.slice(out.length + 1)).sort(), 'no HTML page per chart, no temporary files');
-    const size = (await stat(report)).size;
-    assert.ok(size < 6 * 1024 * 1024, `report.html is ${size} bytes`);
+  it(
+    'a full-length run: one report.html under 6 MB, every chart and trace drawn offline in Chromium',
+    { skip: browserSkip },
+    async () => {
+      const out = join(dir, 'full');
+      // 30,000 steps recorded every 10: the tutorial's run.
+      const history = longHistory(3000);
+      const paths = await exportRunReport(out, { name: 'tutorial', history }, { data: false });
+      const report = join(out, REPORT_FILE);
+      const images = ['accuracy', 'loss', 'learning-rate', 'gradients'].flatMap((base) =>
+        ['svg', 'png'].map((ext) => join(out, `${base}.${ext}`)),
+      );
+      assert.deepEqual(paths, [report, ...images]);
+      assert.deepEqual(
+        (await readdir(out)).sort(),
+        paths.map((p) => p.slice(out.length + 1)).sort(),
+        'no HTML page per chart, no temporary files',
+      );
+      const size = (await stat(report)).size;
+      assert.ok(size < 6 * 1024 * 1024, `report.html is ${size} bytes`);
 
-    const figures = allRunFigures({ name: 'tutorial', history });
-    const drawn = await openOffline(report);
-    assert.deepEqual(drawn.errors, []);
-    assert.deepEqual(drawn.requests, [], 'the report loads nothing from the network');
-    assert.deepEqual(
-      drawn.charts.map(({ id, traces }) => ({ id, traces })),
-      [
-        { id: 'accuracy', traces: figures.accuracy.data.length },
-        { id: 'loss', traces: figures.loss.data.length },
-        { id: 'learning-rate', traces: figures.learningRate.data.length },
-        { id: 'gradients', traces: figures.gradients.data.length },
-      ],
-    );
-    for (const chart of drawn.charts) {
-      assert.equal(chart.drawnTraces, chart.traces, `${chart.id}: traces drawn`);
-      assert.ok(chart.width > 100 && chart.height > 100, `${chart.id} is ${chart.width} x ${chart.height}`);
-    }
-  });
+      const figures = allRunFigures({ name: 'tutorial', history });
+      const drawn = await openOffline(report);
+      assert.deepEqual(drawn.errors, []);
+      assert.deepEqual(drawn.requests, [], 'the report loads nothing from the network');
+      assert.deepEqual(
+        drawn.charts.map(({ id, traces }) => ({ id, traces })),
+        [
+          { id: 'accuracy', traces: figures.accuracy.data.length },
+          { id: 'loss', traces: figures.loss.data.length },
+          { id: 'learning-rate', traces: figures.learningRate.data.length },
+          { id: 'gradients', traces: figures.gradients.data.length },
+        ],
+      );
+      for (const chart of drawn.charts) {
+        assert.equal(chart.drawnTraces, chart.traces, `${chart.id}: traces drawn`);
+        assert.ok(chart.width > 100 && chart.height > 100, `${chart.id} is ${chart.width} x ${chart.height}`);
+      }
+    },
+  );
 
   it('rejects an image format that is not one', async () => {
-    await assert.rejects(exportRunReport(join(dir, 'bad'), makeHistory(), { images: ['html' as never] }), /unknown image format "html"/);
+    await assert.rejects(
+      exportRunReport(join(dir, 'bad'), makeHistory(), { images: ['html' as never] }),
+      /unknown image format "html"/,
+    );
   });
 });
 
@@ -127,7 +143,10 @@ describe('writeRunReport (the CLI)', () => {
     await writeRunReport(out, makeHistory(), (line) => lines.push(line));
     assert.deepEqual(lines, [`report: ${resolve(out, REPORT_FILE)}`]);
     assert.equal(count(await readFile(join(out, REPORT_FILE), 'utf8'), PLOTLY_BANNER), 1);
-    assert.deepEqual((await readdir(out)).filter((name) => name.endsWith('.html')), [REPORT_FILE]);
+    assert.deepEqual(
+      (await readdir(out)).filter((name) => name.endsWith('.html')),
+      [REPORT_FILE],
+    );
     assert.ok((await readdir(out)).includes('loss.png'));
   });
 });

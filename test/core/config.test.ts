@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CONFIG_HELP, CONFIG_RULES, ConfigError, DEFAULT_CONFIG, configProblems, decayStepsFor, makeConfig, type TrainingConfig } from '../../src/core/config';
+import {
+  CONFIG_HELP,
+  CONFIG_RULES,
+  ConfigError,
+  DEFAULT_CONFIG,
+  configProblems,
+  decayStepsFor,
+  makeConfig,
+  type TrainingConfig,
+} from '../../src/core/config';
 
 /** The constants of the original TensorFlow 1.x tutorial (mnist_train.py), written out again. */
 const TUTORIAL = {
@@ -61,15 +70,27 @@ describe('config defaults', () => {
     assert.deepEqual(Object.keys(CONFIG_RULES).sort(), numeric);
   });
 
-  it('has a one-line description for every field, with the tutorial\'s name where it has one', () => {
+  it("has a one-line description for every field, with the tutorial's name where it has one", () => {
     assert.deepEqual(Object.keys(CONFIG_HELP), Object.keys(DEFAULT_CONFIG));
     for (const [field, { tutorial, text }] of Object.entries(CONFIG_HELP)) {
       assert.match(text, /^[^\n]{10,90}$/, field);
       // The tutorial's constants are the fields in capitals: layer1Node is LAYER1_NODE.
       if (tutorial !== undefined) assert.equal(tutorial, field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), field);
     }
-    const named = Object.entries(CONFIG_HELP).filter(([, help]) => help.tutorial !== undefined).map(([field]) => field);
-    assert.deepEqual(named, ['inputNode', 'outputNode', 'layer1Node', 'batchSize', 'learningRateBase', 'learningRateDecay', 'regularizationRate', 'trainingSteps', 'movingAverageDecay']);
+    const named = Object.entries(CONFIG_HELP)
+      .filter(([, help]) => help.tutorial !== undefined)
+      .map(([field]) => field);
+    assert.deepEqual(named, [
+      'inputNode',
+      'outputNode',
+      'layer1Node',
+      'batchSize',
+      'learningRateBase',
+      'learningRateDecay',
+      'regularizationRate',
+      'trainingSteps',
+      'movingAverageDecay',
+    ]);
   });
 });
 
@@ -158,7 +179,10 @@ describe('ConfigError', () => {
   for (const [field, value, pattern] of cases) {
     it(`rejects ${field} = ${String(value)}`, () => {
       // undefined overrides are ignored by makeConfig: check configProblems directly for those.
-      const problems = value === undefined ? configProblems({ ...DEFAULT_CONFIG, [field]: value }) : configError({ [field]: value }).problems;
+      const problems =
+        value === undefined
+          ? configProblems({ ...DEFAULT_CONFIG, [field]: value })
+          : configError({ [field]: value }).problems;
       assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0], pattern);
     });
@@ -176,7 +200,17 @@ describe('ConfigError', () => {
       bogus: 1,
       other: 'x',
     });
-    const fields = ['bogus', 'other', 'layer1Node', 'batchSize', 'learningRateBase', 'learningRateDecay', 'seed', 'useMovingAverage', 'activation'];
+    const fields = [
+      'bogus',
+      'other',
+      'layer1Node',
+      'batchSize',
+      'learningRateBase',
+      'learningRateDecay',
+      'seed',
+      'useMovingAverage',
+      'activation',
+    ];
     assert.equal(error.problems.length, fields.length, error.problems.join('\n'));
     for (const field of fields) {
       assert.ok(

@@ -32,21 +32,48 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 /** A tiny network with known values: 3 inputs, 2 hidden units, 2 outputs. */
 function tinyParams(): Params {
   return {
-    weights1: tf.variable(tf.tensor2d([[1, -1], [0, 2], [-1, 1]])),
+    weights1: tf.variable(
+      tf.tensor2d([
+        [1, -1],
+        [0, 2],
+        [-1, 1],
+      ]),
+    ),
     biases1: tf.variable(tf.tensor1d([0.5, -3])),
-    weights2: tf.variable(tf.tensor2d([[1, 2], [3, -1]])),
+    weights2: tf.variable(
+      tf.tensor2d([
+        [1, 2],
+        [3, -1],
+      ]),
+    ),
     biases2: tf.variable(tf.tensor1d([0.25, -0.25])),
   };
 }
 
 /** The tiny network's output by hand, for one input row and given parameter values. */
-function tinyForward(x: number[], p: { w1: number[][]; b1: number[]; w2: number[][]; b2: number[] }, relu = true): number[] {
+function tinyForward(
+  x: number[],
+  p: { w1: number[][]; b1: number[]; w2: number[][]; b2: number[] },
+  relu = true,
+): number[] {
   const z1 = p.b1.map((b, j) => b + x.reduce((s, xi, i) => s + xi * p.w1[i][j], 0));
   const h = relu ? z1.map((z) => Math.max(0, z)) : z1;
   return p.b2.map((b, k) => b + h.reduce((s, hj, j) => s + hj * p.w2[j][k], 0));
 }
 
-const LIVE = { w1: [[1, -1], [0, 2], [-1, 1]], b1: [0.5, -3], w2: [[1, 2], [3, -1]], b2: [0.25, -0.25] };
+const LIVE = {
+  w1: [
+    [1, -1],
+    [0, 2],
+    [-1, 1],
+  ],
+  b1: [0.5, -3],
+  w2: [
+    [1, 2],
+    [3, -1],
+  ],
+  b2: [0.25, -0.25],
+};
 
 describe('createParams', () => {
   it('has the shapes of the 784-500-10 network', () => {
@@ -101,7 +128,8 @@ describe('createParams', () => {
 
   it('fills every bias with 0.1 and follows initStddev and initBias', () => {
     const params = createParams(makeConfig());
-    for (const name of ['biases1', 'biases2'] as const) assert.ok(params[name]!.dataSync().every((b) => b === Math.fround(0.1)));
+    for (const name of ['biases1', 'biases2'] as const)
+      assert.ok(params[name]!.dataSync().every((b) => b === Math.fround(0.1)));
     disposeParams(params);
     const other = createParams(makeConfig({ layer1Node: 20, initStddev: 0.01, initBias: -2 }));
     assert.ok(other.weights1.dataSync().every((w) => Math.abs(w) <= 0.02 + 1e-7));
@@ -122,10 +150,12 @@ describe('createParams', () => {
   });
 
   it('only the weight matrices count as weights (for L2)', () => {
-    assert.deepEqual(
-      (['weights1', 'biases1', 'weights2', 'biases2'] as const).map(isWeight),
-      [true, false, true, false],
-    );
+    assert.deepEqual((['weights1', 'biases1', 'weights2', 'biases2'] as const).map(isWeight), [
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 });
 
@@ -133,7 +163,10 @@ describe('inference', () => {
   it('gives logits of shape [batch, 10], with and without moving averages', () => {
     const config = makeConfig({ layer1Node: 20 });
     const params = createParams(config);
-    const average = new ExponentialMovingAverage(0.99, paramList(params).map(([, v]) => v));
+    const average = new ExponentialMovingAverage(
+      0.99,
+      paramList(params).map(([, v]) => v),
+    );
     const x = tf.randomUniform([7, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
     for (const avgClass of [null, average]) {
       const logits = forward(x, params, avgClass);
@@ -148,9 +181,18 @@ describe('inference', () => {
   it('gives the linear model x W + b (weights2 null)', () => {
     const config = makeConfig({ layer1Node: 0, inputNode: 3, outputNode: 2 });
     const params = createParams(config);
-    params.weights1.assign(tf.tensor2d([[1, 2], [3, 4], [5, 6]]));
+    params.weights1.assign(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+    );
     params.biases1.assign(tf.tensor1d([0.5, -0.5]));
-    const x = tf.tensor2d([[1, 0, -1], [2, 1, 0]]);
+    const x = tf.tensor2d([
+      [1, 0, -1],
+      [2, 1, 0],
+    ]);
     const logits = inference(x, null, params.weights1, params.biases1, null, null);
     assert.deepEqual(logits.shape, [2, 2]);
     assertClose(logits.dataSync(), [1 - 5 + 0.5, 2 - 6 - 0.5, 2 + 3 + 0.5, 4 + 4 - 0.5]);
@@ -170,8 +212,14 @@ describe('inference', () => {
     const x = tf.tensor2d(rows);
     const relu = forward(x, params, null);
     const linear = forward(x, params, null, 'linear');
-    assertClose(relu.dataSync(), rows.flatMap((r) => tinyForward(r, LIVE)));
-    assertClose(linear.dataSync(), rows.flatMap((r) => tinyForward(r, LIVE, false)));
+    assertClose(
+      relu.dataSync(),
+      rows.flatMap((r) => tinyForward(r, LIVE)),
+    );
+    assertClose(
+      linear.dataSync(),
+      rows.flatMap((r) => tinyForward(r, LIVE, false)),
+    );
     // Some hidden unit is negative for these rows, so the two must differ.
     assert.notDeepEqual(Array.from(relu.dataSync()), Array.from(linear.dataSync()));
     tf.dispose([x, relu, linear]);
@@ -180,8 +228,23 @@ describe('inference', () => {
 
   it('uses the averaged values of every parameter when given avgClass', () => {
     const params = tinyParams();
-    const average = new ExponentialMovingAverage(0.99, paramList(params).map(([, v]) => v));
-    const SHADOW = { w1: [[0.5, 1], [1, -1], [2, 0]], b1: [1, 1], w2: [[-1, 1], [0.5, 0.5]], b2: [2, 3] };
+    const average = new ExponentialMovingAverage(
+      0.99,
+      paramList(params).map(([, v]) => v),
+    );
+    const SHADOW = {
+      w1: [
+        [0.5, 1],
+        [1, -1],
+        [2, 0],
+      ],
+      b1: [1, 1],
+      w2: [
+        [-1, 1],
+        [0.5, 0.5],
+      ],
+      b2: [2, 3],
+    };
     average.restore(
       new Map([
         [params.weights1, Float32Array.from(SHADOW.w1.flat())],
@@ -212,7 +275,10 @@ describe('inference', () => {
 
   it('leaves no tensors behind', () => {
     const params = tinyParams();
-    const average = new ExponentialMovingAverage(0.99, paramList(params).map(([, v]) => v));
+    const average = new ExponentialMovingAverage(
+      0.99,
+      paramList(params).map(([, v]) => v),
+    );
     const x = tf.tensor2d([[1, 2, 3]]);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {

@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, decodeIdx, expectMagic, isGzip, parseIdx, readIdxFile, type IdxArray } from '../../src/data/idx';
+import {
+  DataError,
+  IDX_IMAGES_MAGIC,
+  IDX_LABELS_MAGIC,
+  decodeIdx,
+  expectMagic,
+  isGzip,
+  parseIdx,
+  readIdxFile,
+  type IdxArray,
+} from '../../src/data/idx';
 
 /** The bytes of an IDX file: header (type byte, one big-endian int32 per dimension), then `body`. */
 function idxBytes(dims: number[], body?: ArrayLike<number>, type = 0x08): Uint8Array {
@@ -32,7 +42,10 @@ function assertDataError(fn: () => unknown, file: string, problem: RegExp): Data
   } catch (error) {
     caught = error;
   }
-  assert.ok(caught instanceof DataError, `expected a DataError, got ${caught === undefined ? 'no error' : String(caught)}`);
+  assert.ok(
+    caught instanceof DataError,
+    `expected a DataError, got ${caught === undefined ? 'no error' : String(caught)}`,
+  );
   assert.equal(caught.file, file);
   assert.match(caught.problem, problem);
   assert.ok(caught.message.startsWith(`${file}: `), caught.message);
@@ -53,7 +66,10 @@ describe('parseIdx on valid files', () => {
     const idx = parseIdx(IMAGES, 'images');
     assert.equal(idx.magic, IDX_IMAGES_MAGIC);
     assert.deepEqual(idx.dims, [3, 4, 5]);
-    assert.deepEqual(Array.from(idx.data), Array.from({ length: 60 }, (_, i) => (i * 7 + 3) % 256));
+    assert.deepEqual(
+      Array.from(idx.data),
+      Array.from({ length: 60 }, (_, i) => (i * 7 + 3) % 256),
+    );
   });
 
   it('reads a labels file', () => {
@@ -104,7 +120,11 @@ describe('parseIdx rejects bad files with a DataError naming the file and the pr
   it('wrong magic: non-zero first bytes', () => {
     const bytes = IMAGES.slice();
     bytes[0] = 0x12;
-    assertDataError(() => parseIdx(bytes, 'f'), 'f', /not an IDX file: magic number must start with two zero bytes, found 12 00 08 03/);
+    assertDataError(
+      () => parseIdx(bytes, 'f'),
+      'f',
+      /not an IDX file: magic number must start with two zero bytes, found 12 00 08 03/,
+    );
     const second = IMAGES.slice();
     second[1] = 1;
     assertDataError(() => parseIdx(second, 'f'), 'f', /not an IDX file/);
@@ -121,24 +141,44 @@ describe('parseIdx rejects bad files with a DataError naming the file and the pr
   });
 
   it('truncated header', () => {
-    assertDataError(() => parseIdx(IMAGES.subarray(0, 10), 'f'), 'f', /truncated header: 3 dimensions need 16 bytes, file has 10/);
+    assertDataError(
+      () => parseIdx(IMAGES.subarray(0, 10), 'f'),
+      'f',
+      /truncated header: 3 dimensions need 16 bytes, file has 10/,
+    );
   });
 
   it('truncated body', () => {
-    assertDataError(() => parseIdx(IMAGES.subarray(0, IMAGES.length - 1), 'f'), 'f', /truncated: header dimensions \[3, 4, 5\] need 60 data bytes, file has 59/);
+    assertDataError(
+      () => parseIdx(IMAGES.subarray(0, IMAGES.length - 1), 'f'),
+      'f',
+      /truncated: header dimensions \[3, 4, 5\] need 60 data bytes, file has 59/,
+    );
   });
 
   it('extra bytes', () => {
     const longer = new Uint8Array(IMAGES.length + 3);
     longer.set(IMAGES);
-    assertDataError(() => parseIdx(longer, 'f'), 'f', /header dimensions \[3, 4, 5\] need 60 data bytes, file has 63 \(3 extra\)/);
+    assertDataError(
+      () => parseIdx(longer, 'f'),
+      'f',
+      /header dimensions \[3, 4, 5\] need 60 data bytes, file has 63 \(3 extra\)/,
+    );
   });
 
   it('dimensions that disagree with the size', () => {
     // 5 images of 28 x 28 declared, 2 present.
-    assertDataError(() => parseIdx(idxBytes([5, 28, 28], new Uint8Array(2 * 784)), 'f'), 'f', /truncated: .*need 3920 data bytes, file has 1568/);
+    assertDataError(
+      () => parseIdx(idxBytes([5, 28, 28], new Uint8Array(2 * 784)), 'f'),
+      'f',
+      /truncated: .*need 3920 data bytes, file has 1568/,
+    );
     // Huge dimensions: rejected from the header alone, without allocating.
-    assertDataError(() => parseIdx(idxBytes([0xffffffff, 0xffffffff, 0xffffffff], []), 'f'), 'f', /truncated: header dimensions \[4294967295, 4294967295, 4294967295\]/);
+    assertDataError(
+      () => parseIdx(idxBytes([0xffffffff, 0xffffffff, 0xffffffff], []), 'f'),
+      'f',
+      /truncated: header dimensions \[4294967295, 4294967295, 4294967295\]/,
+    );
   });
 
   it('corrupt gzip', () => {
@@ -158,9 +198,17 @@ describe('parseIdx rejects bad files with a DataError naming the file and the pr
   it('non-IDX files: a PNG image and a text file', () => {
     const png = new PNG({ width: 2, height: 2 });
     png.data.fill(255);
-    assertDataError(() => decodeIdx(PNG.sync.write(png), 'digit.png'), 'digit.png', /not an IDX file: .*found 89 50 4e 47/);
+    assertDataError(
+      () => decodeIdx(PNG.sync.write(png), 'digit.png'),
+      'digit.png',
+      /not an IDX file: .*found 89 50 4e 47/,
+    );
     assertDataError(() => decodeIdx(Buffer.from('hello, world\n'), 'notes.txt'), 'notes.txt', /not an IDX file/);
-    assertDataError(() => decodeIdx(Buffer.from('<!DOCTYPE html><html>Not Found</html>'), 'page.html'), 'page.html', /not an IDX file/);
+    assertDataError(
+      () => decodeIdx(Buffer.from('<!DOCTYPE html><html>Not Found</html>'), 'page.html'),
+      'page.html',
+      /not an IDX file/,
+    );
   });
 });
 
@@ -255,7 +303,11 @@ describe('parseIdx and decodeIdx on random and mutated input (property-based)', 
     fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
     fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('dimension' as const), index: fc.nat(), value: fc.oneof(fc.nat(70), fc.constant(0xffffffff), fc.integer({ min: 0, max: 0xffffffff })) }),
+    fc.record({
+      kind: fc.constant('dimension' as const),
+      index: fc.nat(),
+      value: fc.oneof(fc.nat(70), fc.constant(0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
+    }),
     fc.record({ kind: fc.constant('header' as const), at: fc.nat(3), value: fc.integer({ min: 0, max: 255 }) }),
   );
 
@@ -292,19 +344,36 @@ describe('parseIdx and decodeIdx on random and mutated input (property-based)', 
 
   /** Mutated raw files, mutated gzip files, gzip of mutated files, and random bytes. */
   const inputs = fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(validFile, fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([f, ms]) => mutate(f, ms)) },
-    { weight: 2, arbitrary: fc.tuple(validFile, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([f, ms]) => mutate(gzipSync(f), ms)) },
-    { weight: 2, arbitrary: fc.tuple(validFile, fc.array(mutation, { maxLength: 3 })).map(([f, ms]) => new Uint8Array(gzipSync(mutate(f, ms)))) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(validFile, fc.array(mutation, { minLength: 1, maxLength: 4 }))
+        .map(([f, ms]) => mutate(f, ms)),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(validFile, fc.array(mutation, { minLength: 1, maxLength: 3 }))
+        .map(([f, ms]) => mutate(gzipSync(f), ms)),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(validFile, fc.array(mutation, { maxLength: 3 }))
+        .map(([f, ms]) => new Uint8Array(gzipSync(mutate(f, ms)))),
+    },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
     {
       weight: 1,
       // Random bytes behind a plausible magic number, so that the header checks are reached.
-      arbitrary: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 64 })).map(([type, rank, rest]) => {
-        const bytes = new Uint8Array(4 + rest.length);
-        bytes.set([0, 0, type, rank]);
-        bytes.set(rest, 4);
-        return bytes;
-      }),
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 64 }))
+        .map(([type, rank, rest]) => {
+          const bytes = new Uint8Array(4 + rest.length);
+          bytes.set([0, 0, type, rank]);
+          bytes.set(rest, 4);
+          return bytes;
+        }),
     },
   );
 

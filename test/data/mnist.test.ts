@@ -26,21 +26,28 @@ import {
 import { Random } from '../../src/util/random';
 import { idxBytes } from '../helpers/idx';
 
-
 const ROWS = 2;
 const COLS = 3;
 const PIXELS = ROWS * COLS;
 
 /** `count` small images whose pixels encode their index, and labels `index % 10`. */
 function fixture(count: number, offset = 0): { images: Uint8Array; labels: Uint8Array } {
-  const pixels = Array.from({ length: count * PIXELS }, (_, i) => (Math.floor(i / PIXELS) + offset + (i % PIXELS) * 40) % 256);
+  const pixels = Array.from(
+    { length: count * PIXELS },
+    (_, i) => (Math.floor(i / PIXELS) + offset + (i % PIXELS) * 40) % 256,
+  );
   const labels = Array.from({ length: count }, (_, i) => (i + offset) % 10);
   return { images: idxBytes([count, ROWS, COLS], pixels), labels: idxBytes([count], labels) };
 }
 
 const TRAIN = fixture(30);
 const TEST = fixture(12, 100);
-const FILES: Record<MnistFileRole, Uint8Array> = { trainImages: TRAIN.images, trainLabels: TRAIN.labels, testImages: TEST.images, testLabels: TEST.labels };
+const FILES: Record<MnistFileRole, Uint8Array> = {
+  trainImages: TRAIN.images,
+  trainLabels: TRAIN.labels,
+  testImages: TEST.images,
+  testLabels: TEST.labels,
+};
 
 /** Writes the four files (gzipped unless `raw`) into `dir`, with `replace` swapping some contents. */
 function writeDataset(dir: string, replace: Partial<Record<MnistFileRole, Uint8Array>> = {}, raw = false): void {
@@ -124,7 +131,10 @@ describe('toOneHot and labelCounts', () => {
     assert.equal(oneHot.length, 40);
     for (let row = 0; row < labels.length; row++) {
       const values = Array.from(oneHot.subarray(row * 10, row * 10 + 10));
-      assert.equal(values.reduce((a, b) => a + b, 0), 1);
+      assert.equal(
+        values.reduce((a, b) => a + b, 0),
+        1,
+      );
       assert.equal(values[labels[row]], 1);
     }
     assert.deepEqual(Array.from(toOneHot([1, 0], 2)), [0, 1, 1, 0]);
@@ -192,21 +202,30 @@ describe('a directory source', () => {
   it('rejects labels outside the classes, labels or images files with other dimensions and mismatched image sizes', async () => {
     const badLabel = fixture(30).labels.slice();
     badLabel[8 + 4] = 10;
-    await rejectsDataError(Promise.resolve().then(() => mnistFromBytes({ ...FILES, trainLabels: badLabel })), (error) => {
-      assert.equal(error.file, MNIST_FILES.trainLabels);
-      assert.match(error.problem, /label 10 at index 4 is not a class 0-9/);
-    });
+    await rejectsDataError(
+      Promise.resolve().then(() => mnistFromBytes({ ...FILES, trainLabels: badLabel })),
+      (error) => {
+        assert.equal(error.file, MNIST_FILES.trainLabels);
+        assert.match(error.problem, /label 10 at index 4 is not a class 0-9/);
+      },
+    );
     const twoColumns = idxBytes([30, 2], new Uint8Array(60));
-    await rejectsDataError(Promise.resolve().then(() => mnistFromBytes({ ...FILES, trainLabels: twoColumns })), (error) => {
-      // The magic number counts the dimensions: two make it 0x0802.
-      assert.equal(error.file, MNIST_FILES.trainLabels);
-      assert.match(error.problem, /expected a labels file \(magic 0x00000801\), found magic 0x00000802/);
-    });
+    await rejectsDataError(
+      Promise.resolve().then(() => mnistFromBytes({ ...FILES, trainLabels: twoColumns })),
+      (error) => {
+        // The magic number counts the dimensions: two make it 0x0802.
+        assert.equal(error.file, MNIST_FILES.trainLabels);
+        assert.match(error.problem, /expected a labels file \(magic 0x00000801\), found magic 0x00000802/);
+      },
+    );
     const flatImages = idxBytes([30, 6], new Uint8Array(180));
-    await rejectsDataError(Promise.resolve().then(() => mnistFromBytes({ ...FILES, trainImages: flatImages })), (error) => {
-      assert.equal(error.file, MNIST_FILES.trainImages);
-      assert.match(error.problem, /expected an images file \(magic 0x00000803\), found magic 0x00000802/);
-    });
+    await rejectsDataError(
+      Promise.resolve().then(() => mnistFromBytes({ ...FILES, trainImages: flatImages })),
+      (error) => {
+        assert.equal(error.file, MNIST_FILES.trainImages);
+        assert.match(error.problem, /expected an images file \(magic 0x00000803\), found magic 0x00000802/);
+      },
+    );
     const dir = join(tmp, 'sizes');
     writeDataset(dir, { testImages: idxBytes([12, 3, 3], new Uint8Array(12 * 9)) });
     await rejectsDataError(loadMnist({ kind: 'directory', path: dir }, { validationSize: 5 }), (error) => {
@@ -241,7 +260,8 @@ describe('a url source', () => {
   const served = new Map<string, Uint8Array>();
 
   before(async () => {
-    for (const role of Object.keys(MNIST_FILES) as MnistFileRole[]) served.set(`/mnist/${MNIST_FILES[role]}.gz`, gzipSync(FILES[role]));
+    for (const role of Object.keys(MNIST_FILES) as MnistFileRole[])
+      served.set(`/mnist/${MNIST_FILES[role]}.gz`, gzipSync(FILES[role]));
     server = createServer((request, response) => {
       requests.push(request.url ?? '');
       const body = served.get(request.url ?? '');
@@ -265,14 +285,24 @@ describe('a url source', () => {
   it('downloads into the cache folder once, then reads the cached copies', async () => {
     const cacheDir = join(tmp, 'cache');
     requests.length = 0;
-    const sha256 = Object.fromEntries((Object.keys(MNIST_FILES) as MnistFileRole[]).map((role) => [role, sha(served.get(`/mnist/${MNIST_FILES[role]}.gz`)!)]));
+    const sha256 = Object.fromEntries(
+      (Object.keys(MNIST_FILES) as MnistFileRole[]).map((role) => [
+        role,
+        sha(served.get(`/mnist/${MNIST_FILES[role]}.gz`)!),
+      ]),
+    );
     const first = await loadMnist({ kind: 'url', baseUrl, cacheDir, sha256 }, { validationSize: 5 });
     assert.equal(first.train.count, 25);
     assert.equal(first.test.count, 12);
     assert.equal(requests.length, 4);
     assert.deepEqual([...requests].sort(), [...served.keys()].sort());
     const folder = cacheFolderFor(baseUrl, cacheDir);
-    assert.deepEqual(readdirSync(folder).sort(), Object.values(MNIST_FILES).map((name) => `${name}.gz`).sort());
+    assert.deepEqual(
+      readdirSync(folder).sort(),
+      Object.values(MNIST_FILES)
+        .map((name) => `${name}.gz`)
+        .sort(),
+    );
 
     const second = await loadMnist({ kind: 'url', baseUrl, cacheDir, sha256 }, { validationSize: 5 });
     assert.equal(requests.length, 4, 'the second load must not download again');
@@ -283,14 +313,18 @@ describe('a url source', () => {
   it('rejects a SHA-256 mismatch and leaves no file under the final name', async () => {
     const cacheDir = join(tmp, 'cache-sha');
     const wrong = '0'.repeat(64);
-    await rejectsDataError(loadMnist({ kind: 'url', baseUrl, cacheDir, sha256: { trainLabels: wrong } }, { validationSize: 5 }), (error) => {
-      assert.equal(error.file, `${baseUrl}${MNIST_FILES.trainLabels}.gz`);
-      assert.match(error.problem, new RegExp(`SHA-256 mismatch: expected ${wrong}, got [0-9a-f]{64}`));
-    });
+    await rejectsDataError(
+      loadMnist({ kind: 'url', baseUrl, cacheDir, sha256: { trainLabels: wrong } }, { validationSize: 5 }),
+      (error) => {
+        assert.equal(error.file, `${baseUrl}${MNIST_FILES.trainLabels}.gz`);
+        assert.match(error.problem, new RegExp(`SHA-256 mismatch: expected ${wrong}, got [0-9a-f]{64}`));
+      },
+    );
     const folder = cacheFolderFor(baseUrl, cacheDir);
     assert.ok(!existsSync(join(folder, `${MNIST_FILES.trainLabels}.gz`)));
     // Nothing half-written either: only complete files of the roles checked before the mismatch.
-    for (const name of existsSync(folder) ? readdirSync(folder) : []) assert.ok(!name.includes(MNIST_FILES.trainLabels), `left ${name}`);
+    for (const name of existsSync(folder) ? readdirSync(folder) : [])
+      assert.ok(!name.includes(MNIST_FILES.trainLabels), `left ${name}`);
   });
 
   it('checks cached copies against the hash too', async () => {
@@ -299,10 +333,13 @@ describe('a url source', () => {
     const cached = join(cacheFolderFor(baseUrl, cacheDir), `${MNIST_FILES.testImages}.gz`);
     writeFileSync(cached, gzipSync(fixture(12, 7).images));
     const expected = sha(served.get(`/mnist/${MNIST_FILES.testImages}.gz`)!);
-    await rejectsDataError(loadMnist({ kind: 'url', baseUrl, cacheDir, sha256: { testImages: expected } }, { validationSize: 5 }), (error) => {
-      assert.equal(error.file, cached);
-      assert.match(error.problem, /SHA-256 mismatch/);
-    });
+    await rejectsDataError(
+      loadMnist({ kind: 'url', baseUrl, cacheDir, sha256: { testImages: expected } }, { validationSize: 5 }),
+      (error) => {
+        assert.equal(error.file, cached);
+        assert.match(error.problem, /SHA-256 mismatch/);
+      },
+    );
   });
 
   it('reports HTTP errors with the URL', async () => {
@@ -321,19 +358,25 @@ describe('a url source', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
-    await rejectsDataError(loadMnist({ kind: 'url', baseUrl: `http://127.0.0.1:${port}/`, cacheDir: join(tmp, 'cache-down') }), (error) => {
-      assert.match(error.problem, /download failed \(.*ECONNREFUSED/);
-    });
+    await rejectsDataError(
+      loadMnist({ kind: 'url', baseUrl: `http://127.0.0.1:${port}/`, cacheDir: join(tmp, 'cache-down') }),
+      (error) => {
+        assert.match(error.problem, /download failed \(.*ECONNREFUSED/);
+      },
+    );
   });
 
   it('reports a cache folder that cannot be written as a DataError', async () => {
     const blocker = join(tmp, 'a-file');
     writeFileSync(blocker, 'x');
-    await rejectsDataError(loadMnist({ kind: 'url', baseUrl, cacheDir: join(blocker, 'cache') }, { validationSize: 5 }), (error) => {
-      assert.match(error.file, /a-file\/cache\//);
-      assert.match(error.problem, /cannot write the download cache \(ENOTDIR/);
-      assert.match(error.message, /choose another cache folder/);
-    });
+    await rejectsDataError(
+      loadMnist({ kind: 'url', baseUrl, cacheDir: join(blocker, 'cache') }, { validationSize: 5 }),
+      (error) => {
+        assert.match(error.file, /a-file\/cache\//);
+        assert.match(error.problem, /cannot write the download cache \(ENOTDIR/);
+        assert.match(error.message, /choose another cache folder/);
+      },
+    );
   });
 });
 
@@ -397,7 +440,11 @@ describe('downloads are bounded (a local server on 127.0.0.1)', () => {
       assert.match(error.problem, problem);
       console.log(`${path}: ${error.message}`);
     });
-    assert.deepEqual(existsSync(cache) ? readdirSync(cache) : [], [], 'no partial file, under the final name or another');
+    assert.deepEqual(
+      existsSync(cache) ? readdirSync(cache) : [],
+      [],
+      'no partial file, under the final name or another',
+    );
     return performance.now() - start;
   }
 
@@ -411,12 +458,27 @@ describe('downloads are bounded (a local server on 127.0.0.1)', () => {
   });
 
   it('an endless body: stopped at the size cap; an announced size above it: refused before reading', async () => {
-    await refused('/endless', /^download stopped: more than [\d,]+ bytes received, above the limit of 1,000,000 bytes for this file$/, {}, 1_000_000);
-    await refused('/announced', /^download stopped: the server announces 1,000,000,000 bytes, above the limit of 240,032 bytes for this file$/, {}, MAX_DOWNLOAD_BYTES.trainLabels);
+    await refused(
+      '/endless',
+      /^download stopped: more than [\d,]+ bytes received, above the limit of 1,000,000 bytes for this file$/,
+      {},
+      1_000_000,
+    );
+    await refused(
+      '/announced',
+      /^download stopped: the server announces 1,000,000,000 bytes, above the limit of 240,032 bytes for this file$/,
+      {},
+      MAX_DOWNLOAD_BYTES.trainLabels,
+    );
   });
 
   it('a redirect loop: stopped after the redirect limit; a few redirects are followed', async () => {
-    await refused('/loop-a', new RegExp(`^download failed: more than 5 redirects \\(${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a\\)$`));
+    await refused(
+      '/loop-a',
+      new RegExp(
+        `^download failed: more than 5 redirects \\(${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a -> ${base}/loop-b -> ${base}/loop-a\\)$`,
+      ),
+    );
     const target = join(cache, 'file');
     assert.equal(await downloadCached(`${base}/hop-1`, target), target);
     assert.deepEqual(readFileSync(target), body);
@@ -424,10 +486,13 @@ describe('downloads are bounded (a local server on 127.0.0.1)', () => {
   });
 
   it('the limits apply to a url source, with a size cap per file by default', async () => {
-    await rejectsDataError(loadMnist({ kind: 'url', baseUrl: `${base}/silent/`, cacheDir: cache, limits: { connectTimeoutMs: 300 } }), (error) => {
-      assert.match(error.file, /\/silent\/train-images-idx3-ubyte\.gz$/);
-      assert.equal(error.problem, 'download failed (no response within 0.3 s)');
-    });
+    await rejectsDataError(
+      loadMnist({ kind: 'url', baseUrl: `${base}/silent/`, cacheDir: cache, limits: { connectTimeoutMs: 300 } }),
+      (error) => {
+        assert.match(error.file, /\/silent\/train-images-idx3-ubyte\.gz$/);
+        assert.equal(error.problem, 'download failed (no response within 0.3 s)');
+      },
+    );
     assert.ok(MAX_DOWNLOAD_BYTES.trainImages >= 47_040_016, 'the original MNIST file fits the default cap');
   });
 });
@@ -458,13 +523,18 @@ describe('BatchSampler', () => {
   /** The epoch orders `next_batch` walks through: successive shuffles by one generator. */
   function epochOrders(seed: number, epochs: number): number[][] {
     const random = new Random(seed);
-    return Array.from({ length: epochs }, () => Array.from(random.shuffle(Uint32Array.from({ length: COUNT }, (_, i) => i))));
+    return Array.from({ length: epochs }, () =>
+      Array.from(random.shuffle(Uint32Array.from({ length: COUNT }, (_, i) => i))),
+    );
   }
 
   it('walks the first epoch in the order of a permutation', () => {
     const sampler = new BatchSampler(data, 42);
     const epoch = [...draw(sampler, 5), ...draw(sampler, 5)];
-    assert.deepEqual([...epoch].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...epoch].sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     assert.notDeepEqual(epoch, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.deepEqual(epoch, epochOrders(42, 1)[0]);
     assert.deepEqual(sampler.getState().epochsCompleted, 0);
@@ -500,7 +570,12 @@ describe('BatchSampler', () => {
       const state = JSON.parse(JSON.stringify(original.getState()));
       const resumed = new BatchSampler(data, 5, state);
       assert.deepEqual(resumed.getState(), original.getState());
-      for (let i = 0; i < 12; i++) assert.deepEqual(draw(resumed, i % 2 === 0 ? 4 : 3), draw(original, i % 2 === 0 ? 4 : 3), `after ${drawn} batches, batch ${i}`);
+      for (let i = 0; i < 12; i++)
+        assert.deepEqual(
+          draw(resumed, i % 2 === 0 ? 4 : 3),
+          draw(original, i % 2 === 0 ? 4 : 3),
+          `after ${drawn} batches, batch ${i}`,
+        );
     }
     // A batch of 5 ends exactly at the end of an epoch.
     const atEnd = new BatchSampler(data, 5);
@@ -511,6 +586,9 @@ describe('BatchSampler', () => {
   });
 
   it('rejects an empty training set', () => {
-    assert.throws(() => new BatchSampler({ ...data, count: 0, images: new Float32Array(0), labels: new Uint8Array(0) }, 1), DataError);
+    assert.throws(
+      () => new BatchSampler({ ...data, count: 0, images: new Float32Array(0), labels: new Uint8Array(0) }, 1),
+      DataError,
+    );
   });
 });

@@ -17,12 +17,20 @@ type Native = 'missing' | 'fake';
 
 /** Runs a script in a fresh process (the backend registry is per process); returns its last line. */
 function runInChild(script: string, native: Native, env: NodeJS.ProcessEnv = {}): string {
-  const out = execFileSync(process.execPath, ['-r', preload, '-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '', FAKE_NATIVE: native, ...env }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['-r', preload, '-e', script], {
+    cwd: root,
+    env: { ...process.env, MNIST_BACKEND: '', FAKE_NATIVE: native, ...env },
+    encoding: 'utf8',
+  });
   return out.trim().split('\n').at(-1)!;
 }
 
 /** Runs setupBackend in a fresh process and returns its report. */
-function setupInChild(choice: string | undefined, native: Native, env: NodeJS.ProcessEnv = {}): { name: string; provider: string; skipped: { name: string }[] } {
+function setupInChild(
+  choice: string | undefined,
+  native: Native,
+  env: NodeJS.ProcessEnv = {},
+): { name: string; provider: string; skipped: { name: string }[] } {
   const script = `require(${JSON.stringify(join(root, 'dist', 'engine', 'backend.js'))}).setupBackend(${choice === undefined ? '' : JSON.stringify(choice)})
     .then((info) => { console.log(JSON.stringify(info)); }, (error) => { console.log(JSON.stringify({ error: error.message })); });`;
   return JSON.parse(runInChild(script, native, env));
@@ -32,7 +40,10 @@ describe('backend choice', () => {
   it('falls back to wasm when native TensorFlow is not installed, and says why', () => {
     const info = setupInChild(undefined, 'missing');
     assert.equal(info.name, 'wasm');
-    assert.deepEqual(info.skipped.map((s) => s.name), ['tensorflow']);
+    assert.deepEqual(
+      info.skipped.map((s) => s.name),
+      ['tensorflow'],
+    );
   });
 
   it('prefers native TensorFlow when @tensorflow/tfjs-node loads', () => {
@@ -77,14 +88,22 @@ describe('backend choice', () => {
   });
 
   it('rejects unknown backend names, naming the source', () => {
-    assert.throws(() => parseBackendChoice('gpu', '--backend'), (e: unknown) => e instanceof BackendError && /--backend must be one of auto, tensorflow, wasm, cpu; got "gpu"/.test(e.message));
+    assert.throws(
+      () => parseBackendChoice('gpu', '--backend'),
+      (e: unknown) =>
+        e instanceof BackendError && /--backend must be one of auto, tensorflow, wasm, cpu; got "gpu"/.test(e.message),
+    );
     assert.throws(() => backendFromEnv({ MNIST_BACKEND: 'fast' }), /MNIST_BACKEND must be one of/);
     assert.equal(backendFromEnv({ MNIST_BACKEND: '' }), undefined);
   });
 
   it('describes the choice in one line', () => {
     assert.equal(
-      describeBackend({ name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', skipped: [{ name: 'tensorflow', reason: 'not installed' }] }),
+      describeBackend({
+        name: 'wasm',
+        provider: '@tensorflow/tfjs-backend-wasm',
+        skipped: [{ name: 'tensorflow', reason: 'not installed' }],
+      }),
       'backend: wasm (@tensorflow/tfjs-backend-wasm) - skipped tensorflow: not installed',
     );
   });

@@ -40,7 +40,10 @@ function nativeLoadFailure(): string | null {
 
 const failure = nativeLoadFailure();
 const inCi = process.env.CI === 'true';
-const skip = failure !== null && !inCi ? `native TensorFlow does not load (${failure}): run ${SETUP} after npm ci to test it` : false;
+const skip =
+  failure !== null && !inCi
+    ? `native TensorFlow does not load (${failure}): run ${SETUP} after npm ci to test it`
+    : false;
 
 // Differences between the backends come from the order of float32 sums: about 1e-7 here. A
 // different batch or a missed update would differ by 1e-2 and more.
@@ -99,19 +102,40 @@ async function fullRun(backend: BackendName): Promise<TrainerState> {
 function assertCloseStates(actual: TrainerState, expected: TrainerState, what: string): void {
   assert.equal(actual.globalStep, expected.globalStep);
   for (const name of PARAM_NAMES) {
-    assert.ok(maxAbsDiff(actual.params[name]!, expected.params[name]!) <= PARAM_TOLERANCE, `${what}: ${name} differs by ${maxAbsDiff(actual.params[name]!, expected.params[name]!)}`);
-    assert.ok(maxAbsDiff(actual.averages[name]!, expected.averages[name]!) <= PARAM_TOLERANCE, `${what}: average of ${name} differs`);
+    assert.ok(
+      maxAbsDiff(actual.params[name]!, expected.params[name]!) <= PARAM_TOLERANCE,
+      `${what}: ${name} differs by ${maxAbsDiff(actual.params[name]!, expected.params[name]!)}`,
+    );
+    assert.ok(
+      maxAbsDiff(actual.averages[name]!, expected.averages[name]!) <= PARAM_TOLERANCE,
+      `${what}: average of ${name} differs`,
+    );
   }
   const actualSteps = actual.history.steps;
   const expectedSteps = expected.history.steps;
-  assert.deepEqual(actualSteps.map((s) => s.step), expectedSteps.map((s) => s.step));
-  const lossDiff = maxAbsDiff(actualSteps.map((s) => s.crossEntropy), expectedSteps.map((s) => s.crossEntropy));
+  assert.deepEqual(
+    actualSteps.map((s) => s.step),
+    expectedSteps.map((s) => s.step),
+  );
+  const lossDiff = maxAbsDiff(
+    actualSteps.map((s) => s.crossEntropy),
+    expectedSteps.map((s) => s.crossEntropy),
+  );
   assert.ok(lossDiff <= LOSS_TOLERANCE, `${what}: recorded cross-entropies differ by ${lossDiff}`);
-  assert.deepEqual(actual.history.evaluations.map((e) => e.step), expected.history.evaluations.map((e) => e.step));
+  assert.deepEqual(
+    actual.history.evaluations.map((e) => e.step),
+    expected.history.evaluations.map((e) => e.step),
+  );
   actual.history.evaluations.forEach((e, i) => {
     const other = expected.history.evaluations[i];
-    assert.ok(Math.abs(e.validationAccuracy - other.validationAccuracy) <= ACCURACY_TOLERANCE, `${what}: validation accuracy at step ${e.step}: ${e.validationAccuracy} vs ${other.validationAccuracy}`);
-    assert.ok(Math.abs(e.testAccuracy - other.testAccuracy) <= ACCURACY_TOLERANCE, `${what}: test accuracy at step ${e.step}`);
+    assert.ok(
+      Math.abs(e.validationAccuracy - other.validationAccuracy) <= ACCURACY_TOLERANCE,
+      `${what}: validation accuracy at step ${e.step}: ${e.validationAccuracy} vs ${other.validationAccuracy}`,
+    );
+    assert.ok(
+      Math.abs(e.testAccuracy - other.testAccuracy) <= ACCURACY_TOLERANCE,
+      `${what}: test accuracy at step ${e.step}`,
+    );
   });
 }
 
@@ -131,19 +155,46 @@ describe('native TensorFlow backend (tfjs-node)', { skip }, () => {
       require(${JSON.stringify(join(root, 'dist', 'engine', 'backend.js'))}).setupBackend().then((info) => {
         console.log(JSON.stringify({ ...info, backend: tf.getBackend(), libtensorflow: tf.backend().binding?.TF_Version ?? null }));
       });`;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: root,
+      env: { ...process.env, MNIST_BACKEND: '' },
+      encoding: 'utf8',
+    });
     const info = JSON.parse(out.trim().split('\n').at(-1)!);
-    assert.deepEqual({ ...info, libtensorflow: undefined }, { name: 'tensorflow', provider: '@tensorflow/tfjs-node', skipped: [], backend: 'tensorflow', libtensorflow: undefined });
+    assert.deepEqual(
+      { ...info, libtensorflow: undefined },
+      {
+        name: 'tensorflow',
+        provider: '@tensorflow/tfjs-node',
+        skipped: [],
+        backend: 'tensorflow',
+        libtensorflow: undefined,
+      },
+    );
     assert.match(info.libtensorflow, /^2\.\d+\.\d+/);
   });
 
   it('runs the recipe from the command line: reported, recorded, and learning', () => {
     const out = join(tmp, 'cli-run');
-    const stdout = execFileSync(process.execPath, [join(root, 'dist', 'bin', 'train.js'), 'train', '--steps', '300', '--eval-every', '100', '--out', out, '--no-charts'], {
-      cwd: root,
-      env: { ...process.env, MNIST_BACKEND: '' },
-      encoding: 'utf8',
-    });
+    const stdout = execFileSync(
+      process.execPath,
+      [
+        join(root, 'dist', 'bin', 'train.js'),
+        'train',
+        '--steps',
+        '300',
+        '--eval-every',
+        '100',
+        '--out',
+        out,
+        '--no-charts',
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, MNIST_BACKEND: '' },
+        encoding: 'utf8',
+      },
+    );
     assert.match(stdout, /^backend: tensorflow \(@tensorflow\/tfjs-node\)$/m);
     assert.match(stdout, /final test accuracy [\d.]+ % after 300 steps in [\d.]+ s on tensorflow/);
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
@@ -161,7 +212,10 @@ describe('native TensorFlow backend (tfjs-node)', { skip }, () => {
           const images = tf.tensor2d(data.train.images.subarray(0, 100 * 784), [100, 784]);
           const labels = tf.tensor1d(data.train.labels.subarray(0, 100), 'int32');
           const { grads } = manualGradients(params, CONFIG, images, labels);
-          return Object.fromEntries([...grads].map(([name, g]) => [name, g.dataSync() as Float32Array])) as Record<ParamName, Float32Array>;
+          return Object.fromEntries([...grads].map(([name, g]) => [name, g.dataSync() as Float32Array])) as Record<
+            ParamName,
+            Float32Array
+          >;
         });
       } finally {
         disposeParams(params);
@@ -214,13 +268,20 @@ describe('native TensorFlow backend (tfjs-node)', { skip }, () => {
     for (const [i, leg] of legs.entries()) {
       await use(leg.backend);
       const saved: TrainerState | null = dir === null ? null : await loadCheckpoint(dir);
-      const trainer: Trainer = saved === null ? new Trainer(data, { backend: leg.backend, config: CONFIG }) : new Trainer(data, { resume: saved });
+      const trainer: Trainer =
+        saved === null
+          ? new Trainer(data, { backend: leg.backend, config: CONFIG })
+          : new Trainer(data, { resume: saved });
       try {
         if (saved !== null) {
           const restored: TrainerState = trainer.state();
           assert.equal(restored.globalStep, saved.globalStep);
           assert.deepEqual(restored.params, saved.params, `leg ${i + 1} (${leg.backend}): parameters restored exactly`);
-          assert.deepEqual(restored.averages, saved.averages, `leg ${i + 1} (${leg.backend}): averages restored exactly`);
+          assert.deepEqual(
+            restored.averages,
+            saved.averages,
+            `leg ${i + 1} (${leg.backend}): averages restored exactly`,
+          );
         }
         if (leg.stopAt !== null) {
           dir = join(tmp, `leg-${i + 1}-${leg.backend}`);

@@ -8,7 +8,20 @@ export const root = packageRoot();
 export const cliPath = join(root, 'dist', 'bin', 'train.js');
 
 /** The modules the CLI runs; dist must be at least as new as their sources. */
-const CORE = ['bin/train', 'train/trainer', 'engine/local-engine', 'store/checkpoint', 'core/config', 'util/io', 'core/history', 'core/model', 'engine/backend', 'util/random', 'data/idx', 'data/mnist'];
+const CORE = [
+  'bin/train',
+  'train/trainer',
+  'engine/local-engine',
+  'store/checkpoint',
+  'core/config',
+  'util/io',
+  'core/history',
+  'core/model',
+  'engine/backend',
+  'util/random',
+  'data/idx',
+  'data/mnist',
+];
 
 /** Builds dist (`npm run build`) when a core module is newer than its compiled file. */
 export function ensureBuilt(): void {
@@ -18,7 +31,10 @@ export function ensureBuilt(): void {
   });
   if (stale.length === 0) return;
   try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+      cwd: root,
+      stdio: 'pipe',
+    });
   } catch (error) {
     // tsc writes its output even when it reports type errors elsewhere; what matters is a fresh dist.
     const output = String((error as { stdout?: Buffer }).stdout ?? '');
@@ -38,9 +54,17 @@ export interface Result {
  * A child still running after `limitSeconds` is killed and the test fails (a hang guard, far
  * above the time any of these runs takes).
  */
-export function runCli(args: string[], onLine?: (line: string, child: ChildProcess) => void, limitSeconds = 300): Promise<Result> {
+export function runCli(
+  args: string[],
+  onLine?: (line: string, child: ChildProcess) => void,
+  limitSeconds = 300,
+): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env: { ...process.env, MNIST_BACKEND: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: root,
+      env: { ...process.env, MNIST_BACKEND: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let pending = '';
@@ -54,7 +78,11 @@ export function runCli(args: string[], onLine?: (line: string, child: ChildProce
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const guard = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`mnist-tutorial ${args.join(' ')} still running after ${limitSeconds} s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `mnist-tutorial ${args.join(' ')} still running after ${limitSeconds} s\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, limitSeconds * 1000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -63,4 +91,3 @@ export function runCli(args: string[], onLine?: (line: string, child: ChildProce
     });
   });
 }
-

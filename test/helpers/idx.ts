@@ -13,7 +13,20 @@ export function idxBytes(dims: number[], values: ArrayLike<number>): Uint8Array 
 
 /** `count` 28 x 28 images with a fixed pattern, and labels cycling through the digits. */
 export function mnistLikeFiles(trainCount: number, testCount: number) {
-  const images = (n: number) => idxBytes([n, 28, 28], Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256));
-  const labels = (n: number) => idxBytes([n], Array.from({ length: n }, (_, i) => i % 10));
-  return { trainImages: images(trainCount), trainLabels: labels(trainCount), testImages: images(testCount), testLabels: labels(testCount) };
+  const images = (n: number) =>
+    idxBytes(
+      [n, 28, 28],
+      Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256),
+    );
+  const labels = (n: number) =>
+    idxBytes(
+      [n],
+      Array.from({ length: n }, (_, i) => i % 10),
+    );
+  return {
+    trainImages: images(trainCount),
+    trainLabels: labels(trainCount),
+    testImages: images(testCount),
+    testLabels: labels(testCount),
+  };
 }

@@ -10,7 +10,7 @@ export function skeleton(pixels: ArrayLike<number>, side = 28, threshold = 0.4):
   const img = new Uint8Array(side * side);
   for (let i = 0; i < img.length; i++) img[i] = pixels[i] > threshold ? 1 : 0;
   const at = (x: number, y: number) => (x < 0 || y < 0 || x >= side || y >= side ? 0 : img[y * side + x]);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const pass of [0, 1]) {
       const remove: number[] = [];
@@ -18,7 +18,16 @@ export function skeleton(pixels: ArrayLike<number>, side = 28, threshold = 0.4):
         for (let x = 0; x < side; x++) {
           if (img[y * side + x] === 0) continue;
           // P2..P9 clockwise from north.
-          const p = [at(x, y - 1), at(x + 1, y - 1), at(x + 1, y), at(x + 1, y + 1), at(x, y + 1), at(x - 1, y + 1), at(x - 1, y), at(x - 1, y - 1)];
+          const p = [
+            at(x, y - 1),
+            at(x + 1, y - 1),
+            at(x + 1, y),
+            at(x + 1, y + 1),
+            at(x, y + 1),
+            at(x - 1, y + 1),
+            at(x - 1, y),
+            at(x - 1, y - 1),
+          ];
           const b = p.reduce((s, v) => s + v, 0);
           let a = 0;
           for (let k = 0; k < 8; k++) if (p[k] === 0 && p[(k + 1) % 8] === 1) a++;
@@ -43,7 +52,16 @@ export function skeletonStrokes(pixels: ArrayLike<number>, side = 28, threshold 
     const y = Math.floor(i / side);
     const out: number[] = [];
     // Orthogonal neighbours first, so that walks follow the line rather than cut corners.
-    for (const [dx, dy] of [[1, 0], [0, 1], [-1, 0], [0, -1], [1, 1], [-1, 1], [1, -1], [-1, -1]]) {
+    for (const [dx, dy] of [
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+      [0, -1],
+      [1, 1],
+      [-1, 1],
+      [1, -1],
+      [-1, -1],
+    ]) {
       const nx = x + dx;
       const ny = y + dy;
       if (nx >= 0 && ny >= 0 && nx < side && ny < side && img[ny * side + nx] === 1) out.push(ny * side + nx);
@@ -67,7 +85,7 @@ export function skeletonStrokes(pixels: ArrayLike<number>, side = 28, threshold 
     // Start next to an already drawn pixel when there is one, so that the stroke joins it.
     const joined = neighbours(start).find((n) => visited[n] === 1);
     if (joined !== undefined) stroke.push({ x: (joined % side) + 0.5, y: Math.floor(joined / side) + 0.5 });
-    for (let i = start; i >= 0; ) {
+    for (let i = start; i >= 0;) {
       visited[i] = 1;
       stroke.push({ x: (i % side) + 0.5, y: Math.floor(i / side) + 0.5 });
       i = neighbours(i).find((n) => visited[n] === 0) ?? -1;

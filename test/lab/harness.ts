@@ -54,7 +54,10 @@ export interface Lab {
 }
 
 export interface StartLabOptions {
-  /** JupyterLab (default) or Notebook 7 from the project's environment, or Debian's classic Notebook 6 (`/usr/bin/python3`). */
+  /**
+   * JupyterLab (default) or Notebook 7 from the project's environment, or Debian's classic Notebook 6
+   * (`/usr/bin/python3`).
+   */
   app?: 'lab' | 'notebook' | 'classic';
   /** Files to put in the root folder before starting (path relative to the root -> contents). */
   files?: Record<string, string>;
@@ -72,7 +75,9 @@ async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -84,15 +89,28 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   if (unavailable !== null) throw new Error(unavailable);
   const home = await mkdtemp(join(tmpdir(), 'mnist-lab-'));
   const root = join(home, 'root');
-  const dirs = { JUPYTER_CONFIG_DIR: 'config', JUPYTER_DATA_DIR: 'data', JUPYTER_RUNTIME_DIR: 'runtime', JUPYTERLAB_SETTINGS_DIR: 'settings', JUPYTERLAB_WORKSPACES_DIR: 'workspaces' };
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  const dirs = {
+    JUPYTER_CONFIG_DIR: 'config',
+    JUPYTER_DATA_DIR: 'data',
+    JUPYTER_RUNTIME_DIR: 'runtime',
+    JUPYTERLAB_SETTINGS_DIR: 'settings',
+    JUPYTERLAB_WORKSPACES_DIR: 'workspaces',
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  };
   for (const [name, dir] of Object.entries(dirs)) {
     env[name] = join(home, dir);
     await mkdir(join(home, dir), { recursive: true });
   }
   // No news prompt in the screenshots.
   await mkdir(join(home, 'settings', '@jupyterlab', 'apputils-extension'), { recursive: true });
-  await writeFile(join(home, 'settings', '@jupyterlab', 'apputils-extension', 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false', checkForUpdates: false }));
+  await writeFile(
+    join(home, 'settings', '@jupyterlab', 'apputils-extension', 'notification.jupyterlab-settings'),
+    JSON.stringify({ fetchNews: 'false', checkForUpdates: false }),
+  );
   await mkdir(root, { recursive: true });
   for (const [path, text] of Object.entries(options.files ?? {})) {
     await mkdir(join(root, path, '..'), { recursive: true });
@@ -183,7 +201,14 @@ export function notebookJson(cells: { source: string; outputs?: object[]; type?:
       cells: cells.map((cell, i) =>
         cell.type === 'markdown'
           ? { cell_type: 'markdown', id: `cell-${i}`, metadata: {}, source: cell.source }
-          : { cell_type: 'code', id: `cell-${i}`, execution_count: cell.outputs ? i + 1 : null, metadata: {}, outputs: cell.outputs ?? [], source: cell.source },
+          : {
+              cell_type: 'code',
+              id: `cell-${i}`,
+              execution_count: cell.outputs ? i + 1 : null,
+              metadata: {},
+              outputs: cell.outputs ?? [],
+              source: cell.source,
+            },
       ),
       metadata: {
         kernelspec: { display_name: 'TypeScript', language: 'typescript', name: 'tslab' },
@@ -197,7 +222,9 @@ export function notebookJson(cells: { source: string; outputs?: object[]; type?:
   );
 }
 
-/** Opens `path` (relative to the root) and waits until its kernel is idle (classic Notebook: until its cells are shown). */
+/**
+ * Opens `path` (relative to the root) and waits until its kernel is idle (classic Notebook: until its cells are shown).
+ */
 export async function openNotebook(page: Page, lab: Lab, path: string, timeoutMs = 90_000): Promise<void> {
   // `reset`: a fresh workspace, without the tabs (and kernels) of notebooks opened before.
   const route = lab.app === 'lab' ? `lab/tree/${path}?reset&` : `notebooks/${path}?`;
@@ -207,11 +234,15 @@ export async function openNotebook(page: Page, lab: Lab, path: string, timeoutMs
     return;
   }
   await page.waitForSelector('.jp-Notebook', { timeout: timeoutMs });
-  await page.waitForFunction(() => {
-    const app = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp;
-    const widget = app?.shell.currentWidget;
-    return widget?.sessionContext?.session?.kernel?.status === 'idle';
-  }, undefined, { timeout: timeoutMs, polling: 250 });
+  await page.waitForFunction(
+    () => {
+      const app = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp;
+      const widget = app?.shell.currentWidget;
+      return widget?.sessionContext?.session?.kernel?.status === 'idle';
+    },
+    undefined,
+    { timeout: timeoutMs, polling: 250 },
+  );
 }
 
 /** What `window.jupyterapp` offers that the helpers use. */
@@ -236,7 +267,11 @@ interface CellModel {
 
 /** The current notebook's kernel status (idle, busy, starting, ...), or null without a kernel. */
 export async function kernelStatus(page: Page): Promise<string | null> {
-  return page.evaluate(() => (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status ?? null);
+  return page.evaluate(
+    () =>
+      (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget?.sessionContext?.session
+        ?.kernel?.status ?? null,
+  );
 }
 
 /** Runs a command of the Lab (e.g. `notebook:run-all-cells`, `kernelmenu:interrupt`, `docmanager:save`). */
@@ -279,7 +314,8 @@ export async function cellStates(page: Page): Promise<CellState[]> {
       const errors: string[] = [];
       let stderr = '';
       let text = '';
-      const joined = (value: unknown) => (Array.isArray(value) ? value.join('') : typeof value === 'string' ? value : '');
+      const joined = (value: unknown) =>
+        Array.isArray(value) ? value.join('') : typeof value === 'string' ? value : '';
       for (let j = 0; j < (cell.outputs?.length ?? 0); j++) {
         const output = cell.outputs!.get(j);
         outputs.push(output.type);
@@ -293,7 +329,15 @@ export async function cellStates(page: Page): Promise<CellState[]> {
           if (plain !== '') text += `${plain}\n`;
         }
       }
-      states.push({ type: cell.type, executionCount: cell.executionCount ?? null, running: cell.executionState === 'running', outputs, errors, stderr, text });
+      states.push({
+        type: cell.type,
+        executionCount: cell.executionCount ?? null,
+        running: cell.executionState === 'running',
+        outputs,
+        errors,
+        stderr,
+        text,
+      });
     }
     return states;
   });
@@ -313,8 +357,13 @@ export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState
     const code = states.filter((c) => c.type === 'code');
     if (code.some((c) => c.errors.length > 0)) return states;
     // Counts are set when a cell starts; its end is the end of its running state (and the kernel idle).
-    if (code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) && (await kernelStatus(page)) === 'idle') return states;
-    if (Date.now() > deadline) throw new Error(`Run All did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states)}`);
+    if (
+      code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) &&
+      (await kernelStatus(page)) === 'idle'
+    )
+      return states;
+    if (Date.now() > deadline)
+      throw new Error(`Run All did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -322,7 +371,8 @@ export async function runAll(page: Page, timeoutMs = 300_000): Promise<CellState
 /** The current notebook's kernel id, or null without a kernel. */
 export async function kernelId(page: Page): Promise<string | null> {
   return page.evaluate(() => {
-    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as { sessionContext?: { session?: { kernel?: { id: string } | null } | null } } | null | undefined;
+    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as
+      { sessionContext?: { session?: { kernel?: { id: string } | null } | null } } | null | undefined;
     return widget?.sessionContext?.session?.kernel?.id ?? null;
   });
 }
@@ -335,7 +385,8 @@ export async function runFrom(page: Page, index: number, timeoutMs = 300_000): P
   const before = await cellStates(page);
   const previous = Math.max(0, ...before.map((c) => c.executionCount ?? 0));
   await page.evaluate((i) => {
-    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as { content?: { activeCellIndex: number } } | null | undefined;
+    const widget = (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget as
+      { content?: { activeCellIndex: number } } | null | undefined;
     if (!widget?.content) throw new Error('no notebook is open');
     widget.content.activeCellIndex = i;
   }, index);
@@ -345,8 +396,15 @@ export async function runFrom(page: Page, index: number, timeoutMs = 300_000): P
     const states = await cellStates(page);
     const code = states.slice(index).filter((c) => c.type === 'code');
     if (code.some((c) => c.errors.length > 0)) return states;
-    if (code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) && (await kernelStatus(page)) === 'idle') return states;
-    if (Date.now() > deadline) throw new Error(`the cells from ${index} on did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states.slice(index))}`);
+    if (
+      code.every((c) => c.executionCount !== null && c.executionCount > previous && !c.running) &&
+      (await kernelStatus(page)) === 'idle'
+    )
+      return states;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the cells from ${index} on did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(states.slice(index))}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }

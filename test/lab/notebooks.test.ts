@@ -21,8 +21,19 @@ import type { Browser, Page } from 'playwright-core';
 import { loadMnist } from '../../src/data/mnist';
 import { drawStrokes, skeletonStrokes } from '../helpers/strokes';
 import {
-  cellStates, kernelId, labCommand, labUnavailable, openBrowser, openNotebook, REPO_ROOT, runAll, runFrom, startLab, startLabCommand,
-  type CellState, type Lab,
+  cellStates,
+  kernelId,
+  labCommand,
+  labUnavailable,
+  openBrowser,
+  openNotebook,
+  REPO_ROOT,
+  runAll,
+  runFrom,
+  startLab,
+  startLabCommand,
+  type CellState,
+  type Lab,
 } from './harness';
 
 const STEPS = Number(process.env.MNIST_LAB_STEPS ?? 300);
@@ -37,7 +48,12 @@ type Name = (typeof NAMES)[number];
  * with other jobs) a step split across worker threads waits for each of them to be scheduled,
  * and the short runs here gain nothing from the split. The interrupt test uses the default split.
  */
-const LAB_ENV = (runsDir: string) => ({ MNIST_STEPS: String(STEPS), MNIST_RUNS_DIR: runsDir, MNIST_BACKEND: 'wasm', MNIST_WORKERS: '1' });
+const LAB_ENV = (runsDir: string) => ({
+  MNIST_STEPS: String(STEPS),
+  MNIST_RUNS_DIR: runsDir,
+  MNIST_BACKEND: 'wasm',
+  MNIST_WORKERS: '1',
+});
 
 const HYPERPARAMETERS = '// ============================== HYPERPARAMETERS ==============================';
 const MARKERS = { training: 'runInNotebook(', export: 'exportRunCharts(', drawing: 'drawDigit(' } as const;
@@ -66,7 +82,10 @@ async function readNotebook(name: Name): Promise<NotebookFile> {
 
 /** The notebook without outputs, as a user's fresh run starts. */
 function cleared(notebook: NotebookFile): NotebookFile {
-  return { ...notebook, cells: notebook.cells.map((c) => (c.cell_type === 'code' ? { ...c, outputs: [], execution_count: null } : c)) };
+  return {
+    ...notebook,
+    cells: notebook.cells.map((c) => (c.cell_type === 'code' ? { ...c, outputs: [], execution_count: null } : c)),
+  };
 }
 
 /** The index of the first code cell whose source contains `marker`; fails naming the notebook. */
@@ -81,7 +100,8 @@ function codeCell(source: string, id: string): NotebookCell {
 }
 
 /** A cell that prints the number of tensors TensorFlow.js holds. */
-const tensorCell = (id: string) => codeCell(`console.log('${TENSORS}', (await import('@tensorflow/tfjs')).memory().numTensors);`, id);
+const tensorCell = (id: string) =>
+  codeCell(`console.log('${TENSORS}', (await import('@tensorflow/tfjs')).memory().numTensors);`, id);
 
 /**
  * 01 for the interrupt: trainingSteps from MNIST_STEPS set to LONG_STEPS at the top of the
@@ -91,7 +111,13 @@ function interruptCopy(notebook: NotebookFile): NotebookFile {
   const copy = cleared(notebook);
   const cells = [...copy.cells];
   const hyper = cellWith(copy, HYPERPARAMETERS, '01');
-  cells[hyper] = { ...cells[hyper], source: sourceOf(cells[hyper]).replace(HYPERPARAMETERS, `${HYPERPARAMETERS}\nprocess.env.MNIST_STEPS = '${LONG_STEPS}';\ndelete process.env.MNIST_WORKERS; // the default engine, as users run it`) };
+  cells[hyper] = {
+    ...cells[hyper],
+    source: sourceOf(cells[hyper]).replace(
+      HYPERPARAMETERS,
+      `${HYPERPARAMETERS}\nprocess.env.MNIST_STEPS = '${LONG_STEPS}';\ndelete process.env.MNIST_WORKERS; // the default engine, as users run it`,
+    ),
+  };
   const training = cellWith(copy, MARKERS.training, '01');
   // The trainer is made in the training cell or in the nearest code cell above it.
   let made = training;
@@ -123,7 +149,11 @@ interface CellCharts {
 async function chartsByCell(page: Page): Promise<CellCharts[]> {
   return page.evaluate(() => {
     type Trace = { name?: string; x?: ArrayLike<number>; y?: ArrayLike<number>; z?: ArrayLike<unknown> };
-    const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } } }).jupyterapp;
+    const app = (
+      window as unknown as {
+        jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+      }
+    ).jupyterapp;
     const widgets = app?.shell.currentWidget?.content?.widgets ?? [];
     return widgets.map((cell, index) => {
       const node = cell.node;
@@ -132,11 +162,24 @@ async function chartsByCell(page: Page): Promise<CellCharts[]> {
       const traces = plots.flatMap((p) =>
         (p.data ?? []).map((t) => {
           const ys = Array.from(t.y ?? []).map(Number);
-          return { name: String(t.name ?? ''), points: t.x?.length ?? t.y?.length ?? t.z?.length ?? 0, sum: ys.filter(Number.isFinite).reduce((a, b) => a + b, 0) };
+          return {
+            name: String(t.name ?? ''),
+            points: t.x?.length ?? t.y?.length ?? t.z?.length ?? 0,
+            sum: ys.filter(Number.isFinite).reduce((a, b) => a + b, 0),
+          };
         }),
       );
-      const visibleFallbacks = Array.from(node.querySelectorAll('img.mnist-chart-fallback')).filter((img) => (img as HTMLElement).offsetParent !== null).length;
-      return { index, slots: slots.length, drawnSlots: slots.filter((s) => s.querySelector('.js-plotly-plot') !== null).length, plots: plots.length, traces, visibleFallbacks };
+      const visibleFallbacks = Array.from(node.querySelectorAll('img.mnist-chart-fallback')).filter(
+        (img) => (img as HTMLElement).offsetParent !== null,
+      ).length;
+      return {
+        index,
+        slots: slots.length,
+        drawnSlots: slots.filter((s) => s.querySelector('.js-plotly-plot') !== null).length,
+        plots: plots.length,
+        traces,
+        visibleFallbacks,
+      };
     });
   });
 }
@@ -154,7 +197,9 @@ async function drawnCharts(page: Page, what: string, minSlots = 0, timeoutMs = 6
     if (missing.length === 0 && slots >= minSlots) return charts;
     if (Date.now() > deadline) {
       if (slots < minSlots) throw new Error(`${what}: ${slots} chart slots shown, expected ${minSlots}`);
-      throw new Error(`${what}: charts not drawn by plotly.js in cells ${missing.map((c) => `${c.index} (${c.drawnSlots} of ${c.slots} slots, ${c.visibleFallbacks} images shown)`).join(', ')}`);
+      throw new Error(
+        `${what}: charts not drawn by plotly.js in cells ${missing.map((c) => `${c.index} (${c.drawnSlots} of ${c.slots} slots, ${c.visibleFallbacks} images shown)`).join(', ')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -172,14 +217,21 @@ function checkCells(states: CellState[], what: string, after = 0): void {
     if (c.type !== 'code') return;
     assert.deepEqual(c.errors, [], `${what}: error output in cell ${i}`);
     assert.equal(c.stderr, '', `${what}: stderr output in cell ${i}`);
-    assert.ok(c.executionCount !== null && c.executionCount > after, `${what}: cell ${i} was not executed (count ${c.executionCount})`);
+    assert.ok(
+      c.executionCount !== null && c.executionCount > after,
+      `${what}: cell ${i} was not executed (count ${c.executionCount})`,
+    );
   });
 }
 
 /** Takes a screenshot of the viewport with the cell `index` of the current notebook scrolled to the top. */
 async function shot(page: Page, index: number, file: string): Promise<void> {
   await page.evaluate((i) => {
-    const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } } }).jupyterapp;
+    const app = (
+      window as unknown as {
+        jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+      }
+    ).jupyterapp;
     app?.shell.currentWidget?.content?.widgets[i]?.node.scrollIntoView({ block: 'start' });
   }, index);
   await new Promise((r) => setTimeout(r, 500));
@@ -221,10 +273,18 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       // The committed notebook with its outputs, for the untrusted view.
       files[`committed/${name}.ipynb`] = JSON.stringify(notebook, null, 1);
     }
-    files['notebooks/01-interrupt.ipynb'] = JSON.stringify(interruptCopy(notebooks.get('01-mnist-walkthrough')!), null, 1);
+    files['notebooks/01-interrupt.ipynb'] = JSON.stringify(
+      interruptCopy(notebooks.get('01-mnist-walkthrough')!),
+      null,
+      1,
+    );
     lab = await startLab({
       files,
-      links: { dist: join(REPO_ROOT, 'dist'), node_modules: join(REPO_ROOT, 'node_modules'), test: join(REPO_ROOT, 'test') },
+      links: {
+        dist: join(REPO_ROOT, 'dist'),
+        node_modules: join(REPO_ROOT, 'node_modules'),
+        test: join(REPO_ROOT, 'test'),
+      },
       env: LAB_ENV(runsDir),
       timeoutSeconds: 240, // a loaded machine starts Jupyter slowly
     });
@@ -258,13 +318,21 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
 
       await labCommand(page, 'docmanager:save');
       const saved = JSON.parse(await readFile(join(lab.root, path), 'utf8')) as NotebookFile;
-      assert.ok(saved.cells.some((c) => (c.outputs ?? []).length > 0), `${name}: saved with its outputs`);
+      assert.ok(
+        saved.cells.some((c) => (c.outputs ?? []).length > 0),
+        `${name}: saved with its outputs`,
+      );
       await page.reload();
       await openNotebook(page, lab, path);
       const reloaded = summary(await drawnCharts(page, `${name} reloaded`, drawn.slots));
       assert.deepEqual(reloaded, drawn, `${name}: the saved notebook, reloaded, draws the same plots and traces`);
       await shot(page, firstChart, `${name.slice(0, 2)}-reloaded.png`);
-      record[name] = { cells: states.filter((c) => c.type === 'code').length, seconds: Math.round(seconds), ...drawn, reloaded };
+      record[name] = {
+        cells: states.filter((c) => c.type === 'code').length,
+        seconds: Math.round(seconds),
+        ...drawn,
+        reloaded,
+      };
       assert.ok(drawn.plots > 0, `${name}: no chart drawn`);
     });
 
@@ -300,14 +368,20 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
         const canvas = panel.locator('.mnist-draw canvas.mnist-draw-canvas');
         await canvas.waitFor({ timeout: 30_000 });
         await page.evaluate((i) => {
-          const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } } }).jupyterapp;
+          const app = (
+            window as unknown as {
+              jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+            }
+          ).jupyterapp;
           app?.shell.currentWidget?.content?.widgets[i]?.node.scrollIntoView({ block: 'start' });
         }, index);
         const data = await loadMnist();
         const seven = Array.from(data.test.labels).indexOf(7);
         await drawStrokes(page, canvas, skeletonStrokes(data.test.images.subarray(seven * 784, (seven + 1) * 784)));
         const root = panel.locator('.mnist-draw').first();
-        await page.waitForFunction((el) => el?.getAttribute('data-predicted') !== null, await root.elementHandle(), { timeout: 10_000 });
+        await page.waitForFunction((el) => el?.getAttribute('data-predicted') !== null, await root.elementHandle(), {
+          timeout: 10_000,
+        });
         const predicted = await root.getAttribute('data-predicted');
         const answer = (await root.locator('.mnist-draw-answer').textContent()) ?? '';
         await page.screenshot({ path: join(ARTIFACTS, 'draw-digit.png') });
@@ -332,25 +406,36 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     for (;;) {
       const sample = await page.evaluate((i) => {
         type Plot = HTMLElement & { data?: { x?: ArrayLike<number> }[] };
-        const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } } }).jupyterapp;
+        const app = (
+          window as unknown as {
+            jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+          }
+        ).jupyterapp;
         const node = app?.shell.currentWidget?.content?.widgets[i]?.node;
         const plots = Array.from(node?.querySelectorAll('.js-plotly-plot') ?? []) as Plot[];
         // Outputs of the cell: a redraw in place (update_display_data) replaces one, it adds none.
         const outputs = node?.querySelectorAll('.jp-OutputArea-child').length ?? 0;
-        return { plots: plots.length, points: plots.reduce((s, p) => s + (p.data ?? []).reduce((t, d) => t + (d.x?.length ?? 0), 0), 0), outputs };
+        return {
+          plots: plots.length,
+          points: plots.reduce((s, p) => s + (p.data ?? []).reduce((t, d) => t + (d.x?.length ?? 0), 0), 0),
+          outputs,
+        };
       }, training);
-      if (sample.plots > 0 && (live.length === 0 || sample.points !== live.at(-1)!.points)) live.push({ seconds: Math.round((performance.now() - start) / 100) / 10, ...sample });
+      if (sample.plots > 0 && (live.length === 0 || sample.points !== live.at(-1)!.points))
+        live.push({ seconds: Math.round((performance.now() - start) / 100) / 10, ...sample });
       if (live.length >= 4) break;
-      if (Date.now() > deadline) throw new Error(`the live chart of 01 did not redraw 4 times in 180 s: ${JSON.stringify(live)}`);
+      if (Date.now() > deadline)
+        throw new Error(`the live chart of 01 did not redraw 4 times in 180 s: ${JSON.stringify(live)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     await shot(page, training, '01-live-chart.png');
 
     const requested = performance.now();
     await startLabCommand(page, 'kernelmenu:interrupt');
-    // The end of the training cell: its reply (tslab reports the kernel idle while a cell awaits, so its status says nothing).
+    // The end of the training cell: its reply (tslab reports the kernel idle while a cell awaits, so its status says
+    // nothing).
     let idleAfter = Number.NaN;
-    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+    for (const until = Date.now() + 60_000; Date.now() < until;) {
       if (!(await cellStates(page))[training].running) {
         idleAfter = (performance.now() - requested) / 1000;
         break;
@@ -362,45 +447,83 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     const cell = states[training];
     const interruptLines = cell.text.split('\n').filter((l) => /interrupt|stopped/i.test(l));
     const sameKernel = (await kernelId(page)) === kernel;
-    const found: Record<string, unknown> = { idleAfterSeconds: idleAfter, sameKernel, interruptLines, stderr: cell.stderr.split('\n')[0], errors: cell.errors };
+    const found: Record<string, unknown> = {
+      idleAfterSeconds: idleAfter,
+      sameKernel,
+      interruptLines,
+      stderr: cell.stderr.split('\n')[0],
+      errors: cell.errors,
+    };
     record.interrupt = found;
     await shot(page, training, '01-interrupted.png');
     // Every expectation is checked, and all that fail are reported together.
     const problems: string[] = [];
-    if (!(idleAfter <= 5)) problems.push(`the kernel was idle ${idleAfter.toFixed(2)} s after the interrupt request (at most 5 s)`);
+    if (!(idleAfter <= 5))
+      problems.push(`the kernel was idle ${idleAfter.toFixed(2)} s after the interrupt request (at most 5 s)`);
     if (!sameKernel) problems.push('the kernel was replaced');
     if (cell.stderr !== '') problems.push(`stderr output in the training cell: ${cell.stderr.split('\n')[0]}`);
     if (cell.errors.length > 0) problems.push(`error output in the training cell: ${cell.errors.join('; ')}`);
-    if (interruptLines.length !== 1) problems.push(`${interruptLines.length} lines about the interrupt, not one: ${JSON.stringify(interruptLines)}`);
+    if (interruptLines.length !== 1)
+      problems.push(`${interruptLines.length} lines about the interrupt, not one: ${JSON.stringify(interruptLines)}`);
 
     // The cells below: Jupyter drops the queue after an interrupt; run them next.
-    const belowRan = states.slice(training + 1).some((c) => c.type === 'code' && (c.executionCount ?? 0) > (cell.executionCount ?? 0));
+    const belowRan = states
+      .slice(training + 1)
+      .some((c) => c.type === 'code' && (c.executionCount ?? 0) > (cell.executionCount ?? 0));
     found.cellsBelowRanByThemselves = belowRan;
     if (!belowRan) states = await runFrom(page, training + 1);
     checkCells(states.slice(training + 1), 'the cells below the interrupted one', cell.executionCount ?? 0);
     await shot(page, training + 1, '01-after-interrupt.png');
-    const text = states.slice(training + 1).map((c) => c.text).join('\n');
+    const text = states
+      .slice(training + 1)
+      .map((c) => c.text)
+      .join('\n');
     // Printed relative to the runs folder: "saved the run as $MNIST_RUNS_DIR/notebook-01" (or runs/...).
     const saved = /saved the run as (?:\$MNIST_RUNS_DIR|runs)\/(\S+)/.exec(text);
     assert.ok(saved !== null, `the run is saved by the cells below:\n${text}`);
     const historyFile = join(runsDir, saved[1], 'history.json');
-    const history = JSON.parse(await readFile(historyFile, 'utf8')) as { status: string; steps: { step: number }[]; evaluations: unknown[] };
+    const history = JSON.parse(await readFile(historyFile, 'utf8')) as {
+      status: string;
+      steps: { step: number }[];
+      evaluations: unknown[];
+    };
     const last = history.steps.at(-1)?.step ?? -1;
-    const counts = states.flatMap((c) => [...c.text.matchAll(new RegExp(`${TENSORS} (\\d+)`, 'g'))].map((m) => Number(m[1])));
-    found.history = { status: history.status, lastStep: last, evaluations: history.evaluations.length, tensorsBefore: counts[0], tensorsAfter: counts[1], totalSeconds: Math.round((performance.now() - start) / 1000) };
+    const counts = states.flatMap((c) =>
+      [...c.text.matchAll(new RegExp(`${TENSORS} (\\d+)`, 'g'))].map((m) => Number(m[1])),
+    );
+    found.history = {
+      status: history.status,
+      lastStep: last,
+      evaluations: history.evaluations.length,
+      tensorsBefore: counts[0],
+      tensorsAfter: counts[1],
+      totalSeconds: Math.round((performance.now() - start) / 1000),
+    };
     if (history.status === 'completed') problems.push('the run was saved as completed, not stopped');
     if (!(last > 0 && last < LONG_STEPS)) problems.push(`the history so far is not kept: last recorded step ${last}`);
     if (counts.length !== 2) problems.push(`${counts.length} tensor counts printed, not 2`);
-    else if (counts[1] !== counts[0]) problems.push(`${counts[1] - counts[0]} tensors leaked: ${counts[0]} before the trainer was made, ${counts[1]} after trainer.dispose()`);
+    else if (counts[1] !== counts[0])
+      problems.push(
+        `${counts[1] - counts[0]} tensors leaked: ${counts[0]} before the trainer was made, ${counts[1]} after trainer.dispose()`,
+      );
     assert.deepEqual(problems, [], 'the interrupt, as a user sees it');
   });
 
   it("01's live chart grows while training, redrawn in place (its output replaced, none added)", () => {
     record.live = live;
     assert.ok(live.length >= 4, `the live chart redrew: ${JSON.stringify(live)}`);
-    assert.ok(live.every((s) => s.plots === live[0].plots), `one chart output, redrawn (not new ones added): ${JSON.stringify(live)}`);
-    assert.ok(live.every((s, i) => i === 0 || s.points > live[i - 1].points), `its points grow: ${JSON.stringify(live)}`);
-    assert.ok(live.every((s) => s.outputs === live[0].outputs), `redrawn in place, no output added: ${JSON.stringify(live)}`);
+    assert.ok(
+      live.every((s) => s.plots === live[0].plots),
+      `one chart output, redrawn (not new ones added): ${JSON.stringify(live)}`,
+    );
+    assert.ok(
+      live.every((s, i) => i === 0 || s.points > live[i - 1].points),
+      `its points grow: ${JSON.stringify(live)}`,
+    );
+    assert.ok(
+      live.every((s) => s.outputs === live[0].outputs),
+      `redrawn in place, no output added: ${JSON.stringify(live)}`,
+    );
   });
 
   it('the committed notebooks opened untrusted: static images visible, no blank gaps under them, no script text', async () => {
@@ -410,23 +533,37 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       const panel = '.jp-NotebookPanel:not(.lm-mod-hidden)';
       // Images load as their cells are laid out: scroll through the notebook.
       await page.evaluate(async () => {
-        const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } } }).jupyterapp;
+        const app = (
+          window as unknown as {
+            jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+          }
+        ).jupyterapp;
         for (const cell of app?.shell.currentWidget?.content?.widgets ?? []) {
           cell.node.scrollIntoView();
           await new Promise((r) => setTimeout(r, 50));
         }
       });
-      await page.waitForFunction((sel) => Array.from(document.querySelectorAll(`${sel} .jp-OutputArea img`)).every((img) => (img as HTMLImageElement).complete), panel, { timeout: 30_000 });
+      await page.waitForFunction(
+        (sel) =>
+          Array.from(document.querySelectorAll(`${sel} .jp-OutputArea img`)).every(
+            (img) => (img as HTMLImageElement).complete,
+          ),
+        panel,
+        { timeout: 30_000 },
+      );
       const view = await page.evaluate((sel) => {
         const root = document.querySelector(sel)!;
         const images = Array.from(root.querySelectorAll('.jp-OutputArea img')) as HTMLImageElement[];
         // The blank space below each image inside the box that holds it (a chart's slot keeps the live chart's height).
         const gaps = images.flatMap((img) => {
           const box = img.parentElement;
-          if (!box || box.classList.contains('jp-RenderedImage') || box.classList.contains('jp-OutputArea-output')) return [];
+          if (!box || box.classList.contains('jp-RenderedImage') || box.classList.contains('jp-OutputArea-output'))
+            return [];
           return [Math.round(box.getBoundingClientRect().bottom - img.getBoundingClientRect().bottom)];
         });
-        const text = Array.from(root.querySelectorAll('.jp-OutputArea-output')).map((o) => (o as HTMLElement).innerText).join('\n');
+        const text = Array.from(root.querySelectorAll('.jp-OutputArea-output'))
+          .map((o) => (o as HTMLElement).innerText)
+          .join('\n');
         return {
           images: images.length,
           broken: images.filter((img) => img.naturalWidth === 0).map((img) => img.alt || img.src.slice(0, 40)),
@@ -437,8 +574,15 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       }, panel);
       found[name] = view;
       const firstImage = await page.evaluate(() => {
-        const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } } }).jupyterapp;
-        return (app?.shell.currentWidget?.content?.widgets ?? []).findIndex((c) => c.node.querySelector('.jp-OutputArea img.mnist-chart-fallback, .jp-OutputArea-output img[alt]') !== null);
+        const app = (
+          window as unknown as {
+            jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+          }
+        ).jupyterapp;
+        return (app?.shell.currentWidget?.content?.widgets ?? []).findIndex(
+          (c) =>
+            c.node.querySelector('.jp-OutputArea img.mnist-chart-fallback, .jp-OutputArea-output img[alt]') !== null,
+        );
       });
       await shot(page, Math.max(0, firstImage), `${name.slice(0, 2)}-committed-untrusted.png`);
       assert.ok(view.images > 0, `${name}: static images shown`);
@@ -470,7 +614,11 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     checkCells(states, '01 edited', previous);
     const after = (await drawnCharts(page, '01 edited', 1))[training].traces;
     assert.equal(after.length, before.length, 'the same charts');
-    assert.notDeepEqual(after.map((t) => t.sum), before.map((t) => t.sum), 'the charts show the run with the new learning rate');
+    assert.notDeepEqual(
+      after.map((t) => t.sum),
+      before.map((t) => t.sum),
+      'the charts show the run with the new learning rate',
+    );
     assert.match(states.map((c) => c.text).join('\n'), /0\.5/, '01 prints the new learning rate');
     await shot(page, training, '01-edited.png');
   });
@@ -478,8 +626,18 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
   it('Run All of 01 in Notebook 7: every cell executed, charts drawn', async () => {
     const notebook7 = await startLab({
       app: 'notebook',
-      files: { 'notebooks/01-mnist-walkthrough.ipynb': JSON.stringify(cleared(notebooks.get('01-mnist-walkthrough')!), null, 1) },
-      links: { dist: join(REPO_ROOT, 'dist'), node_modules: join(REPO_ROOT, 'node_modules'), test: join(REPO_ROOT, 'test') },
+      files: {
+        'notebooks/01-mnist-walkthrough.ipynb': JSON.stringify(
+          cleared(notebooks.get('01-mnist-walkthrough')!),
+          null,
+          1,
+        ),
+      },
+      links: {
+        dist: join(REPO_ROOT, 'dist'),
+        node_modules: join(REPO_ROOT, 'node_modules'),
+        test: join(REPO_ROOT, 'test'),
+      },
       env: LAB_ENV(runsDir),
       timeoutSeconds: 240, // a loaded machine starts Jupyter slowly
     });
@@ -505,7 +663,12 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     const notebook = notebooks.get('03-hyperparameters')!;
     const table = cellWith(notebook, 'learningRateBase: 0.8', '03');
     await reopen(page, lab, path);
-    await setSource(page, table, (s) => s.split('\n').map((line) => (line.includes('learningRateBase: 0.8') ? line.replaceAll('0.8', '0.5') : line)).join('\n'));
+    await setSource(page, table, (s) =>
+      s
+        .split('\n')
+        .map((line) => (line.includes('learningRateBase: 0.8') ? line.replaceAll('0.8', '0.5') : line))
+        .join('\n'),
+    );
     const previous = await clearForRerun(page);
     const states = await runAll(page, 600_000);
     checkCells(states, '03 edited', previous);
@@ -524,7 +687,6 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     const chartCell = charts.find((c) => c.traces.some((t) => t.name === 'learning rate 0.5'))!.index;
     await shot(page, chartCell, '03-edited.png');
   });
-
 });
 
 /**
@@ -541,14 +703,34 @@ async function clearForRerun(page: Page): Promise<number> {
 /** Replaces a cell's source in the open notebook, as typing in the editor does. */
 async function setSource(page: Page, index: number, edit: (source: string) => string): Promise<void> {
   const source = await page.evaluate((i) => {
-    const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { model?: { cells: { get(i: number): { sharedModel: { getSource(): string } } } } } } | null } } }).jupyterapp;
+    const app = (
+      window as unknown as {
+        jupyterapp?: {
+          shell: {
+            currentWidget: {
+              content?: { model?: { cells: { get(i: number): { sharedModel: { getSource(): string } } } } };
+            } | null;
+          };
+        };
+      }
+    ).jupyterapp;
     return app!.shell.currentWidget!.content!.model!.cells.get(i).sharedModel.getSource();
   }, index);
   const edited = edit(source);
   assert.notEqual(edited, source, `cell ${index} unchanged by the edit`);
   await page.evaluate(
     ([i, text]) => {
-      const app = (window as unknown as { jupyterapp?: { shell: { currentWidget: { content?: { model?: { cells: { get(i: number): { sharedModel: { setSource(s: string): void } } } } } } | null } } }).jupyterapp;
+      const app = (
+        window as unknown as {
+          jupyterapp?: {
+            shell: {
+              currentWidget: {
+                content?: { model?: { cells: { get(i: number): { sharedModel: { setSource(s: string): void } } } } };
+              } | null;
+            };
+          };
+        }
+      ).jupyterapp;
       app!.shell.currentWidget!.content!.model!.cells.get(i as number).sharedModel.setSource(text as string);
     },
     [index, edited] as const,

@@ -66,7 +66,10 @@ describe('ablationRuns', () => {
     const noRelu = runs[7];
     assert.equal(noRelu.variant, 'no ReLU, learning rate 0.1');
     assert.equal(noRelu.seed, 2);
-    assert.deepEqual(noRelu.config, makeConfig({ trainingSteps: 1000, evalEvery: 100, activation: 'linear', learningRateBase: 0.1, seed: 2 }));
+    assert.deepEqual(
+      noRelu.config,
+      makeConfig({ trainingSteps: 1000, evalEvery: 100, activation: 'linear', learningRateBase: 0.1, seed: 2 }),
+    );
     // A group without seeds runs the base's seed.
     assert.equal(runs[9].seed, 1);
     assert.equal(ablationRuns(variants.slice(3), { ...base, seed: 7 })[0].seed, 7);
@@ -103,11 +106,19 @@ describe('separationChance', () => {
 });
 
 /** A finished result with these final accuracies. */
-function result(name: string, config: Partial<TrainingConfig>, validation: number, test: number, status: RunStatus = 'completed', seconds = 10): SweepResult {
+function result(
+  name: string,
+  config: Partial<TrainingConfig>,
+  validation: number,
+  test: number,
+  status: RunStatus = 'completed',
+  seconds = 10,
+): SweepResult {
   const full = makeConfig(config);
   const history: History = { ...newHistory('wasm', full, 'test data'), status, wallTimeSeconds: seconds };
   history.evaluations = [{ step: full.trainingSteps, validationAccuracy: validation, testAccuracy: test }];
-  history.final = status === 'completed' ? { step: full.trainingSteps, validationAccuracy: validation, testAccuracy: test } : null;
+  history.final =
+    status === 'completed' ? { step: full.trainingSteps, validationAccuracy: validation, testAccuracy: test } : null;
   return { name, config: full, history, reused: false, run: { name, dir: `/runs/${name}` } as SavedRun, error: null };
 }
 
@@ -172,11 +183,22 @@ describe('summarizeVariants and compareWithBaseline', () => {
       conclusions(comparisons),
       'beyond the spread: no L2 (−0.53)\nwithin the spread: no ReLU, learning rate 0.1 (−1.83)\napart, but too few runs to tell: learning rate 2.0 (−88.20)',
     );
-    assert.throws(() => compareWithBaseline(summarizeVariants(variants, sweep), 'tutorial'), /no variant named "tutorial" \(variants: full recipe, no L2/);
+    assert.throws(
+      () => compareWithBaseline(summarizeVariants(variants, sweep), 'tutorial'),
+      /no variant named "tutorial" \(variants: full recipe, no L2/,
+    );
   });
 
   it('leaves runs that did not complete out of the figures and says what became of them', () => {
-    const diverged = fakeSweep({ 'full recipe': [0.98, 0.981, 0.982], 'no L2': [1, 1, 1], 'no ReLU, learning rate 0.1': [0.9, 0.9, 0.9], 'learning rate 2.0': [0.1] }, { 'no L2': 'diverged' });
+    const diverged = fakeSweep(
+      {
+        'full recipe': [0.98, 0.981, 0.982],
+        'no L2': [1, 1, 1],
+        'no ReLU, learning rate 0.1': [0.9, 0.9, 0.9],
+        'learning rate 2.0': [0.1],
+      },
+      { 'no L2': 'diverged' },
+    );
     const summaries = summarizeVariants(variants, diverged);
     assert.equal(summaries[1].completed, 0);
     assert.equal(summaries[1].validation, null);
@@ -185,13 +207,20 @@ describe('summarizeVariants and compareWithBaseline', () => {
     assert.equal(comparisons[1].verdict, 'no completed run (3 diverged)');
     assert.match(conclusions(comparisons), /\nno completed run: no L2 \(3 diverged\)$/);
     const time = sweepTime(diverged);
-    assert.deepEqual([time.trained, time.reused, time.other, time.trainedSeconds, time.recordedSeconds], [7, 0, { diverged: 3 }, 70, 100], 'diverged runs are not counted as trained');
+    assert.deepEqual(
+      [time.trained, time.reused, time.other, time.trainedSeconds, time.recordedSeconds],
+      [7, 0, { diverged: 3 }, 70, 100],
+      'diverged runs are not counted as trained',
+    );
     assert.equal(
       describeSweepTime(time),
       '10 runs: 7 trained now (1 min 10 s of training added up), 0 reused, 3 diverged; the sweep took 12 s of wall time. The saved histories of the distinct runs record 1 min 40 s of training in all.',
     );
     const table = summaryTable(summaries, comparisons).split('\n');
-    assert.match(table[0], /^variant\s+seeds\s+n\s+validation mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/);
+    assert.match(
+      table[0],
+      /^variant\s+seeds\s+n\s+validation mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/,
+    );
     assert.match(table[3], /^no L2\s+1 2 3\s+0\s+—\s+—\s+—\s+—\s+no completed run \(3 diverged\)$/);
     assert.match(table[2], /^full recipe\s+1 2 3\s+3\s+98\.10\s+0\.10\s+98\.00–98\.20\s+0\s+the baseline$/);
   });
@@ -210,7 +239,13 @@ describe('summarizeVariants and compareWithBaseline', () => {
 
 /** Images of 2 pixels, with labels. */
 function dataSet(pixels: number[][], labels: number[]): DataSet {
-  return { images: Float32Array.from(pixels.flat()), labels: Uint8Array.from(labels), count: labels.length, imageSize: 2, numClasses: 2 };
+  return {
+    images: Float32Array.from(pixels.flat()),
+    labels: Uint8Array.from(labels),
+    count: labels.length,
+    imageSize: 2,
+    numClasses: 2,
+  };
 }
 
 function params(w1: number[][], b1: number[], w2: number[][] | null, b2: number[] | null): Params {
@@ -222,7 +257,8 @@ function params(w1: number[][], b1: number[], w2: number[][] | null, b2: number[
   };
 }
 
-const dispose = (p: Params) => tf.dispose([p.weights1, p.biases1, ...(p.weights2 ? [p.weights2] : []), ...(p.biases2 ? [p.biases2] : [])]);
+const dispose = (p: Params) =>
+  tf.dispose([p.weights1, p.biases1, ...(p.weights2 ? [p.weights2] : []), ...(p.biases2 ? [p.biases2] : [])]);
 
 describe('datasetAccuracy and deadUnits', () => {
   // Unit 0 copies pixel 0, unit 1 copies pixel 1, unit 2 never opens (weights <= 0, bias below 0),
@@ -259,19 +295,45 @@ describe('datasetAccuracy and deadUnits', () => {
     assert.deepEqual(deadUnits(p, set), { dead: 1, units: 4 });
     assert.deepEqual(deadUnits(p, set, 3), { dead: 1, units: 4 });
     // Without the two images whose pixel 0 is above 0.5, unit 3 is dead as well.
-    const dim = dataSet([[0.2, 0.6], [0.3, 0.8], [0.1, 0.2]], [1, 0, 0]);
+    const dim = dataSet(
+      [
+        [0.2, 0.6],
+        [0.3, 0.8],
+        [0.1, 0.2],
+      ],
+      [1, 0, 0],
+    );
     assert.deepEqual(deadUnits(p, dim), { dead: 2, units: 4 });
     assert.equal(tf.memory().numTensors, before, 'no tensor is left behind');
     dispose(p);
   });
 
   it('has no dead units without a hidden layer, and uses the activation it is given', () => {
-    const linear = params([[1, 0], [0, 1]], [0, 0], null, null);
+    const linear = params(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      [0, 0],
+      null,
+      null,
+    );
     assert.equal(deadUnits(linear, set), null);
     assert.equal(datasetAccuracy(linear, 'relu', set), 3 / 5);
     dispose(linear);
     // Hidden inputs 0.5 and -0.5: ReLU zeroes the second, without it the second unit's -0.5 * -2 wins class 1.
-    const p = params([[1, -1], [0, 0]], [0, 0], [[1, 0], [0, -2]], [0, 0]);
+    const p = params(
+      [
+        [1, -1],
+        [0, 0],
+      ],
+      [0, 0],
+      [
+        [1, 0],
+        [0, -2],
+      ],
+      [0, 0],
+    );
     const one = dataSet([[0.5, 0]], [1]);
     assert.equal(datasetAccuracy(p, 'relu', one), 0, 'relu: class scores 0.5 and 0');
     assert.equal(datasetAccuracy(p, 'linear', one), 1, 'linear: class scores 0.5 and 1');
@@ -282,14 +344,24 @@ describe('datasetAccuracy and deadUnits', () => {
     const live = params(w1, b1, w2, [0, 0]);
     // The averages only ever predict class 0.
     const averaged = params(w1, b1, w2, [10, 0]);
-    const model: RunModel = { name: 'm', config: makeConfig({ layer1Node: 4, inputNode: 2, outputNode: 2 }), params: live, averaged, evaluated: averaged, dispose: () => undefined };
+    const model: RunModel = {
+      name: 'm',
+      config: makeConfig({ layer1Node: 4, inputNode: 2, outputNode: 2 }),
+      params: live,
+      averaged,
+      evaluated: averaged,
+      dispose: () => undefined,
+    };
     const data: MnistData = { train: set, validation: set, test: set, description: 'tiny' };
     const check = checkModel(model, data);
     assert.equal(check.trainAccuracy, 4 / 5);
     assert.equal(check.validationAccuracy, 4 / 5);
     assert.equal(check.liveValidationAccuracy, 3 / 5);
     assert.deepEqual(check.dead, { dead: 1, units: 4 });
-    const linear = checkModel({ ...model, config: makeConfig({ ...model.config, activation: 'linear' }), averaged: null, evaluated: live }, data);
+    const linear = checkModel(
+      { ...model, config: makeConfig({ ...model.config, activation: 'linear' }), averaged: null, evaluated: live },
+      data,
+    );
     assert.equal(linear.liveValidationAccuracy, null);
     assert.equal(linear.dead, null);
     dispose(live);
@@ -305,7 +377,12 @@ describe('runAblation', () => {
   let data: MnistData;
   before(async () => {
     const mnist = await loadMnist();
-    data = { train: sliceDataSet(mnist.train, 0, 1000), validation: sliceDataSet(mnist.validation, 0, 500), test: sliceDataSet(mnist.test, 0, 500), description: 'MNIST, first 1,000 / 500 / 500' };
+    data = {
+      train: sliceDataSet(mnist.train, 0, 1000),
+      validation: sliceDataSet(mnist.validation, 0, 500),
+      test: sliceDataSet(mnist.test, 0, 500),
+      description: 'MNIST, first 1,000 / 500 / 500',
+    };
     dir = await mkdtemp(join(tmpdir(), 'mnist-ablation-test-'));
   });
   after(async () => {
@@ -318,14 +395,28 @@ describe('runAblation', () => {
       { name: 'no L2', group: 'g', change: { regularizationRate: 0 } },
       { name: 'same as base', group: 'h', change: {} },
     ];
-    const runs = ablationRuns(tiny, { layer1Node: 20, trainingSteps: 30, evalEvery: 10, recordEvery: 5 }, { g: [1, 2] });
+    const runs = ablationRuns(
+      tiny,
+      { layer1Node: 20, trainingSteps: 30, evalEvery: 10, recordEvery: 5 },
+      { g: [1, 2] },
+    );
     const first = await runAblation(data, runs, { workers: 2, runsDir: dir, display: null, stopOnSigint: false });
     const time = sweepTime(first);
-    assert.deepEqual([time.runs, time.trained, time.reused, time.other], [5, 4, 1, {}], 'the row with the base settings and seed 1 shares the first run');
+    assert.deepEqual(
+      [time.runs, time.trained, time.reused, time.other],
+      [5, 4, 1, {}],
+      'the row with the base settings and seed 1 shares the first run',
+    );
     assert.ok(time.trainedSeconds > 0 && time.recordedSeconds >= time.trainedSeconds - 1e-9);
-    assert.match(describeSweepTime(time), /^5 runs: 4 trained now \(\d+ s of training added up\), 1 reused; the sweep took \d+ s of wall time\./);
+    assert.match(
+      describeSweepTime(time),
+      /^5 runs: 4 trained now \(\d+ s of training added up\), 1 reused; the sweep took \d+ s of wall time\./,
+    );
     const summaries = summarizeVariants(tiny, first);
-    assert.deepEqual(summaries.map((s) => s.completed), [2, 2, 1]);
+    assert.deepEqual(
+      summaries.map((s) => s.completed),
+      [2, 2, 1],
+    );
 
     const before = tf.memory().numTensors;
     const checks = await checkRuns(first, data);
@@ -333,12 +424,20 @@ describe('runAblation', () => {
     assert.equal(checks.size, 4, 'the shared run is checked once');
     for (const r of first.results) {
       const check = checks.get(r.run!.dir)!;
-      assert.equal(check.validationAccuracy, r.history.final!.validationAccuracy, `${r.name}: the saved weights are the evaluated ones`);
+      assert.equal(
+        check.validationAccuracy,
+        r.history.final!.validationAccuracy,
+        `${r.name}: the saved weights are the evaluated ones`,
+      );
       assert.ok(check.liveValidationAccuracy !== null && check.dead !== null && check.dead.units === 20);
       assert.ok(check.trainAccuracy > 0.5, `${r.name}: trains (training accuracy ${check.trainAccuracy})`);
     }
     const gap = fitGap(summaries[0], checks)!;
-    const expected = summaries[0].results.reduce((sum, r) => sum + checks.get(r.run!.dir)!.trainAccuracy - r.history.final!.validationAccuracy, 0) / 2;
+    const expected =
+      summaries[0].results.reduce(
+        (sum, r) => sum + checks.get(r.run!.dir)!.trainAccuracy - r.history.final!.validationAccuracy,
+        0,
+      ) / 2;
     assert.ok(Math.abs(gap - expected) < 1e-12);
 
     const again = await runAblation(data, runs, { workers: 2, runsDir: dir, display: null, stopOnSigint: false });

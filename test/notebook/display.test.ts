@@ -44,7 +44,11 @@ function fakeOutput() {
 const fakeRenderer: SvgRenderer = async (figures) => figures.map(() => FAKE_SVG);
 
 function fallbackSvgs(html: string): string[] {
-  const images = [...html.matchAll(new RegExp(`<img class="${FALLBACK_CLASS}"[^>]* src="data:image/svg\\+xml;base64,([A-Za-z0-9+/=]+)">`, 'g'))];
+  const images = [
+    ...html.matchAll(
+      new RegExp(`<img class="${FALLBACK_CLASS}"[^>]* src="data:image/svg\\+xml;base64,([A-Za-z0-9+/=]+)">`, 'g'),
+    ),
+  ];
   return images.map((m) => Buffer.from(m[1], 'base64').toString('utf8'));
 }
 
@@ -98,9 +102,10 @@ describe('HTML builders', () => {
     assert.deepEqual(fallbackSvgs(stripScripts(html)), [FAKE_SVG]);
   });
 
-  it('reserves a chart\'s height only where no image is there to show (an image scaled down left a gap under it)', () => {
+  it("reserves a chart's height only where no image is there to show (an image scaled down left a gap under it)", () => {
     const figures = [accuracyFigure(makeHistory(), { height: 360 }), lossFigure(makeHistory(), { height: 360 })];
-    const slotStyles = (html: string) => [...html.matchAll(/<div data-chart-slot="\d" style="([^"]*)"/g)].map((m) => m[1]);
+    const slotStyles = (html: string) =>
+      [...html.matchAll(/<div data-chart-slot="\d" style="([^"]*)"/g)].map((m) => m[1]);
     const withImages = slotStyles(chartsHtml(figures, { sideBySide: true, fallbackSvgs: [FAKE_SVG, null] }));
     assert.equal(withImages.length, 2);
     assert.ok(!withImages[0].includes('height'), withImages[0]);
@@ -108,7 +113,11 @@ describe('HTML builders', () => {
   });
 
   it('chartsHtml lays out several charts with a status line, escaped', () => {
-    const html = chartsHtml([accuracyFigure(makeHistory()), lossFigure(makeHistory())], { status: 'step <1>', sideBySide: true, fallbackSvgs: [FAKE_SVG, null] });
+    const html = chartsHtml([accuracyFigure(makeHistory()), lossFigure(makeHistory())], {
+      status: 'step <1>',
+      sideBySide: true,
+      fallbackSvgs: [FAKE_SVG, null],
+    });
     assert.equal(count(html, 'data-chart-slot='), 2);
     assert.ok(html.includes('step &lt;1&gt;'));
     assert.equal(fallbackSvgs(html).length, 1);
@@ -186,7 +195,9 @@ describe('NotebookCharts', () => {
       rendered++;
       return figures.map(() => FAKE_SVG);
     };
-    await createNotebookCharts({ output, renderSvg: counting, library: FAKE_LIBRARY }).show(lossFigure(makeHistory()), { staticImage: false });
+    await createNotebookCharts({ output, renderSvg: counting, library: FAKE_LIBRARY }).show(lossFigure(makeHistory()), {
+      staticImage: false,
+    });
     assert.equal(rendered, 0);
     assert.ok(!outputs[0].includes('<img'));
   });
@@ -212,7 +223,10 @@ describe('NotebookCharts', () => {
 
   it('explains that showing charts needs the tslab kernel', async () => {
     const charts = createNotebookCharts({ renderSvg: null, library: FAKE_LIBRARY });
-    await assert.rejects(charts.show(lossFigure(makeHistory())), /Jupyter notebook run by the tslab kernel.*exportFigure/);
+    await assert.rejects(
+      charts.show(lossFigure(makeHistory())),
+      /Jupyter notebook run by the tslab kernel.*exportFigure/,
+    );
   });
 });
 
@@ -249,7 +263,10 @@ describe('liveTraining', () => {
       assert.ok(!frame.includes(FAKE_LIBRARY) && !frame.includes(DEFINE_HIDE) && !frame.includes('<img'));
       assert.equal(count(frame, 'data-chart-slot='), 2);
     }
-    assert.match(slots[0][0], /step 0 \/ 1,000 \(0\.0 %\) · 250 steps\/s · 4 s left · validation 87\.50 % · test 81\.25 % \(at step 50\)/);
+    assert.match(
+      slots[0][0],
+      /step 0 \/ 1,000 \(0\.0 %\) · 250 steps\/s · 4 s left · validation 87\.50 % · test 81\.25 % \(at step 50\)/,
+    );
     assert.match(slots[0][4], /step 800 \/ 1,000/);
 
     history.wallTimeSeconds = 10;
@@ -314,7 +331,9 @@ describe('liveTraining', () => {
       }),
       note: (line) => notes.push(line),
     };
-    const live = createNotebookCharts({ output, renderSvg: null, library: FAKE_LIBRARY }).liveTraining({ intervalMs: 0 });
+    const live = createNotebookCharts({ output, renderSvg: null, library: FAKE_LIBRARY }).liveTraining({
+      intervalMs: 0,
+    });
     const progress = progressOf(makeHistory(), 1, 10);
     assert.doesNotThrow(() => {
       for (let i = 0; i < 5; i++) live.onProgress(progress);
@@ -330,68 +349,87 @@ describe('liveTraining', () => {
   });
 });
 
-describe('chart outputs in a browser', { skip: (() => { try { findChromium(); return false; } catch (error) { return (error as Error).message; } })() }, () => {
-  it('load plotly.js past require.js, draw late-attached outputs, and keep images when scripts do not run', async () => {
-    const { chromium } = await import('playwright-core');
-    const history = longHistory(200);
-    const figures = [accuracyFigure(history, { reference: true }), lossFigure(history)];
-    const svgs = await withRenderer((r) => Promise.all(figures.map((f) => r.svg(f, { width: 600, height: 400 }))));
-    const { output, outputs } = fakeOutput();
-    const charts = createNotebookCharts({ output, renderSvg: async () => svgs.slice(0, 1) });
-    await charts.show(figures[0]);
-    const second = createNotebookCharts({ output: fakeOutput().output, renderSvg: null });
-    second.outputHtml([figures[1]]); // the library counts as sent in this session
-    outputs.push(second.outputHtml([figures[1]], { fallbackSvgs: [svgs[1]] }));
+describe(
+  'chart outputs in a browser',
+  {
+    skip: (() => {
+      try {
+        findChromium();
+        return false;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })(),
+  },
+  () => {
+    it('load plotly.js past require.js, draw late-attached outputs, and keep images when scripts do not run', async () => {
+      const { chromium } = await import('playwright-core');
+      const history = longHistory(200);
+      const figures = [accuracyFigure(history, { reference: true }), lossFigure(history)];
+      const svgs = await withRenderer((r) => Promise.all(figures.map((f) => r.svg(f, { width: 600, height: 400 }))));
+      const { output, outputs } = fakeOutput();
+      const charts = createNotebookCharts({ output, renderSvg: async () => svgs.slice(0, 1) });
+      await charts.show(figures[0]);
+      const second = createNotebookCharts({ output: fakeOutput().output, renderSvg: null });
+      second.outputHtml([figures[1]]); // the library counts as sent in this session
+      outputs.push(second.outputHtml([figures[1]], { fallbackSvgs: [svgs[1]] }));
 
-    const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_ARGS] });
-    try {
-      const page = await browser.newPage();
-      await page.setContent('<!DOCTYPE html><html><body><div id="notebook"></div></body></html>');
-      const result = await page.evaluate(async (htmls) => {
-        // A require.js-like AMD loader, as in the classic Notebook.
-        const amd = Object.assign(() => undefined, { amd: {} });
-        (window as unknown as { define: unknown }).define = amd;
-        // How JupyterLab renders trusted HTML: innerHTML in a detached node, then each script re-created.
-        const hosts = htmls.map((html) => {
-          const host = document.createElement('div');
-          host.innerHTML = html;
-          for (const old of Array.from(host.querySelectorAll('script'))) {
-            const script = document.createElement('script');
-            script.textContent = old.textContent;
-            old.replaceWith(script);
-          }
-          return host;
+      const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_ARGS] });
+      try {
+        const page = await browser.newPage();
+        await page.setContent('<!DOCTYPE html><html><body><div id="notebook"></div></body></html>');
+        const result = await page.evaluate(async (htmls) => {
+          // A require.js-like AMD loader, as in the classic Notebook.
+          const amd = Object.assign(() => undefined, { amd: {} });
+          (window as unknown as { define: unknown }).define = amd;
+          // How JupyterLab renders trusted HTML: innerHTML in a detached node, then each script re-created.
+          const hosts = htmls.map((html) => {
+            const host = document.createElement('div');
+            host.innerHTML = html;
+            for (const old of Array.from(host.querySelectorAll('script'))) {
+              const script = document.createElement('script');
+              script.textContent = old.textContent;
+              old.replaceWith(script);
+            }
+            return host;
+          });
+          // Attached to the page only later.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          for (const host of hosts) document.getElementById('notebook')!.appendChild(host);
+          const deadline = Date.now() + 20_000;
+          const done = () =>
+            document.querySelectorAll('#notebook .js-plotly-plot').length === 2 &&
+            document.querySelectorAll('#notebook img').length === 0;
+          while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+          return {
+            defineRestored: (window as unknown as { define: unknown }).define === amd,
+            plotly: typeof (window as unknown as { Plotly?: unknown }).Plotly,
+            charts: document.querySelectorAll('#notebook .js-plotly-plot').length,
+            images: document.querySelectorAll('#notebook img').length,
+            traces: document.querySelectorAll('#notebook .scatterlayer .trace').length,
+          };
+        }, outputs);
+        assert.deepEqual(result, { defineRestored: true, plotly: 'object', charts: 2, images: 0, traces: 5 });
+
+        // An untrusted notebook: the same HTML, scripts not run. The images show.
+        const untrusted = await browser.newPage();
+        await untrusted.setContent(`<!DOCTYPE html><html><body>${outputs.map(stripScripts).join('\n')}</body></html>`);
+        const images = await untrusted.evaluate(async () => {
+          const all = Array.from(document.querySelectorAll('img'));
+          await Promise.all(all.map((img) => img.decode()));
+          return all.map((img) => ({
+            width: img.naturalWidth,
+            height: img.naturalHeight,
+            visible: img.getBoundingClientRect().height > 0,
+          }));
         });
-        // Attached to the page only later.
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        for (const host of hosts) document.getElementById('notebook')!.appendChild(host);
-        const deadline = Date.now() + 20_000;
-        const done = () => document.querySelectorAll('#notebook .js-plotly-plot').length === 2 && document.querySelectorAll('#notebook img').length === 0;
-        while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-        return {
-          defineRestored: (window as unknown as { define: unknown }).define === amd,
-          plotly: typeof (window as unknown as { Plotly?: unknown }).Plotly,
-          charts: document.querySelectorAll('#notebook .js-plotly-plot').length,
-          images: document.querySelectorAll('#notebook img').length,
-          traces: document.querySelectorAll('#notebook .scatterlayer .trace').length,
-        };
-      }, outputs);
-      assert.deepEqual(result, { defineRestored: true, plotly: 'object', charts: 2, images: 0, traces: 5 });
-
-      // An untrusted notebook: the same HTML, scripts not run. The images show.
-      const untrusted = await browser.newPage();
-      await untrusted.setContent(`<!DOCTYPE html><html><body>${outputs.map(stripScripts).join('\n')}</body></html>`);
-      const images = await untrusted.evaluate(async () => {
-        const all = Array.from(document.querySelectorAll('img'));
-        await Promise.all(all.map((img) => img.decode()));
-        return all.map((img) => ({ width: img.naturalWidth, height: img.naturalHeight, visible: img.getBoundingClientRect().height > 0 }));
-      });
-      assert.deepEqual(images, [
-        { width: 600, height: 400, visible: true },
-        { width: 600, height: 400, visible: true },
-      ]);
-    } finally {
-      await browser.close();
-    }
-  });
-});
+        assert.deepEqual(images, [
+          { width: 600, height: 400, visible: true },
+          { width: 600, height: 400, visible: true },
+        ]);
+      } finally {
+        await browser.close();
+      }
+    });
+  },
+);

@@ -7,7 +7,12 @@ import { makeHistory } from '../charts/histories';
 /** A history whose recorded steps have these cross-entropies and L2 terms. */
 function withLosses(crossEntropy: number[], l2: number[]): History {
   const history = makeHistory();
-  history.steps = crossEntropy.map((ce, i) => ({ ...history.steps[0], step: i * 10, crossEntropy: ce, totalLoss: ce + l2[i] }));
+  history.steps = crossEntropy.map((ce, i) => ({
+    ...history.steps[0],
+    step: i * 10,
+    crossEntropy: ce,
+    totalLoss: ce + l2[i],
+  }));
   return history;
 }
 
@@ -24,7 +29,12 @@ describe('lossCrossover', () => {
   });
 
   test('an equal value is not below', () => {
-    assert.deepEqual(lossCrossover(withLosses([0.25, 0.5], [0.25, 0.5])), { firstBelow: null, staysBelowFrom: null, shareBelow: 0, recorded: 2 });
+    assert.deepEqual(lossCrossover(withLosses([0.25, 0.5], [0.25, 0.5])), {
+      firstBelow: null,
+      staysBelowFrom: null,
+      shareBelow: 0,
+      recorded: 2,
+    });
   });
 
   test('a run that ends above the L2 term has no step from which it stays below', () => {
@@ -35,7 +45,12 @@ describe('lossCrossover', () => {
 
   test('below from the start, and no recorded steps', () => {
     assert.equal(lossCrossover(withLosses([0.1, 0.1], [0.2, 0.2])).staysBelowFrom, 0);
-    assert.deepEqual(lossCrossover(withLosses([], [])), { firstBelow: null, staysBelowFrom: null, shareBelow: 0, recorded: 0 });
+    assert.deepEqual(lossCrossover(withLosses([], [])), {
+      firstBelow: null,
+      staysBelowFrom: null,
+      shareBelow: 0,
+      recorded: 0,
+    });
   });
 });
 
@@ -43,7 +58,11 @@ describe('l2Path', () => {
   test('gives the first, largest and last L2 term with their steps', () => {
     // Values exact in binary, so that total loss - cross-entropy gives them back exactly.
     const path = l2Path(withLosses([1, 1, 1, 1], [0.25, 0.375, 0.125, 0.0625]));
-    assert.deepEqual(path, { first: { step: 0, value: 0.25 }, peak: { step: 10, value: 0.375 }, last: { step: 30, value: 0.0625 } });
+    assert.deepEqual(path, {
+      first: { step: 0, value: 0.25 },
+      peak: { step: 10, value: 0.375 },
+      last: { step: 30, value: 0.0625 },
+    });
   });
 
   test('refuses a history without recorded steps', () => {
@@ -53,10 +72,22 @@ describe('l2Path', () => {
 
 describe('pairEvaluations and summarizePairs', () => {
   test('pairs the steps both runs evaluated, with the difference in points', () => {
-    const a = withValidation([[0, 0.1], [100, 0.95], [200, 0.97], [300, 0.98]]);
-    const b = withValidation([[0, 0.1], [100, 0.93], [300, 0.985]]);
+    const a = withValidation([
+      [0, 0.1],
+      [100, 0.95],
+      [200, 0.97],
+      [300, 0.98],
+    ]);
+    const b = withValidation([
+      [0, 0.1],
+      [100, 0.93],
+      [300, 0.985],
+    ]);
     const pairs = pairEvaluations(a, b);
-    assert.deepEqual(pairs.map((p) => p.step), [0, 100, 300]);
+    assert.deepEqual(
+      pairs.map((p) => p.step),
+      [0, 100, 300],
+    );
     assert.ok(Math.abs(pairs[1].differencePoints - 2) < 1e-9);
     assert.ok(Math.abs(pairs[2].differencePoints + 0.5) < 1e-9);
     const summary = summarizePairs(pairs);

@@ -14,11 +14,18 @@ import type { Progress } from '../../src/train/trainer';
 function dataSet(count: number, offset: number): DataSet {
   const labels = Uint8Array.from({ length: count }, (_, i) => (i + offset) % 10);
   const images = new Float32Array(count * 784);
-  for (let i = 0; i < count; i++) for (let p = 0; p < 784; p++) images[i * 784 + p] = Math.floor(p / 78) === labels[i] ? 0.9 : ((i * 31 + p * 7) % 13) / 60;
+  for (let i = 0; i < count; i++)
+    for (let p = 0; p < 784; p++)
+      images[i * 784 + p] = Math.floor(p / 78) === labels[i] ? 0.9 : ((i * 31 + p * 7) % 13) / 60;
   return { images, labels, count, imageSize: 784, numClasses: 10 };
 }
 
-const data: MnistData = { train: dataSet(100, 0), validation: dataSet(30, 3), test: dataSet(40, 5), description: 'tutorial-model test data' };
+const data: MnistData = {
+  train: dataSet(100, 0),
+  validation: dataSet(30, 3),
+  test: dataSet(40, 5),
+  description: 'tutorial-model test data',
+};
 const config = makeConfig({ layer1Node: 16, batchSize: 10, trainingSteps: 40, evalEvery: 20 });
 let runsDir: string;
 
@@ -33,7 +40,13 @@ describe('loadTutorialModel', () => {
     const lines: string[] = [];
     const drawn: string[] = [];
     const tensors = tf.memory().numTensors;
-    const first = await loadTutorialModel(data, { config, runsDir, log: (l) => lines.push(l), progressEveryMs: 0, progress: () => ({ html: (h) => drawn.push(h) }) });
+    const first = await loadTutorialModel(data, {
+      config,
+      runsDir,
+      log: (l) => lines.push(l),
+      progressEveryMs: 0,
+      progress: () => ({ html: (h) => drawn.push(h) }),
+    });
     assert.equal(first.reused, false);
     assert.equal(first.run.name, 'full-recipe-40', 'named after its number of steps');
     assert.equal(first.history.status, 'completed');
@@ -41,7 +54,10 @@ describe('loadTutorialModel', () => {
     assert.match(drawn[0], /^<pre>training: step [\d,]+ \/ 40/);
     assert.match(drawn.at(-1)!, /^<pre>trained 40 steps in \d+ s<\/pre>$/);
     assert.equal(first.description, lines.at(-1));
-    assert.match(first.description, /^trained run full-recipe-40: 16 hidden units, 40 steps on wasm, saved \d{4}-\d\d-\d\d$/);
+    assert.match(
+      first.description,
+      /^trained run full-recipe-40: 16 hidden units, 40 steps on wasm, saved \d{4}-\d\d-\d\d$/,
+    );
     // The network: the run's moving averages, as evaluated.
     assert.ok(first.model.averaged !== null);
     assert.equal(first.model.evaluated, first.model.averaged);
@@ -50,7 +66,12 @@ describe('loadTutorialModel', () => {
     assert.equal(tf.memory().numTensors, tensors, 'no tensor left after dispose');
 
     drawn.length = 0;
-    const again = await loadTutorialModel(data, { config, runsDir, log: (l) => lines.push(l), progress: () => ({ html: (h) => drawn.push(h) }) });
+    const again = await loadTutorialModel(data, {
+      config,
+      runsDir,
+      log: (l) => lines.push(l),
+      progress: () => ({ html: (h) => drawn.push(h) }),
+    });
     assert.equal(again.reused, true);
     assert.deepEqual(drawn, [], 'no progress output when nothing trains');
     assert.match(again.description, /^loaded run full-recipe-40: 16 hidden units, 40 steps on wasm/);
@@ -96,7 +117,18 @@ describe('trainingProgressLine', () => {
       secondsLeft: 160,
       latestEvaluation: { step: 1000, validationAccuracy: 0.9784, testAccuracy: 0.9751 },
     } as unknown as Progress;
-    assert.equal(trainingProgressLine(progress), 'training: step 1,200 / 30,000 · 180.4 steps/s · 2 min 40 s left · validation 97.84 % at step 1,000');
-    assert.equal(trainingProgressLine({ ...progress, stepsPerSecond: 0, secondsLeft: Number.POSITIVE_INFINITY, latestEvaluation: null }), 'training: step 1,200 / 30,000');
+    assert.equal(
+      trainingProgressLine(progress),
+      'training: step 1,200 / 30,000 · 180.4 steps/s · 2 min 40 s left · validation 97.84 % at step 1,000',
+    );
+    assert.equal(
+      trainingProgressLine({
+        ...progress,
+        stepsPerSecond: 0,
+        secondsLeft: Number.POSITIVE_INFINITY,
+        latestEvaluation: null,
+      }),
+      'training: step 1,200 / 30,000',
+    );
   });
 });

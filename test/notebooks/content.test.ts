@@ -12,8 +12,12 @@ import { packageRoot } from '../../src/util/package-root';
 const ROOT = packageRoot();
 const NOTEBOOKS = join(ROOT, 'notebooks');
 const FULL_STEPS = 30000;
-/** How the notebooks say how many steps their runs train: "training steps: N", "N training steps per run", "a run of N steps on wasm". */
-const STEP_COUNT = /\btraining steps: ([\d,]+)|\b([\d,]+) training steps\b|\b([\d,]+) steps on (?:wasm|cpu|tensorflow)\b/g;
+/**
+ * How the notebooks say how many steps their runs train: "training steps: N", "N training steps per run", "a run of N
+ * steps on wasm".
+ */
+const STEP_COUNT =
+  /\btraining steps: ([\d,]+)|\b([\d,]+) training steps\b|\b([\d,]+) steps on (?:wasm|cpu|tensorflow)\b/g;
 
 interface Output {
   output_type: string;
@@ -54,24 +58,53 @@ export function visibleOutputText(notebookCells: Cell[]): string {
  * Absolute paths of a machine: under the usual top-level folders of Linux and macOS, a home
  * folder written as ~user, or a Windows drive.
  */
-export const ABSOLUTE_PATH = /(?:^|[\s'"`(=:])(?:\/(?:home|root|tmp|work|usr|var|opt|mnt|srv|Users|private|Volumes)\/[^\s'"`)<]+|[A-Za-z]:\\[^\s'"`)<]+)/m;
+export const ABSOLUTE_PATH =
+  /(?:^|[\s'"`(=:])(?:\/(?:home|root|tmp|work|usr|var|opt|mnt|srv|Users|private|Volumes)\/[^\s'"`)<]+|[A-Za-z]:\\[^\s'"`)<]+)/m;
 
-const notebooks = readdirSync(NOTEBOOKS).filter((name) => name.endsWith('.ipynb')).sort();
+const notebooks = readdirSync(NOTEBOOKS)
+  .filter((name) => name.endsWith('.ipynb'))
+  .sort();
 
 describe('the absolute-path pattern', () => {
   test('finds machine paths and leaves relative paths, URLs and fractions alone', () => {
-    for (const found of ['saved /work/main/runs/notebook-01', 'dir: /home/ana/mnist', "'/tmp/x.png'", 'at C:\\Users\\ana\\runs', 'wrote (/Users/bo/runs/a)']) {
+    for (const found of [
+      'saved /work/main/runs/notebook-01',
+      'dir: /home/ana/mnist',
+      "'/tmp/x.png'",
+      'at C:\\Users\\ana\\runs',
+      'wrote (/Users/bo/runs/a)',
+    ]) {
       assert.match(found, ABSOLUTE_PATH, found);
     }
-    for (const fine of ['saved runs/notebook-01', 'https://example.org/home/x', '784/500/10', 'a/b', 'see ../test/fixtures/digit-7.png']) {
+    for (const fine of [
+      'saved runs/notebook-01',
+      'https://example.org/home/x',
+      '784/500/10',
+      'a/b',
+      'see ../test/fixtures/digit-7.png',
+    ]) {
       assert.doesNotMatch(fine, ABSOLUTE_PATH, fine);
     }
   });
 
   test('reads outputs but not the plotly.js inlined in them', () => {
     const html = '<div>chart</div><script>// see /usr/lib/x\n</script>';
-    assert.doesNotMatch(visibleOutputText([{ cell_type: 'code', source: '', outputs: [{ output_type: 'display_data', data: { 'text/html': html } }] }]), ABSOLUTE_PATH);
-    assert.match(visibleOutputText([{ cell_type: 'code', source: '', outputs: [{ output_type: 'stream', name: 'stdout', text: 'saved /work/x/runs/a\n' }] }]), ABSOLUTE_PATH);
+    assert.doesNotMatch(
+      visibleOutputText([
+        { cell_type: 'code', source: '', outputs: [{ output_type: 'display_data', data: { 'text/html': html } }] },
+      ]),
+      ABSOLUTE_PATH,
+    );
+    assert.match(
+      visibleOutputText([
+        {
+          cell_type: 'code',
+          source: '',
+          outputs: [{ output_type: 'stream', name: 'stdout', text: 'saved /work/x/runs/a\n' }],
+        },
+      ]),
+      ABSOLUTE_PATH,
+    );
   });
 });
 
@@ -81,7 +114,10 @@ describe('committed notebooks', () => {
   for (const name of notebooks) {
     describe(name, () => {
       const all = cells(name);
-      const headings = all.filter((c) => c.cell_type === 'markdown').flatMap((c) => joined(c.source).split('\n')).filter((line) => /^#{1,3} /.test(line));
+      const headings = all
+        .filter((c) => c.cell_type === 'markdown')
+        .flatMap((c) => joined(c.source).split('\n'))
+        .filter((line) => /^#{1,3} /.test(line));
 
       test('ends with a summary and exercises', () => {
         const summary = headings.findIndex((h) => /^## Summary\b/.test(h));
@@ -90,13 +126,20 @@ describe('committed notebooks', () => {
         assert.ok(exercises > summary, `${name}: no "## Exercises" section after the summary`);
         const exerciseCell = all.find((c) => c.cell_type === 'markdown' && /^## Exercises\b/m.test(joined(c.source)));
         const items = joined(exerciseCell?.source).match(/^\d+\. /gm) ?? [];
-        assert.ok(items.length >= 2, `${name}: the exercises are a numbered list of at least two, found ${items.length}`);
+        assert.ok(
+          items.length >= 2,
+          `${name}: the exercises are a numbered list of at least two, found ${items.length}`,
+        );
       });
 
       test('no two code cells in a row without a sentence between them', () => {
         const code = all.map((c) => c.cell_type === 'code');
         const pairs = code.flatMap((isCode, i) => (isCode && code[i + 1] === true ? [i + 1] : []));
-        assert.deepEqual(pairs, [], `${name}: code cells ${pairs.map((i) => `${i}-${i + 1}`).join(', ')} follow each other`);
+        assert.deepEqual(
+          pairs,
+          [],
+          `${name}: code cells ${pairs.map((i) => `${i}-${i + 1}`).join(', ')} follow each other`,
+        );
       });
 
       test('has outputs, none with an absolute path of the machine', () => {
@@ -110,7 +153,11 @@ describe('committed notebooks', () => {
         const text = visibleOutputText(all);
         const stepCounts = [...text.matchAll(STEP_COUNT)].map((m) => Number((m[1] ?? m[2] ?? m[3]).replace(/,/g, '')));
         assert.ok(stepCounts.length > 0, `${name}: no line in the outputs says how many steps its runs trained`);
-        assert.deepEqual([...new Set(stepCounts)], [FULL_STEPS], `${name}: outputs from runs of ${stepCounts.join(', ')} steps`);
+        assert.deepEqual(
+          [...new Set(stepCounts)],
+          [FULL_STEPS],
+          `${name}: outputs from runs of ${stepCounts.join(', ')} steps`,
+        );
       });
     });
   }

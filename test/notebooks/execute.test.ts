@@ -19,7 +19,15 @@ import { ConfigError } from '../../src/core/config';
 import { mnistFromBytes, type DataSet } from '../../src/data/mnist';
 import type { History } from '../../src/core/history';
 import { findJupyter } from '../../src/bin/jupyter';
-import { asciiDigit, digitsPng, evalEveryFor, notebookSteps, runInNotebook, textTable, tutorialConfig } from '../../src/notebook/index';
+import {
+  asciiDigit,
+  digitsPng,
+  evalEveryFor,
+  notebookSteps,
+  runInNotebook,
+  textTable,
+  tutorialConfig,
+} from '../../src/notebook/index';
 import { setupBackend } from '../../src/engine/backend';
 import { CHROMIUM_ARGS } from '../../src/charts/chromium';
 import { mnistLikeFiles } from '../helpers/idx';
@@ -66,7 +74,10 @@ describe('notebookSteps', () => {
     for (const bad of ['abc', '0', '-5', '1.5', '3e4', '12abc', '3_0', '99999999999999999999']) {
       assert.throws(
         () => notebookSteps(undefined, env(bad)),
-        (error: unknown) => error instanceof ConfigError && error.message.includes('MNIST_STEPS') && error.message.includes(JSON.stringify(bad)),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.message.includes('MNIST_STEPS') &&
+          error.message.includes(JSON.stringify(bad)),
         bad,
       );
     }
@@ -103,11 +114,23 @@ describe('tutorialConfig and evalEveryFor', () => {
 
 describe('notebook display helpers', () => {
   // Two 2x2 images: a diagonal and a full one.
-  const data: DataSet = { images: Float32Array.from([1, 0, 0, 1, 1, 1, 1, 1]), labels: Uint8Array.from([3, 7]), count: 2, imageSize: 4, numClasses: 10 };
+  const data: DataSet = {
+    images: Float32Array.from([1, 0, 0, 1, 1, 1, 1, 1]),
+    labels: Uint8Array.from([3, 7]),
+    count: 2,
+    imageSize: 4,
+    numClasses: 10,
+  };
 
   test('asciiDigit draws dark pixels as dense characters', () => {
     assert.equal(asciiDigit(data, 0), '@\n @');
-    const framed: DataSet = { images: Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]), labels: Uint8Array.from([1]), count: 1, imageSize: 9, numClasses: 10 };
+    const framed: DataSet = {
+      images: Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]),
+      labels: Uint8Array.from([1]),
+      count: 1,
+      imageSize: 9,
+      numClasses: 10,
+    };
     assert.equal(asciiDigit(framed, 0), ' @', 'blank rows above and below are left out');
     assert.throws(() => asciiDigit(data, 2), RangeError);
   });
@@ -126,7 +149,16 @@ describe('notebook display helpers', () => {
   });
 
   test('textTable aligns columns, numbers to the right', () => {
-    assert.equal(textTable(['name', 'value'], [['a', 1], ['bcd', 22]]), 'name  value\n----  -----\na         1\nbcd      22');
+    assert.equal(
+      textTable(
+        ['name', 'value'],
+        [
+          ['a', 1],
+          ['bcd', 22],
+        ],
+      ),
+      'name  value\n----  -----\na         1\nbcd      22',
+    );
   });
 });
 
@@ -143,7 +175,7 @@ describe('runInNotebook', () => {
     assert.equal(calls[1].stopOnSigint, false, 'an explicit stopOnSigint wins');
   });
 
-  test('the SIGINT listener is added after the cell\'s synchronous start (tslab loses listeners added during it)', async () => {
+  test("the SIGINT listener is added after the cell's synchronous start (tslab loses listeners added during it)", async () => {
     await setupBackend('wasm');
     const data = mnistFromBytes(mnistLikeFiles(50, 10));
     const trainer = new Trainer(data, { config: { layer1Node: 4, batchSize: 5, trainingSteps: 3, evalEvery: 3 } });
@@ -159,11 +191,19 @@ describe('runInNotebook', () => {
 });
 
 describe('findJupyter', () => {
-  const has = (modules: Record<string, string[]>) => (python: string, code: string) => (modules[python] ?? []).some((m) => code === `import ${m}`);
+  const has = (modules: Record<string, string[]>) => (python: string, code: string) =>
+    (modules[python] ?? []).some((m) => code === `import ${m}`);
 
   test('prefers JUPYTER_PYTHON, then python3, and JupyterLab over the classic Notebook', () => {
-    const check = has({ '/opt/py': ['jupyter_client', 'notebook'], python3: ['jupyter_client', 'jupyterlab', 'notebook'] });
-    assert.deepEqual(findJupyter({ PATH: '', JUPYTER_PYTHON: '/opt/py' }, check), { python: '/opt/py', app: 'notebook', args: [] });
+    const check = has({
+      '/opt/py': ['jupyter_client', 'notebook'],
+      python3: ['jupyter_client', 'jupyterlab', 'notebook'],
+    });
+    assert.deepEqual(findJupyter({ PATH: '', JUPYTER_PYTHON: '/opt/py' }, check), {
+      python: '/opt/py',
+      app: 'notebook',
+      args: [],
+    });
     assert.deepEqual(findJupyter({ PATH: '' }, check), { python: 'python3', app: 'jupyterlab', args: [] });
   });
 
@@ -203,21 +243,25 @@ interface Notebook {
 
 const joined = (text: string | string[] | undefined) => (Array.isArray(text) ? text.join('') : (text ?? ''));
 
-/** A chart in a text/html output: a slot that the charts' display code (src/charts/display.ts) draws a Plotly chart into. */
+/**
+ * A chart in a text/html output: a slot that the charts' display code (src/charts/display.ts) draws a Plotly chart
+ * into.
+ */
 const CHART_DIV = /data-chart-slot="/g;
-
 
 function readOutputs(notebook: Notebook): Outputs {
   const result: Outputs = { errors: [], text: '', html: '', charts: 0, images: 0, notRun: 0 };
   notebook.cells.forEach((cell, index) => {
     if (cell.cell_type !== 'code') return;
-    if (joined(cell.source).trim() !== '' && (cell.execution_count === null || cell.execution_count === undefined)) result.notRun++;
+    if (joined(cell.source).trim() !== '' && (cell.execution_count === null || cell.execution_count === undefined))
+      result.notRun++;
     for (const output of cell.outputs ?? []) {
       const where = `cell ${index + 1}`;
       if (output.output_type === 'error') result.errors.push(`${where}: ${output.ename}: ${output.evalue}`);
       if (output.output_type === 'stream') {
         const text = joined(output.text);
-        if (output.name === 'stderr' && /Error/.test(text)) result.errors.push(`${where} (stderr): ${text.trim().slice(0, 2000)}`);
+        if (output.name === 'stderr' && /Error/.test(text))
+          result.errors.push(`${where} (stderr): ${text.trim().slice(0, 2000)}`);
         if (output.name === 'stdout') result.text += text;
       }
       if (output.data !== undefined) {
@@ -248,19 +292,30 @@ function notebooks(): string[] {
 
 /** Why the notebook tests cannot run here, or null when they can. */
 function missingTools(): string | null {
-  const python = spawnSync(PYTHON, ['-c', 'import nbclient, nbconvert, nbformat, jupyter_client'], { encoding: 'utf8' });
+  const python = spawnSync(PYTHON, ['-c', 'import nbclient, nbconvert, nbformat, jupyter_client'], {
+    encoding: 'utf8',
+  });
   if (python.error !== undefined || python.status !== 0) {
     return `${PYTHON} with nbclient and nbconvert is needed (npm run test:setup installs them): ${python.error?.message ?? python.stderr.trim().split('\n').at(-1)}`;
   }
-  if (!existsSync(CHROMIUM)) return `Chromium is needed at ${CHROMIUM} (npm run test:setup installs it; or set CHROMIUM_PATH)`;
+  if (!existsSync(CHROMIUM))
+    return `Chromium is needed at ${CHROMIUM} (npm run test:setup installs it; or set CHROMIUM_PATH)`;
   return null;
 }
 
 /** Registers the tslab kernel with Jupyter unless it is there already. */
 function ensureKernel(): void {
-  const listed = spawnSync(PYTHON, ['-c', 'from jupyter_client.kernelspec import KernelSpecManager as M; print("\\n".join(M().find_kernel_specs()))'], { encoding: 'utf8' });
+  const listed = spawnSync(
+    PYTHON,
+    ['-c', 'from jupyter_client.kernelspec import KernelSpecManager as M; print("\\n".join(M().find_kernel_specs()))'],
+    { encoding: 'utf8' },
+  );
   if (listed.status === 0 && listed.stdout.split('\n').includes('tslab')) return;
-  const install = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'), 'install', `--python=${PYTHON}`], { encoding: 'utf8' });
+  const install = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'), 'install', `--python=${PYTHON}`],
+    { encoding: 'utf8' },
+  );
   assert.equal(install.status, 0, `could not register the tslab kernel:\n${install.stdout}${install.stderr}`);
 }
 
@@ -320,9 +375,13 @@ async function inspectPage(html: string, screenshot: string): Promise<{ report: 
       page.evaluate((): PageReport => {
         // Each chart slot gets a Plotly graph div (class js-plotly-plot) once drawn.
         const slots = Array.from(document.querySelectorAll('[data-chart-slot]'));
-        const plots = slots.map((slot) => slot.querySelector('.js-plotly-plot') as (Element & { _fullData?: { visible?: unknown }[] }) | null);
+        const plots = slots.map(
+          (slot) => slot.querySelector('.js-plotly-plot') as (Element & { _fullData?: { visible?: unknown }[] }) | null,
+        );
         // The visible traces of each drawn plot (scatter, bar, heatmap, ...).
-        const traces = plots.map((plot) => (plot === null ? 0 : (plot._fullData ?? []).filter((trace) => trace.visible !== false).length));
+        const traces = plots.map((plot) =>
+          plot === null ? 0 : (plot._fullData ?? []).filter((trace) => trace.visible !== false).length,
+        );
         const undrawn = plots.filter((plot) => plot === null || plot.querySelector('.main-svg') === null).length;
         return { charts: slots.length, traces, undrawn };
       });
@@ -356,78 +415,142 @@ describe('notebooks', () => {
   before(() => rmSync(join(ARTIFACTS, 'runs'), { recursive: true, force: true }));
 
   for (const name of found) {
-    test(`${name} runs in Jupyter (tslab kernel, MNIST_STEPS=${STEPS}) and its charts draw`, { timeout: 40 * 60_000 }, async (t) => {
-      assert.equal(missing, null, missing ?? '');
-      assert.ok(existsSync(join(ROOT, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (the notebooks import ../dist)');
-      const source = JSON.parse(readFileSync(join(NOTEBOOKS, name), 'utf8')) as Notebook;
-      assert.equal(source.metadata.kernelspec?.name, 'tslab', `${name} must use the tslab kernel`);
-      ensureKernel();
-      mkdirSync(ARTIFACTS, { recursive: true });
-      const base = name.replace(/\.ipynb$/, '');
-      const executed = join(ARTIFACTS, name);
-      rmSync(executed, { force: true });
+    test(
+      `${name} runs in Jupyter (tslab kernel, MNIST_STEPS=${STEPS}) and its charts draw`,
+      { timeout: 40 * 60_000 },
+      async (t) => {
+        assert.equal(missing, null, missing ?? '');
+        assert.ok(
+          existsSync(join(ROOT, 'dist', 'index.js')),
+          'dist/ is missing: run `npm run build` first (the notebooks import ../dist)',
+        );
+        const source = JSON.parse(readFileSync(join(NOTEBOOKS, name), 'utf8')) as Notebook;
+        assert.equal(source.metadata.kernelspec?.name, 'tslab', `${name} must use the tslab kernel`);
+        ensureKernel();
+        mkdirSync(ARTIFACTS, { recursive: true });
+        const base = name.replace(/\.ipynb$/, '');
+        const executed = join(ARTIFACTS, name);
+        rmSync(executed, { force: true });
 
-      const started = Date.now();
-      const execution = await run(PYTHON, [EXECUTOR, join(NOTEBOOKS, name), executed, '--kernel', 'tslab', '--timeout', String(CELL_TIMEOUT_SECONDS)], { cwd: ROOT, env: kernelEnv() });
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      assert.ok(existsSync(executed), `${name}: no executed copy was written (exit ${execution.status}):\n${tail(execution.stderr)}`);
-      const outputs = readOutputs(JSON.parse(readFileSync(executed, 'utf8')) as Notebook);
-      assert.deepEqual(outputs.errors, [], `${name} shows errors (executed copy: ${executed}):\n${outputs.errors.join('\n')}`);
-      assert.equal(execution.status, 0, `${name} failed after ${seconds} s (executed copy: ${executed}):\n${tail(execution.stderr)}`);
-      assert.equal(outputs.notRun, 0, `${name}: ${outputs.notRun} code cells did not run`);
-      EXPECTED[name]?.(outputs);
-      t.diagnostic(`${name}: executed in ${seconds} s, ${outputs.charts} charts`);
+        const started = Date.now();
+        const execution = await run(
+          PYTHON,
+          [EXECUTOR, join(NOTEBOOKS, name), executed, '--kernel', 'tslab', '--timeout', String(CELL_TIMEOUT_SECONDS)],
+          { cwd: ROOT, env: kernelEnv() },
+        );
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        assert.ok(
+          existsSync(executed),
+          `${name}: no executed copy was written (exit ${execution.status}):\n${tail(execution.stderr)}`,
+        );
+        const outputs = readOutputs(JSON.parse(readFileSync(executed, 'utf8')) as Notebook);
+        assert.deepEqual(
+          outputs.errors,
+          [],
+          `${name} shows errors (executed copy: ${executed}):\n${outputs.errors.join('\n')}`,
+        );
+        assert.equal(
+          execution.status,
+          0,
+          `${name} failed after ${seconds} s (executed copy: ${executed}):\n${tail(execution.stderr)}`,
+        );
+        assert.equal(outputs.notRun, 0, `${name}: ${outputs.notRun} code cells did not run`);
+        EXPECTED[name]?.(outputs);
+        t.diagnostic(`${name}: executed in ${seconds} s, ${outputs.charts} charts`);
 
-      // The executed notebook as a web page, as nbconvert renders it, in a real browser.
-      const html = join(ARTIFACTS, `${base}.html`);
-      rmSync(html, { force: true });
-      const conversion = await run(PYTHON, ['-m', 'nbconvert', '--to', 'html', '--output-dir', ARTIFACTS, executed], { cwd: ROOT, env: kernelEnv() });
-      assert.equal(conversion.status, 0, `nbconvert failed for ${name}:\n${tail(conversion.stderr)}`);
-      assert.ok(existsSync(html), `nbconvert wrote no ${html}`);
-      const { report, pageErrors } = await inspectPage(html, join(ARTIFACTS, `${base}.png`));
-      assert.deepEqual(pageErrors, [], `${base}.html: errors in the page`);
-      assert.equal(report.charts, outputs.charts, `${base}.html: ${outputs.charts} chart outputs in the notebook, ${report.charts} chart divs in the page`);
-      assert.equal(report.undrawn, 0, `${base}.html: ${report.undrawn} of ${report.charts} charts were not drawn`);
-      report.traces.forEach((traces, index) => assert.ok(traces >= 1, `${base}.html: chart ${index + 1} has no trace`));
-      t.diagnostic(`${base}.html: ${report.charts} charts drawn, traces per chart ${report.traces.join(' ')}`);
-    });
+        // The executed notebook as a web page, as nbconvert renders it, in a real browser.
+        const html = join(ARTIFACTS, `${base}.html`);
+        rmSync(html, { force: true });
+        const conversion = await run(PYTHON, ['-m', 'nbconvert', '--to', 'html', '--output-dir', ARTIFACTS, executed], {
+          cwd: ROOT,
+          env: kernelEnv(),
+        });
+        assert.equal(conversion.status, 0, `nbconvert failed for ${name}:\n${tail(conversion.stderr)}`);
+        assert.ok(existsSync(html), `nbconvert wrote no ${html}`);
+        const { report, pageErrors } = await inspectPage(html, join(ARTIFACTS, `${base}.png`));
+        assert.deepEqual(pageErrors, [], `${base}.html: errors in the page`);
+        assert.equal(
+          report.charts,
+          outputs.charts,
+          `${base}.html: ${outputs.charts} chart outputs in the notebook, ${report.charts} chart divs in the page`,
+        );
+        assert.equal(report.undrawn, 0, `${base}.html: ${report.undrawn} of ${report.charts} charts were not drawn`);
+        report.traces.forEach((traces, index) =>
+          assert.ok(traces >= 1, `${base}.html: chart ${index + 1} has no trace`),
+        );
+        t.diagnostic(`${base}.html: ${report.charts} charts drawn, traces per chart ${report.traces.join(' ')}`);
+      },
+    );
   }
 });
 
 describe('interrupting the kernel during training', () => {
-  test('stops the run within a few steps with one calm line, runs the queued cell, keeps the history and the kernel, and frees every tensor on dispose', { timeout: 10 * 60_000 }, () => {
-    assert.equal(missingTools(), null, missingTools() ?? '');
-    ensureKernel();
-    // The script trains in one cell, sends Jupyter's interrupt (SIGINT) once step 200 is passed,
-    // then asks the same kernel where the run stands.
-    const result = spawnSync(PYTHON, [INTERRUPTER, NOTEBOOKS], {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
-      timeout: 9 * 60_000,
-    });
-    assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
-    const findings = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
-      interruptedCell: { status: string; secondsToIdle: number; stdoutAfterMarker: string[]; stderr: string; errorOutputs: number };
-      queuedCell: { status: string; report: { status: string; step: number; recorded: number } | null };
-      afterInterrupt: { status: string; step: number; recorded: number; tensors: number };
-      threeSecondsLater: { step: number };
-      kernelAlive: boolean;
-      afterDispose: { tensors: number };
-    };
-    const cell = findings.interruptedCell;
-    assert.equal(cell.status, 'ok', 'the interrupted cell ends normally');
-    assert.equal(cell.stderr, '', 'nothing on stderr (no stack trace)');
-    assert.equal(cell.errorOutputs, 0, 'no error output');
-    assert.ok(cell.secondsToIdle < 5, `the kernel is idle ${cell.secondsToIdle} s after the interrupt`);
-    assert.equal(cell.stdoutAfterMarker.length, 1, `one line after the interrupt: ${JSON.stringify(cell.stdoutAfterMarker)}`);
-    assert.equal(cell.stdoutAfterMarker[0], `interrupted at step ${findings.afterInterrupt.step.toLocaleString('en-US')} of 100,000: the history so far is kept in trainer.history`);
-    assert.equal(findings.queuedCell.status, 'ok', 'the cell queued after the training cell runs');
-    assert.deepEqual(findings.queuedCell.report, { ...findings.queuedCell.report, status: 'stopped', step: findings.afterInterrupt.step, recorded: findings.afterInterrupt.recorded }, 'and sees the history');
-    assert.equal(findings.kernelAlive, true, 'the kernel survives the interrupt');
-    assert.equal(findings.afterInterrupt.status, 'stopped');
-    assert.ok(findings.afterInterrupt.step >= 200 && findings.afterInterrupt.step < 260, `stopped at step ${findings.afterInterrupt.step}, soon after step 200`);
-    assert.equal(findings.threeSecondsLater.step, findings.afterInterrupt.step, 'no training goes on in the background');
-    assert.ok(findings.afterInterrupt.recorded >= 20, 'the history so far is kept');
-    assert.equal(findings.afterDispose.tensors, 0, 'no tensor left after dispose');
-  });
+  test(
+    'stops the run within a few steps with one calm line, runs the queued cell, keeps the history and the kernel, and frees every tensor on dispose',
+    { timeout: 10 * 60_000 },
+    () => {
+      assert.equal(missingTools(), null, missingTools() ?? '');
+      ensureKernel();
+      // The script trains in one cell, sends Jupyter's interrupt (SIGINT) once step 200 is passed,
+      // then asks the same kernel where the run stands.
+      const result = spawnSync(PYTHON, [INTERRUPTER, NOTEBOOKS], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
+        timeout: 9 * 60_000,
+      });
+      assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
+      const findings = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+        interruptedCell: {
+          status: string;
+          secondsToIdle: number;
+          stdoutAfterMarker: string[];
+          stderr: string;
+          errorOutputs: number;
+        };
+        queuedCell: { status: string; report: { status: string; step: number; recorded: number } | null };
+        afterInterrupt: { status: string; step: number; recorded: number; tensors: number };
+        threeSecondsLater: { step: number };
+        kernelAlive: boolean;
+        afterDispose: { tensors: number };
+      };
+      const cell = findings.interruptedCell;
+      assert.equal(cell.status, 'ok', 'the interrupted cell ends normally');
+      assert.equal(cell.stderr, '', 'nothing on stderr (no stack trace)');
+      assert.equal(cell.errorOutputs, 0, 'no error output');
+      assert.ok(cell.secondsToIdle < 5, `the kernel is idle ${cell.secondsToIdle} s after the interrupt`);
+      assert.equal(
+        cell.stdoutAfterMarker.length,
+        1,
+        `one line after the interrupt: ${JSON.stringify(cell.stdoutAfterMarker)}`,
+      );
+      assert.equal(
+        cell.stdoutAfterMarker[0],
+        `interrupted at step ${findings.afterInterrupt.step.toLocaleString('en-US')} of 100,000: the history so far is kept in trainer.history`,
+      );
+      assert.equal(findings.queuedCell.status, 'ok', 'the cell queued after the training cell runs');
+      assert.deepEqual(
+        findings.queuedCell.report,
+        {
+          ...findings.queuedCell.report,
+          status: 'stopped',
+          step: findings.afterInterrupt.step,
+          recorded: findings.afterInterrupt.recorded,
+        },
+        'and sees the history',
+      );
+      assert.equal(findings.kernelAlive, true, 'the kernel survives the interrupt');
+      assert.equal(findings.afterInterrupt.status, 'stopped');
+      assert.ok(
+        findings.afterInterrupt.step >= 200 && findings.afterInterrupt.step < 260,
+        `stopped at step ${findings.afterInterrupt.step}, soon after step 200`,
+      );
+      assert.equal(
+        findings.threeSecondsLater.step,
+        findings.afterInterrupt.step,
+        'no training goes on in the background',
+      );
+      assert.ok(findings.afterInterrupt.recorded >= 20, 'the history so far is kept');
+      assert.equal(findings.afterDispose.tensors, 0, 'no tensor left after dispose');
+    },
+  );
 });

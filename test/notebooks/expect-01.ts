@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import type { Outputs } from './outputs';
 
-
 /** Differences below this count as equal: float32 in another order differs by about 1e-7. */
 export const TOLERANCE = 1e-5;
 
@@ -15,7 +14,11 @@ export const TOLERANCE = 1e-5;
 const QUANTITIES = [
   'logits (moving averages)',
   'loss',
-  ...['weights1', 'biases1', 'weights2', 'biases2'].flatMap((name) => [`gradient of ${name}`, `${name} after one step`, `average of ${name} after one step`]),
+  ...['weights1', 'biases1', 'weights2', 'biases2'].flatMap((name) => [
+    `gradient of ${name}`,
+    `${name} after one step`,
+    `average of ${name} after one step`,
+  ]),
 ];
 
 /** The rows of the notebook-vs-package table: quantity and its printed difference. */
@@ -36,12 +39,18 @@ export function check(o: Outputs): void {
   assert.match(o.text, /^backend: \w+/m, 'the backend in use is shown');
   const lines = o.text.match(/^训练轮数: \d+ ,准确率: \d+(\.\d+)? %$/gm) ?? [];
   // The notebook's own loop prints 5 (steps 0-200), the long run at least 2 (its start and end).
-  assert.ok(lines.length >= 7, `expected the tutorial's accuracy lines "训练轮数: <step> ,准确率: <acc> %" of both loops, found ${lines.length}`);
+  assert.ok(
+    lines.length >= 7,
+    `expected the tutorial's accuracy lines "训练轮数: <step> ,准确率: <acc> %" of both loops, found ${lines.length}`,
+  );
 
   const rows = differenceRows(o.text);
   assert.deepEqual([...rows.keys()].sort(), [...QUANTITIES].sort(), 'the table compares every quantity');
   for (const [quantity, difference] of rows) {
-    assert.ok(Number.isFinite(difference) && difference >= 0 && difference < TOLERANCE, `notebook vs package, ${quantity}: ${difference} (tolerance ${TOLERANCE})`);
+    assert.ok(
+      Number.isFinite(difference) && difference >= 0 && difference < TOLERANCE,
+      `notebook vs package, ${quantity}: ${difference} (tolerance ${TOLERANCE})`,
+    );
   }
   const largest = /^largest difference (\S+): below the tolerance of 1e-5$/m.exec(o.text);
   assert.ok(largest !== null, 'the line "largest difference <d>: below the tolerance of 1e-5" is printed');
@@ -54,7 +63,11 @@ export function check(o: Outputs): void {
   // The notebook frees its own model before the long run, and the trainer after it.
   assert.match(o.text, /^freed \d+ tensors; 0 still allocated$/m, "the notebook's own model leaves no tensor behind");
   assert.match(o.text, /^tensors still allocated: 0$/m, 'no tensor is left at the end');
-  assert.match(o.text, /^saved the run as (runs|\$MNIST_RUNS_DIR)\/notebook-01/m, 'the saved run is named, not given as a machine path');
+  assert.match(
+    o.text,
+    /^saved the run as (runs|\$MNIST_RUNS_DIR)\/notebook-01/m,
+    'the saved run is named, not given as a machine path',
+  );
 
   assert.ok(o.charts >= 1, `expected at least one chart, found ${o.charts}`);
   assert.ok(o.images >= 1, 'expected the picture of a few training digits');

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import type { Outputs } from './outputs';
 
-
 /** The rows of the first plain-text table whose header line matches `header` (cells split on two spaces or more). */
 function table(text: string, header: RegExp, what: string): string[][] {
   const lines = text.split('\n');
@@ -23,17 +22,33 @@ function table(text: string, header: RegExp, what: string): string[][] {
   return rows;
 }
 
-const TRICKS = ['full recipe', 'no moving average', 'no L2', 'no learning-rate decay', 'no hidden layer', 'no ReLU', 'no ReLU, learning rate 0.1'];
+const TRICKS = [
+  'full recipe',
+  'no moving average',
+  'no L2',
+  'no learning-rate decay',
+  'no hidden layer',
+  'no ReLU',
+  'no ReLU, learning rate 0.1',
+];
 
 export function check(o: Outputs): void {
   assert.deepEqual(o.errors, []);
   assert.match(o.text, /^backend: \w+/m, 'the backend in use is shown');
-  assert.match(o.text, /^\d+ runs: \d+ trained now \(.+ of training added up\), \d+ reused.*; the sweep took .+ of wall time\./m, "the sweep's wall time, trained against reused");
+  assert.match(
+    o.text,
+    /^\d+ runs: \d+ trained now \(.+ of training added up\), \d+ reused.*; the sweep took .+ of wall time\./m,
+    "the sweep's wall time, trained against reused",
+  );
   assert.match(o.text, /three runs against three: ranges apart by chance alone 1 in 10/);
   assert.match(o.text, /one run against three: 1 in 2/);
 
   // The summary of the tricks: every variant with three seeds or more, mean, sd and range.
-  const summary = table(o.text, /^variant\s+seeds\s+n\s+validation mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/, 'summary of the tricks');
+  const summary = table(
+    o.text,
+    /^variant\s+seeds\s+n\s+validation mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/,
+    'summary of the tricks',
+  );
   for (const name of TRICKS) {
     const row = summary.find((r) => r[0] === name);
     assert.ok(row !== undefined, `the summary of the tricks has a row "${name}"`);
@@ -45,18 +60,43 @@ export function check(o: Outputs): void {
   assert.match(full[5], /^\d+\.\d\d–\d+\.\d\d$/, 'the range is printed');
   assert.match(o.text, /^(beyond the spread|within the spread): /m, 'the conclusions of the rule are printed in words');
 
-  const fit = table(o.text, /^variant\s+n\s+training \(%\)\s+validation \(%\)\s+training − validation \(points\)$/, 'training against validation accuracy');
-  assert.ok(fit.some((r) => r[0] === 'no L2') && fit.some((r) => r[0] === 'full recipe'), 'training against validation for the full recipe and no L2');
+  const fit = table(
+    o.text,
+    /^variant\s+n\s+training \(%\)\s+validation \(%\)\s+training − validation \(points\)$/,
+    'training against validation accuracy',
+  );
+  assert.ok(
+    fit.some((r) => r[0] === 'no L2') && fit.some((r) => r[0] === 'full recipe'),
+    'training against validation for the full recipe and no L2',
+  );
   assert.match(o.text, /^training minus validation accuracy: -?\d+\.\d\d points with L2, -?\d+\.\d\d points without$/m);
-  const average = table(o.text, /^variant\s+n\s+moving averages \(%\)\s+live parameters \(%\)\s+gain \(points\)\s+gain per run$/, 'moving averages against live parameters');
-  assert.ok(average.some((r) => r[0] === 'no learning-rate decay'), 'the moving average without decay');
+  const average = table(
+    o.text,
+    /^variant\s+n\s+moving averages \(%\)\s+live parameters \(%\)\s+gain \(points\)\s+gain per run$/,
+    'moving averages against live parameters',
+  );
+  assert.ok(
+    average.some((r) => r[0] === 'no learning-rate decay'),
+    'the moving average without decay',
+  );
 
   const dead = table(o.text, /^variant\s+seed\s+dead hidden units\s+share \(%\)$/, 'dead hidden units');
   const rate = dead.find((r) => r[0] === 'learning rate 2.0');
   assert.ok(rate !== undefined, 'the dead units of learning rate 2.0');
   assert.match(rate[2], /^\d+ of 500$/);
 
-  const test = table(o.text, /^variant\s+seeds\s+n\s+test mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/, 'final test table');
-  for (const name of [...TRICKS, 'learning rate 2.0', 'hidden 1000']) assert.ok(test.some((r) => r[0] === name), `the final test table has a row "${name}"`);
-  assert.ok(o.charts >= 3, `expected the live chart of all runs and the charts of each section, found ${o.charts} charts`);
+  const test = table(
+    o.text,
+    /^variant\s+seeds\s+n\s+test mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/,
+    'final test table',
+  );
+  for (const name of [...TRICKS, 'learning rate 2.0', 'hidden 1000'])
+    assert.ok(
+      test.some((r) => r[0] === name),
+      `the final test table has a row "${name}"`,
+    );
+  assert.ok(
+    o.charts >= 3,
+    `expected the live chart of all runs and the charts of each section, found ${o.charts} charts`,
+  );
 }

@@ -1,4 +1,6 @@
-/** What an executed notebook's outputs hold, for the checks of test/notebooks.test.ts and test/notebooks/expect-*.ts. */
+/**
+ * What an executed notebook's outputs hold, for the checks of test/notebooks.test.ts and test/notebooks/expect-*.ts.
+ */
 export interface Outputs {
   /** Error outputs and stderr text that mentions an error, one line each. */
   errors: string[];

@@ -12,7 +12,10 @@ const FIXTURE = join(packageRoot(), 'test', 'fixtures', 'digit-7.png');
 
 /** The embedded source, evaluated alone in an empty context as the widget's page does. */
 function embedded(): typeof preprocessRgba {
-  return runInNewContext(`${digitPreprocessSource()}\npreprocessRgba;`, { Float32Array, Math }) as typeof preprocessRgba;
+  return runInNewContext(`${digitPreprocessSource()}\npreprocessRgba;`, {
+    Float32Array,
+    Math,
+  }) as typeof preprocessRgba;
 }
 
 /** An RGBA picture: a dark ring and a bar on light paper, at a given size and position. */
@@ -43,10 +46,16 @@ describe('digitPreprocessSource', () => {
       const theirs: GrayPreprocessResult = page(rgba, width, height, 0.1);
       assert.equal(theirs.problem, undefined);
       assert.deepEqual(Array.from(theirs.pixels!), Array.from(ours.pixels!));
-      assert.deepEqual(JSON.parse(JSON.stringify({ ...theirs.steps, stages: theirs.steps!.stages.map((s) => s.description) })), JSON.parse(JSON.stringify({ ...ours.steps, stages: ours.steps!.stages.map((s) => s.description) })));
+      assert.deepEqual(
+        JSON.parse(JSON.stringify({ ...theirs.steps, stages: theirs.steps!.stages.map((s) => s.description) })),
+        JSON.parse(JSON.stringify({ ...ours.steps, stages: ours.steps!.stages.map((s) => s.description) })),
+      );
     }
     // The PNG pipeline is the same code.
-    assert.deepEqual(Array.from(preprocessDigitImage(FIXTURE).pixels), Array.from(page(new Uint8Array(png.data), png.width, png.height, 0.1).pixels!));
+    assert.deepEqual(
+      Array.from(preprocessDigitImage(FIXTURE).pixels),
+      Array.from(page(new Uint8Array(png.data), png.width, png.height, 0.1).pixels!),
+    );
   });
 
   it('says why a blank picture holds no digit', () => {

@@ -11,7 +11,15 @@ import { makeConfig } from '../../src/core/config';
 import { createParams, disposeParams, forward } from '../../src/core/model';
 import { DigitImageError, preprocessDigitImage } from '../../src/predict/digit-image';
 import { centreOfMass, resizeArea, rgbaToGray } from '../../src/predict/digit-preprocess';
-import { confusionMatrix, matrixAccuracy, mostConfidentMistakes, perClassAccuracy, pickImages, predict, predictedClasses } from '../../src/predict/predict';
+import {
+  confusionMatrix,
+  matrixAccuracy,
+  mostConfidentMistakes,
+  perClassAccuracy,
+  pickImages,
+  predict,
+  predictedClasses,
+} from '../../src/predict/predict';
 import { packageRoot } from '../../src/util/package-root';
 
 const root = packageRoot();
@@ -43,9 +51,17 @@ describe('predict', () => {
       assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
       assert.ok(row.every((p) => p >= 0 && p <= 1));
     }
-    const logits = tf.tidy(() => tf.softmax(forward(tf.tensor2d(images.subarray(2100 * 784, 2101 * 784), [1, 784]), params, null)).dataSync());
+    const logits = tf.tidy(() =>
+      tf.softmax(forward(tf.tensor2d(images.subarray(2100 * 784, 2101 * 784), [1, 784]), params, null)).dataSync(),
+    );
     probabilities[2100].forEach((p, i) => assert.ok(Math.abs(p - logits[i]) < 1e-6));
-    assert.deepEqual(predictedClasses([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]), [1, 0]);
+    assert.deepEqual(
+      predictedClasses([
+        [0.1, 0.7, 0.2],
+        [0.5, 0.2, 0.3],
+      ]),
+      [1, 0],
+    );
     assert.equal(predict(params, images, 0).length, 0);
     assert.throws(() => predict(params, images.subarray(0, 100), 1), /need 784 values, got 100/);
     disposeParams(params);
@@ -75,7 +91,10 @@ describe('confusion matrix and accuracy', () => {
     const ten = confusionMatrix(Uint8Array.from([3, 3, 9]), [3, 5, 9]);
     assert.equal(ten.length, 10);
     assert.equal(ten[3][5], 1);
-    assert.equal(ten.flat().reduce((a, b) => a + b, 0), 3);
+    assert.equal(
+      ten.flat().reduce((a, b) => a + b, 0),
+      3,
+    );
   });
 
   it('rejects mismatched lengths and out-of-range classes', () => {
@@ -121,7 +140,12 @@ describe('confusion matrix and accuracy', () => {
 });
 
 /** A PNG with `draw(x, y)` giving RGBA for each pixel. */
-function pngBytes(width: number, height: number, draw: (x: number, y: number) => [number, number, number, number], colorType: 0 | 2 | 4 | 6 = 6): Buffer {
+function pngBytes(
+  width: number,
+  height: number,
+  draw: (x: number, y: number) => [number, number, number, number],
+  colorType: 0 | 2 | 4 | 6 = 6,
+): Buffer {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) png.data.set(draw(x, y), (y * width + x) * 4);
@@ -197,7 +221,12 @@ describe('preprocessDigitImage', () => {
   });
 
   it('keeps a light digit on a dark background as it is, and reads gray PNGs', () => {
-    const bytes = pngBytes(30, 20, (x, y) => (y >= 8 && y < 12 && x >= 3 && x < 27 ? [220, 220, 220, 255] : [20, 20, 20, 255]), 0);
+    const bytes = pngBytes(
+      30,
+      20,
+      (x, y) => (y >= 8 && y < 12 && x >= 3 && x < 27 ? [220, 220, 220, 255] : [20, 20, 20, 255]),
+      0,
+    );
     const { pixels, steps } = preprocessDigitImage(bytes);
     assert.equal(steps.inverted, false);
     assert.deepEqual(steps.scaled, { width: 20, height: 3 });
@@ -206,7 +235,12 @@ describe('preprocessDigitImage', () => {
   });
 
   it('uses luminance for colours: a red digit on white is ink', () => {
-    const bytes = pngBytes(20, 20, (x, y) => (x >= 8 && x < 12 && y >= 2 && y < 18 ? [200, 0, 0, 255] : [255, 255, 255, 255]), 2);
+    const bytes = pngBytes(
+      20,
+      20,
+      (x, y) => (x >= 8 && x < 12 && y >= 2 && y < 18 ? [200, 0, 0, 255] : [255, 255, 255, 255]),
+      2,
+    );
     const { steps } = preprocessDigitImage(bytes);
     assert.equal(steps.inverted, true);
     assert.deepEqual(steps.box, { x: 8, y: 2, width: 4, height: 16 });
@@ -217,23 +251,41 @@ describe('preprocessDigitImage', () => {
   it('names the file in its errors', async () => {
     const text = join(scratch, 'notes.png');
     await writeFile(text, 'this is not an image');
-    assert.throws(() => preprocessDigitImage(text), (error: Error) => {
-      assert.ok(error instanceof DigitImageError);
-      assert.equal(error.message, `${text}: not a PNG image (the PNG signature is missing); save the drawing as .png`);
-      return true;
-    });
+    assert.throws(
+      () => preprocessDigitImage(text),
+      (error: Error) => {
+        assert.ok(error instanceof DigitImageError);
+        assert.equal(
+          error.message,
+          `${text}: not a PNG image (the PNG signature is missing); save the drawing as .png`,
+        );
+        return true;
+      },
+    );
     const empty = join(scratch, 'empty.png');
     await writeFile(empty, '');
     assert.throws(() => preprocessDigitImage(empty), { message: `${empty}: the file is empty, not a PNG image` });
     const truncated = join(scratch, 'truncated.png');
     await writeFile(truncated, readFileSync(FIXTURE).subarray(0, 60));
-    assert.throws(() => preprocessDigitImage(truncated), new RegExp(`${truncated.replace(/\//g, '\\/')}: truncated PNG image`));
+    assert.throws(
+      () => preprocessDigitImage(truncated),
+      new RegExp(`${truncated.replace(/\//g, '\\/')}: truncated PNG image`),
+    );
     assert.throws(() => preprocessDigitImage(join(scratch, 'missing.png')), /missing\.png: file not found/);
     assert.throws(() => preprocessDigitImage(scratch), /is a folder, not a PNG file/);
     const blank = join(scratch, 'blank.png');
-    await writeFile(blank, pngBytes(10, 10, () => [250, 250, 250, 255]));
-    assert.throws(() => preprocessDigitImage(blank), new RegExp(`${blank.replace(/\//g, '\\/')}: no digit found: the image is blank`));
-    assert.throws(() => preprocessDigitImage(new Uint8Array([1, 2, 3]), { name: 'upload.png' }), /^DigitImageError: upload\.png: not a PNG image/);
+    await writeFile(
+      blank,
+      pngBytes(10, 10, () => [250, 250, 250, 255]),
+    );
+    assert.throws(
+      () => preprocessDigitImage(blank),
+      new RegExp(`${blank.replace(/\//g, '\\/')}: no digit found: the image is blank`),
+    );
+    assert.throws(
+      () => preprocessDigitImage(new Uint8Array([1, 2, 3]), { name: 'upload.png' }),
+      /^DigitImageError: upload\.png: not a PNG image/,
+    );
   });
 });
 
@@ -254,15 +306,27 @@ describe('digit images are bounded before decoding', () => {
     const start = performance.now();
     // Only a header: decoding was never tried, or the error would be about the missing image data.
     assert.throws(() => preprocessDigitImage(pngHeader(20000, 20000), { name: 'huge.png' }), {
-      message: 'huge.png: the image is 20,000 x 20,000 pixels; the limit is 8,192 pixels a side and 16,777,216 pixels in all: scale it down (a digit needs a few hundred pixels a side)',
+      message:
+        'huge.png: the image is 20,000 x 20,000 pixels; the limit is 8,192 pixels a side and 16,777,216 pixels in all: scale it down (a digit needs a few hundred pixels a side)',
     });
     assert.ok(performance.now() - start < 100, 'refused at once');
-    assert.throws(() => preprocessDigitImage(pngHeader(5000, 4000), { name: 'wide.png' }), /^DigitImageError: wide\.png: the image is 5,000 x 4,000 pixels; the limit is/);
-    assert.throws(() => preprocessDigitImage(pngHeader(0, 10), { name: 'none.png' }), { message: 'none.png: the image has no pixels' });
+    assert.throws(
+      () => preprocessDigitImage(pngHeader(5000, 4000), { name: 'wide.png' }),
+      /^DigitImageError: wide\.png: the image is 5,000 x 4,000 pixels; the limit is/,
+    );
+    assert.throws(() => preprocessDigitImage(pngHeader(0, 10), { name: 'none.png' }), {
+      message: 'none.png: the image has no pixels',
+    });
     // A real image within the default limits but above given ones.
     const image = pngBytes(100, 60, (x) => (x > 40 && x < 60 ? [0, 0, 0, 255] : [255, 255, 255, 255]));
-    assert.throws(() => preprocessDigitImage(image, { name: 'small.png', limits: { maxSide: 64 } }), /^DigitImageError: small\.png: the image is 100 x 60 pixels; the limit is 64 pixels a side/);
-    assert.throws(() => preprocessDigitImage(image, { name: 'small.png', limits: { maxFileBytes: 100 } }), new RegExp(`^DigitImageError: small\\.png: the file is ${image.length} bytes; the limit is 100 bytes$`));
+    assert.throws(
+      () => preprocessDigitImage(image, { name: 'small.png', limits: { maxSide: 64 } }),
+      /^DigitImageError: small\.png: the image is 100 x 60 pixels; the limit is 64 pixels a side/,
+    );
+    assert.throws(
+      () => preprocessDigitImage(image, { name: 'small.png', limits: { maxFileBytes: 100 } }),
+      new RegExp(`^DigitImageError: small\\.png: the file is ${image.length} bytes; the limit is 100 bytes$`),
+    );
     assert.equal(preprocessDigitImage(image, { name: 'small.png' }).pixels.length, 784);
   });
 
@@ -270,19 +334,31 @@ describe('digit images are bounded before decoding', () => {
     const big = join(scratch, 'big.png');
     await writeFile(big, readFileSync(FIXTURE));
     const size = readFileSync(big).length;
-    assert.throws(() => preprocessDigitImage(big, { limits: { maxFileBytes: size - 1 } }), { message: `${big}: the file is ${size.toLocaleString('en-US')} bytes; the limit is ${(size - 1).toLocaleString('en-US')} bytes` });
+    assert.throws(() => preprocessDigitImage(big, { limits: { maxFileBytes: size - 1 } }), {
+      message: `${big}: the file is ${size.toLocaleString('en-US')} bytes; the limit is ${(size - 1).toLocaleString('en-US')} bytes`,
+    });
   });
 
   it('truncated and corrupt files give a clear error', () => {
     const fixture = readFileSync(FIXTURE);
-    assert.throws(() => preprocessDigitImage(fixture.subarray(0, 20), { name: 'cut.png' }), { message: 'cut.png: truncated PNG image: the file ends inside its header (20 bytes); save the image again' });
-    assert.throws(() => preprocessDigitImage(fixture.subarray(0, 60), { name: 'cut.png' }), /^DigitImageError: cut\.png: truncated PNG image: the file ends before the image does \(no IEND chunk\); save the image again \(/);
+    assert.throws(() => preprocessDigitImage(fixture.subarray(0, 20), { name: 'cut.png' }), {
+      message: 'cut.png: truncated PNG image: the file ends inside its header (20 bytes); save the image again',
+    });
+    assert.throws(
+      () => preprocessDigitImage(fixture.subarray(0, 60), { name: 'cut.png' }),
+      /^DigitImageError: cut\.png: truncated PNG image: the file ends before the image does \(no IEND chunk\); save the image again \(/,
+    );
     const renamed = Buffer.from(fixture);
     renamed.write('IHDX', 12, 'latin1');
-    assert.throws(() => preprocessDigitImage(renamed, { name: 'odd.png' }), { message: 'odd.png: corrupt PNG image: it does not start with an image header (IHDR chunk)' });
+    assert.throws(() => preprocessDigitImage(renamed, { name: 'odd.png' }), {
+      message: 'odd.png: corrupt PNG image: it does not start with an image header (IHDR chunk)',
+    });
     const damaged = Buffer.from(fixture);
     damaged.fill(0x55, 40, damaged.length - 20);
-    assert.throws(() => preprocessDigitImage(damaged, { name: 'damaged.png' }), /^DigitImageError: damaged\.png: cannot decode the PNG image \(/);
+    assert.throws(
+      () => preprocessDigitImage(damaged, { name: 'damaged.png' }),
+      /^DigitImageError: damaged\.png: cannot decode the PNG image \(/,
+    );
   });
 });
 

@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 // The module object itself (which src/io.ts calls into), so that mock.method can replace its functions.
-import { promises as fsPromises, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  promises as fsPromises,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
@@ -26,16 +35,26 @@ import { Trainer } from '../../src/train/trainer';
 import { type TrainerState } from '../../src/engine/step-engine';
 import { idxBytes } from '../helpers/idx';
 
-
 /** A tiny data set: 4 x 4 images, so that states are small and quick to make. */
 function tinyData() {
   const set = (count: number, offset: number) => ({
-    images: idxBytes([count, 4, 4], Array.from({ length: count * 16 }, (_, i) => (i * 37 + offset) % 256)),
-    labels: idxBytes([count], Array.from({ length: count }, (_, i) => (i + offset) % 10)),
+    images: idxBytes(
+      [count, 4, 4],
+      Array.from({ length: count * 16 }, (_, i) => (i * 37 + offset) % 256),
+    ),
+    labels: idxBytes(
+      [count],
+      Array.from({ length: count }, (_, i) => (i + offset) % 10),
+    ),
   });
   const train = set(60, 0);
   const test = set(20, 3);
-  const files: Record<MnistFileRole, Uint8Array> = { trainImages: train.images, trainLabels: train.labels, testImages: test.images, testLabels: test.labels };
+  const files: Record<MnistFileRole, Uint8Array> = {
+    trainImages: train.images,
+    trainLabels: train.labels,
+    testImages: test.images,
+    testLabels: test.labels,
+  };
   return mnistFromBytes(files, { validationSize: 10 });
 }
 
@@ -45,7 +64,10 @@ const CONFIG = { inputNode: 16, layer1Node: 5, batchSize: 8, trainingSteps: 12, 
 async function sampleState(steps = 7, config: Record<string, unknown> = CONFIG): Promise<TrainerState> {
   const trainer = new Trainer(tinyData(), { config });
   const controller = new AbortController();
-  await trainer.run({ signal: controller.signal, onProgress: (p) => (p.step >= steps ? controller.abort() : undefined) });
+  await trainer.run({
+    signal: controller.signal,
+    onProgress: (p) => (p.step >= steps ? controller.abort() : undefined),
+  });
   const state = trainer.state();
   trainer.dispose();
   return state;
@@ -74,7 +96,10 @@ function assertCheckpointError(fn: () => unknown, file: string, problem?: RegExp
   } catch (error) {
     caught = error;
   }
-  assert.ok(caught instanceof CheckpointError, `expected a CheckpointError, got ${caught === undefined ? 'no error' : String(caught)}`);
+  assert.ok(
+    caught instanceof CheckpointError,
+    `expected a CheckpointError, got ${caught === undefined ? 'no error' : String(caught)}`,
+  );
   assert.equal(caught.file, file);
   if (problem !== undefined) assert.match(caught.message, problem);
 }
@@ -125,7 +150,22 @@ describe('encodeCheckpoint / decodeCheckpoint', () => {
 
 describe('corrupt or truncated checkpoints', () => {
   it('every truncation is a CheckpointError', () => {
-    const lengths = new Set([0, 1, 10, 23, 24, 25, 27, 28, 29, 100, bytes.length - 33, bytes.length - 32, bytes.length - 31, bytes.length - 1]);
+    const lengths = new Set([
+      0,
+      1,
+      10,
+      23,
+      24,
+      25,
+      27,
+      28,
+      29,
+      100,
+      bytes.length - 33,
+      bytes.length - 32,
+      bytes.length - 31,
+      bytes.length - 1,
+    ]);
     for (let n = 0; n < bytes.length; n += 97) lengths.add(n);
     for (const n of lengths) assertCheckpointError(() => decodeCheckpoint(bytes.subarray(0, n), 'cut'), 'cut');
   });
@@ -137,13 +177,34 @@ describe('corrupt or truncated checkpoints', () => {
   });
 
   it('another file is not a checkpoint', () => {
-    assertCheckpointError(() => decodeCheckpoint(Buffer.from('{"config": {}}'), 'x.json'), 'x.json', /not a checkpoint of this package/);
-    assertCheckpointError(() => decodeCheckpoint(Buffer.from('MNIST-TFJS-CHECKPOINT 99\nxxxx'), 'v99'), 'v99', /format version/);
+    assertCheckpointError(
+      () => decodeCheckpoint(Buffer.from('{"config": {}}'), 'x.json'),
+      'x.json',
+      /not a checkpoint of this package/,
+    );
+    assertCheckpointError(
+      () => decodeCheckpoint(Buffer.from('MNIST-TFJS-CHECKPOINT 99\nxxxx'), 'v99'),
+      'v99',
+      /format version/,
+    );
   });
 
   it('a changed byte anywhere is a CheckpointError', () => {
     // Header, weights and checksum: sampled positions and a few chosen ones.
-    const positions = new Set([0, 5, 24, 25, 26, 27, 28, 40, bytes.length - 40, bytes.length - 33, bytes.length - 32, bytes.length - 1]);
+    const positions = new Set([
+      0,
+      5,
+      24,
+      25,
+      26,
+      27,
+      28,
+      40,
+      bytes.length - 40,
+      bytes.length - 33,
+      bytes.length - 32,
+      bytes.length - 1,
+    ]);
     for (let i = 0; i < bytes.length; i += 53) positions.add(i);
     for (const at of positions) {
       const changed = bytes.slice();
@@ -204,7 +265,11 @@ describe('saveCheckpoint and loadCheckpoint', () => {
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
     for (const path of [empty, join(tmp, 'nothing-here'), join(tmp, 'nothing.ckpt')]) {
-      await assert.rejects(loadCheckpoint(path), (error: unknown) => error instanceof CheckpointError && error.file === path && /no checkpoint found/.test(error.message));
+      await assert.rejects(
+        loadCheckpoint(path),
+        (error: unknown) =>
+          error instanceof CheckpointError && error.file === path && /no checkpoint found/.test(error.message),
+      );
     }
   });
 
@@ -212,7 +277,10 @@ describe('saveCheckpoint and loadCheckpoint', () => {
     const dir = join(tmp, 'corrupt');
     mkdirSync(dir);
     writeFileSync(join(dir, CHECKPOINT_FILE), bytes.subarray(0, bytes.length - 10));
-    await assert.rejects(loadCheckpoint(dir), (error: unknown) => error instanceof CheckpointError && error.file === join(dir, CHECKPOINT_FILE));
+    await assert.rejects(
+      loadCheckpoint(dir),
+      (error: unknown) => error instanceof CheckpointError && error.file === join(dir, CHECKPOINT_FILE),
+    );
   });
 
   describe('a failing write leaves the previous checkpoint intact and no temporary files', () => {
@@ -277,7 +345,10 @@ describe('saveCheckpoint and loadCheckpoint', () => {
 
     it('encoding fails before anything is written', async () => {
       await setUp('encode-fails');
-      const unserialisable = { ...newer, history: { ...newer.history, extra: 10n } as unknown as TrainerState['history'] };
+      const unserialisable = {
+        ...newer,
+        history: { ...newer.history, extra: 10n } as unknown as TrainerState['history'],
+      };
       await assert.rejects(saveCheckpoint(dir, unserialisable));
       assertUnchanged();
     });
@@ -286,7 +357,10 @@ describe('saveCheckpoint and loadCheckpoint', () => {
       dir = join(tmp, 'target-is-folder');
       mkdirSync(join(dir, CHECKPOINT_FILE), { recursive: true });
       writeFileSync(join(dir, CHECKPOINT_FILE, 'keep'), 'x');
-      await assert.rejects(saveCheckpoint(dir, newer), (error: unknown) => error instanceof OutputError && error.path === join(dir, CHECKPOINT_FILE));
+      await assert.rejects(
+        saveCheckpoint(dir, newer),
+        (error: unknown) => error instanceof OutputError && error.path === join(dir, CHECKPOINT_FILE),
+      );
       assert.deepEqual(readdirSync(dir), [CHECKPOINT_FILE]);
       assert.deepEqual(readdirSync(join(dir, CHECKPOINT_FILE)), ['keep']);
     });
@@ -294,10 +368,16 @@ describe('saveCheckpoint and loadCheckpoint', () => {
     it('the folder is a file (real file system)', async () => {
       const file = join(tmp, 'plain-file');
       writeFileSync(file, 'data');
-      await assert.rejects(saveCheckpoint(file, newer), (error: unknown) => error instanceof OutputError && /a part of the path is a file/.test(error.message));
+      await assert.rejects(
+        saveCheckpoint(file, newer),
+        (error: unknown) => error instanceof OutputError && /a part of the path is a file/.test(error.message),
+      );
       assert.equal(readFileSync(file, 'utf8'), 'data');
       assert.ok(!existsSync(join(tmp, 'plain-file.tmp')));
-      assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('plain-file')), ['plain-file']);
+      assert.deepEqual(
+        readdirSync(tmp).filter((name) => name.startsWith('plain-file')),
+        ['plain-file'],
+      );
     });
   });
 });
@@ -314,7 +394,10 @@ describe('saveWeights and loadWeights', () => {
     const manifest = JSON.parse(readFileSync(join(dir, WEIGHTS_MANIFEST), 'utf8')) as tf.io.WeightsManifestConfig;
     assert.deepEqual(manifest[0].paths, [WEIGHTS_FILE]);
     const bin = readFileSync(join(dir, WEIGHTS_FILE));
-    const tensors = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
+    const tensors = tf.io.decodeWeights(
+      bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+      manifest[0].weights,
+    );
     assert.deepEqual(Object.keys(tensors).sort(), [
       'averages/biases1',
       'averages/biases2',

@@ -52,7 +52,13 @@ function tinyData(description = 'synthetic test data'): MnistData {
   return { train: dataSet(200, 1), validation: dataSet(50, 2), test: dataSet(60, 3), description };
 }
 
-const TINY: Partial<TrainingConfig> = { layer1Node: 10, trainingSteps: 20, evalEvery: 10, recordEvery: 5, batchSize: 20 };
+const TINY: Partial<TrainingConfig> = {
+  layer1Node: 10,
+  trainingSteps: 20,
+  evalEvery: 10,
+  recordEvery: 5,
+  batchSize: 20,
+};
 
 let runsDir: string;
 const data = tinyData();
@@ -68,14 +74,21 @@ after(async () => {
 
 describe('run keys', () => {
   it('canonical JSON ignores key order', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: 3 } }), canonicalJson({ a: { c: 3, d: [2, { x: 0, y: 1 }] }, b: 1 }));
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: 3 } }),
+      canonicalJson({ a: { c: 3, d: [2, { x: 0, y: 1 }] }, b: 1 }),
+    );
   });
 
   it('depends on every config field, the seed and the data, not on how the config is written', () => {
     const base = runKey(TINY, data);
     assert.equal(runKey({ ...TINY }, tinyData()), base);
     assert.equal(runKey(makeConfig(TINY), data), base, 'defaults filled in give the same key');
-    assert.equal(runKey({ ...TINY, learningRateBase: 0.8 }, data), base, 'a field set to its default is the same config');
+    assert.equal(
+      runKey({ ...TINY, learningRateBase: 0.8 }, data),
+      base,
+      'a field set to its default is the same config',
+    );
     assert.notEqual(runKey({ ...TINY, seed: 2 }, data), base);
     assert.notEqual(runKey({ ...TINY, regularizationRate: 0 }, data), base);
     assert.notEqual(runKey({ ...TINY, activation: 'linear' }, data), base);
@@ -83,7 +96,10 @@ describe('run keys', () => {
     const relabelled = tinyData();
     relabelled.test = { ...relabelled.test, labels: relabelled.test.labels.map((l) => (l + 1) % 10) };
     assert.notEqual(runKey(TINY, relabelled), base, 'same description and sizes, different labels');
-    assert.match(dataFingerprint(data), /^synthetic test data;train:200x784;validation:50x784;test:60x784;labels:[0-9a-f]{16}$/);
+    assert.match(
+      dataFingerprint(data),
+      /^synthetic test data;train:200x784;validation:50x784;test:60x784;labels:[0-9a-f]{16}$/,
+    );
   });
 
   it('rejects run names that are not plain folder names', () => {
@@ -125,8 +141,14 @@ describe('saveRun and loadRun', () => {
       const model = await loadRunModel(loaded);
       assert.notEqual(model.averaged, null);
       assert.equal(model.evaluated, model.averaged);
-      for (const [name, v] of paramList(model.params)) assert.deepEqual(v.dataSync(), trainer.params[name]!.dataSync(), name);
-      for (const [name, v] of paramList(model.averaged!)) assert.deepEqual(v.dataSync(), trainer.average!.average(trainer.params[name]!).dataSync(), `average of ${name}`);
+      for (const [name, v] of paramList(model.params))
+        assert.deepEqual(v.dataSync(), trainer.params[name]!.dataSync(), name);
+      for (const [name, v] of paramList(model.averaged!))
+        assert.deepEqual(
+          v.dataSync(),
+          trainer.average!.average(trainer.params[name]!).dataSync(),
+          `average of ${name}`,
+        );
       // The loaded model predicts what the trainer's evaluated model predicts.
       const images = data.test.images.subarray(0, 5 * 784);
       const fromRun = predict(model, images, 5);
@@ -200,20 +222,42 @@ describe('trainOrLoad', () => {
     const seed = await trainOrLoad(data, { name: 'cache', config: { ...config, seed: 4 }, runsDir });
     assert.equal(seed.reused, false, 'another seed is another run');
     assert.equal(seed.run.meta.seed, 4);
-    const field = await trainOrLoad(data, { name: 'cache', config: { ...config, seed: 4, regularizationRate: 0 }, runsDir });
+    const field = await trainOrLoad(data, {
+      name: 'cache',
+      config: { ...config, seed: 4, regularizationRate: 0 },
+      runsDir,
+    });
     assert.equal(field.reused, false, 'one changed field is another run');
-    const otherData = await trainOrLoad(tinyData('other data'), { name: 'cache', config: { ...config, seed: 4, regularizationRate: 0 }, runsDir });
+    const otherData = await trainOrLoad(tinyData('other data'), {
+      name: 'cache',
+      config: { ...config, seed: 4, regularizationRate: 0 },
+      runsDir,
+    });
     assert.equal(otherData.reused, false, 'other data is another run');
 
-    const forced = await trainOrLoad(tinyData('other data'), { name: 'cache', config: { ...config, seed: 4, regularizationRate: 0 }, runsDir, force: true });
+    const forced = await trainOrLoad(tinyData('other data'), {
+      name: 'cache',
+      config: { ...config, seed: 4, regularizationRate: 0 },
+      runsDir,
+      force: true,
+    });
     assert.equal(forced.reused, false, 'force trains again');
-    const back = await trainOrLoad(tinyData('other data'), { name: 'cache', config: { ...config, seed: 4, regularizationRate: 0 }, runsDir });
+    const back = await trainOrLoad(tinyData('other data'), {
+      name: 'cache',
+      config: { ...config, seed: 4, regularizationRate: 0 },
+      runsDir,
+    });
     assert.equal(back.reused, true);
   });
 
   it('finds a completed run of the same configuration saved under another name', async () => {
     const lines: string[] = [];
-    const result = await trainOrLoad(data, { name: 'same-as-round-trip', config: TINY, runsDir, log: (l) => lines.push(l) });
+    const result = await trainOrLoad(data, {
+      name: 'same-as-round-trip',
+      config: TINY,
+      runsDir,
+      log: (l) => lines.push(l),
+    });
     assert.equal(result.reused, true);
     assert.equal(result.run.name, 'round-trip');
     assert.match(lines[0], /reusing saved run round-trip \(same configuration as "same-as-round-trip"\)/);
@@ -314,13 +358,32 @@ describe('unfinished runs continue from their checkpoint', () => {
     assert.equal(stopped.history.status, 'stopped');
     assert.ok(existsSync(join(stopped.run.dir, 'checkpoint.ckpt')), 'a stopped run keeps its checkpoint');
     const lines: string[] = [];
-    const resumed = await trainOrLoad(data, { name: 'resumed', config, runsDir, checkpointEvery: 10, log: (l) => lines.push(l) });
+    const resumed = await trainOrLoad(data, {
+      name: 'resumed',
+      config,
+      runsDir,
+      checkpointEvery: 10,
+      log: (l) => lines.push(l),
+    });
     assert.equal(resumed.resumedFrom, stopped.run.meta.steps);
-    assert.match(lines[0], new RegExp(`^resuming resumed from step ${stopped.run.meta.steps} of 40 \\(the checkpoint of saved run resumed \\(stopped\\)\\)$`));
+    assert.match(
+      lines[0],
+      new RegExp(
+        `^resuming resumed from step ${stopped.run.meta.steps} of 40 \\(the checkpoint of saved run resumed \\(stopped\\)\\)$`,
+      ),
+    );
     assert.equal(resumed.history.status, 'completed');
     assert.deepEqual(withoutClock(resumed.history), withoutClock(uninterrupted));
-    assert.deepEqual((await readdir(resumed.run.dir)).sort(), ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'], 'a completed run drops its checkpoint');
-    assert.deepEqual((await readdir(runsDir)).filter((f) => f.startsWith('.')), [], 'no workspace left');
+    assert.deepEqual(
+      (await readdir(resumed.run.dir)).sort(),
+      ['history.json', 'metrics.csv', 'run.json', 'weights.bin', 'weights.json'],
+      'a completed run drops its checkpoint',
+    );
+    assert.deepEqual(
+      (await readdir(runsDir)).filter((f) => f.startsWith('.')),
+      [],
+      'no workspace left',
+    );
   });
 
   it("a dead writer's workspace is adopted and continued; a live writer's is left alone", async () => {
@@ -346,8 +409,14 @@ describe('unfinished runs continue from their checkpoint', () => {
     assert.equal(result.resumedFrom, 20);
     assert.equal(lines[0], 'resuming adopted from step 20 of 40 (the checkpoint of an unfinished run)');
     // The steps before the checkpoint were taken without recording; the resumed ones record.
-    assert.deepEqual(result.history.steps.map((s) => s.step), [20, 25, 30, 35]);
-    assert.deepEqual(result.history.evaluations.map((e) => e.step), [20, 30, 40]);
+    assert.deepEqual(
+      result.history.steps.map((s) => s.step),
+      [20, 25, 30, 35],
+    );
+    assert.deepEqual(
+      result.history.evaluations.map((e) => e.step),
+      [20, 30, 40],
+    );
     assert.ok(!existsSync(dead), 'the dead writer’s workspace was taken');
     assert.ok(existsSync(live), 'the live writer’s workspace is untouched');
     await rm(live, { recursive: true });
@@ -355,7 +424,14 @@ describe('unfinished runs continue from their checkpoint', () => {
 
   it('force starts again at step 0 even when a checkpoint could be resumed', async () => {
     const stop = new AbortController();
-    await trainOrLoad(data, { name: 'forced', config: { ...config, seed: 12 }, runsDir, checkpointEvery: 5, signal: stop.signal, onProgress: (p) => p.step >= 10 && stop.abort() });
+    await trainOrLoad(data, {
+      name: 'forced',
+      config: { ...config, seed: 12 },
+      runsDir,
+      checkpointEvery: 5,
+      signal: stop.signal,
+      onProgress: (p) => p.step >= 10 && stop.abort(),
+    });
     const forced = await trainOrLoad(data, { name: 'forced', config: { ...config, seed: 12 }, runsDir, force: true });
     assert.equal(forced.resumedFrom, null);
     assert.equal(forced.history.status, 'completed');
@@ -363,7 +439,13 @@ describe('unfinished runs continue from their checkpoint', () => {
 });
 
 /** Runs `trainOrLoad` in a worker thread once every worker is ready; resolves with its result and log. */
-function trainInWorker(go: Int32Array, workerData: object): { ready: Promise<void>; done: Promise<{ reused: boolean; name: string; status: string; history: History; log: string[] }> } {
+function trainInWorker(
+  go: Int32Array,
+  workerData: object,
+): {
+  ready: Promise<void>;
+  done: Promise<{ reused: boolean; name: string; status: string; history: History; log: string[] }>;
+} {
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
     const { setupBackend } = require(${JSON.stringify(require.resolve('../../src/engine/backend'))});
@@ -380,15 +462,17 @@ function trainInWorker(go: Int32Array, workerData: object): { ready: Promise<voi
   const worker = new Worker(code, { eval: true, workerData: { ...workerData, go } });
   let ready!: () => void;
   const readyPromise = new Promise<void>((r) => (ready = r));
-  const done = new Promise<{ reused: boolean; name: string; status: string; history: History; log: string[] }>((resolveDone, reject) => {
-    worker.on('message', (message: { ready?: boolean; error?: string }) => {
-      if (message.ready === true) return ready();
-      void worker.terminate();
-      if (message.error !== undefined) reject(new Error(message.error));
-      else resolveDone(message as never);
-    });
-    worker.on('error', reject);
-  });
+  const done = new Promise<{ reused: boolean; name: string; status: string; history: History; log: string[] }>(
+    (resolveDone, reject) => {
+      worker.on('message', (message: { ready?: boolean; error?: string }) => {
+        if (message.ready === true) return ready();
+        void worker.terminate();
+        if (message.error !== undefined) reject(new Error(message.error));
+        else resolveDone(message as never);
+      });
+      worker.on('error', reject);
+    },
+  );
   return { ready: readyPromise, done };
 }
 
@@ -408,10 +492,18 @@ describe('the runs folder with concurrent writers', () => {
   /** Every run in `dir` is whole: its run.json, history and weights belong together. */
   async function checkConsistent(dir: string): Promise<string[]> {
     const entries = await readdir(dir);
-    assert.deepEqual(entries.filter((e) => e.startsWith('.')), [], 'no workspace or replaced run left');
+    assert.deepEqual(
+      entries.filter((e) => e.startsWith('.')),
+      [],
+      'no workspace or replaced run left',
+    );
     for (const run of await listRuns(dir)) {
       const loaded = await loadRun(run.name, dir);
-      assert.equal(loaded.meta.key, runKey(loaded.history.config, data), `${run.name}: run.json and history.json are of one run`);
+      assert.equal(
+        loaded.meta.key,
+        runKey(loaded.history.config, data),
+        `${run.name}: run.json and history.json are of one run`,
+      );
       assert.equal(loaded.meta.steps, loaded.history.config.trainingSteps);
       const model = await loadRunModel(loaded);
       model.dispose();
@@ -423,7 +515,10 @@ describe('the runs folder with concurrent writers', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mnist-race-'));
     const results = await race([0, 1].map(() => ({ data, config, name: 'same', runsDir: dir })));
     assert.deepEqual(await checkConsistent(dir), ['same']);
-    assert.ok(results.every((r) => !r.reused && r.status === 'completed'), 'both trained at once (a real race)');
+    assert.ok(
+      results.every((r) => !r.reused && r.status === 'completed'),
+      'both trained at once (a real race)',
+    );
     assert.deepEqual(results[0].history, results[1].history, 'both return the published run');
     const losers = results.filter((r) => r.log.some((l) => /completed by another writer meanwhile; using it/.test(l)));
     assert.equal(losers.length, 1, 'the loser reuses the winner’s run');
@@ -433,7 +528,9 @@ describe('the runs folder with concurrent writers', () => {
 
   it('two workers training different configurations under one name at once: both kept, one under another name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mnist-race-'));
-    const results = await race([21, 22].map((seed) => ({ data, config: { ...config, seed }, name: 'shared', runsDir: dir })));
+    const results = await race(
+      [21, 22].map((seed) => ({ data, config: { ...config, seed }, name: 'shared', runsDir: dir })),
+    );
     assert.deepEqual(await checkConsistent(dir), ['shared', 'shared-2']);
     assert.deepEqual(results.map((r) => r.name).sort(), ['shared', 'shared-2']);
     for (const result of results) assert.equal((await loadRun(result.name, dir)).meta.seed, result.history.config.seed);
@@ -455,20 +552,30 @@ describe('the runs folder with concurrent writers', () => {
     let reads = 0;
     const reader = (async () => {
       while (writing) {
-        const run = await loadRunModel('flip', dir).catch((error: unknown) => (error instanceof RunError ? null : Promise.reject(error)));
+        const run = await loadRunModel('flip', dir).catch((error: unknown) =>
+          error instanceof RunError ? null : Promise.reject(error),
+        );
         if (run !== null) {
           const seed = run.config.seed;
-          assert.deepEqual(run.params.biases2!.dataSync(), states[seed - 31].params.biases2, 'run.json and the weights are of one run');
+          assert.deepEqual(
+            run.params.biases2!.dataSync(),
+            states[seed - 31].params.biases2,
+            'run.json and the weights are of one run',
+          );
           run.dispose();
           reads++;
         }
-        const loaded = await loadRun('flip', dir).catch((error: unknown) => (error instanceof RunError ? null : Promise.reject(error)));
-        if (loaded !== null) assert.equal(loaded.meta.seed, loaded.history.config.seed, 'run.json and history.json of one run');
+        const loaded = await loadRun('flip', dir).catch((error: unknown) =>
+          error instanceof RunError ? null : Promise.reject(error),
+        );
+        if (loaded !== null)
+          assert.equal(loaded.meta.seed, loaded.history.config.seed, 'run.json and history.json of one run');
         await new Promise((r) => setImmediate(r));
       }
     })();
     // Each save replaces the older run of the name, the other configuration.
-    for (let i = 0; i < 30; i++) await saveRun(states[i % 2].history, states[i % 2], { name: 'flip', runsDir: dir, data });
+    for (let i = 0; i < 30; i++)
+      await saveRun(states[i % 2].history, states[i % 2], { name: 'flip', runsDir: dir, data });
     writing = false;
     await reader;
     assert.ok(reads > 0);

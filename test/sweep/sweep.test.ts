@@ -50,7 +50,11 @@ describe('runSweep', () => {
     const runsDir = join(dir, 'cache');
     const runs = [1, 2, 3].map((seed) => ({ name: `seed-${seed}`, config: { ...tiny, seed } }));
     const progress: SweepProgress[] = [];
-    const results = await runSweep(data, runs, { workers: 2, runsDir, onProgress: (p) => progress.push({ ...p, progress: { ...p.progress } }) });
+    const results = await runSweep(data, runs, {
+      workers: 2,
+      runsDir,
+      onProgress: (p) => progress.push({ ...p, progress: { ...p.progress } }),
+    });
     assert.deepEqual(
       results.map((r) => [r.name, r.history.status, r.reused, r.error]),
       runs.map((r) => [r.name, 'completed', false, null]),
@@ -68,7 +72,10 @@ describe('runSweep', () => {
       assert.ok(mine.length >= 2, `progress of ${run.name}`);
       assert.ok(mine.every((p) => p.name === run.name));
       assert.equal(mine.at(-1)!.progress.step, 30);
-      assert.deepEqual(mine.at(-1)!.progress.history.evaluations.map((e) => e.step), [0, 10, 20, 30]);
+      assert.deepEqual(
+        mine.at(-1)!.progress.history.evaluations.map((e) => e.step),
+        [0, 10, 20, 30],
+      );
     }
     let trained = 0;
     const again = await runSweep(data, runs, { workers: 2, runsDir, onProgress: () => trained++ });
@@ -151,7 +158,14 @@ describe('runSweep', () => {
   it('workers that cannot start fail their runs with the reason instead of hanging', async () => {
     // A backend no worker can start, whatever is installed (tensorflow starts where tfjs-node is set up).
     const backend = 'no-such-backend' as 'wasm';
-    const results = await runSweep(data, [{ name: 'a', config: tiny }, { name: 'b', config: tiny }], { workers: 2, runsDir: join(dir, 'none'), backend });
+    const results = await runSweep(
+      data,
+      [
+        { name: 'a', config: tiny },
+        { name: 'b', config: tiny },
+      ],
+      { workers: 2, runsDir: join(dir, 'none'), backend },
+    );
     for (const result of results) {
       assert.match(result.error ?? '', /every worker failed.*backend "no-such-backend" could not be started/);
       assert.equal(result.run, null);
@@ -161,7 +175,10 @@ describe('runSweep', () => {
   it('refuses a repeated or unusable run name and an invalid config before starting', async () => {
     await assert.rejects(runSweep(data, [{ name: 'x' }, { name: 'x' }]), /run name "x" appears twice \(runs\[1\]\)/);
     await assert.rejects(runSweep(data, [{ name: 'a/b' }]), /a run name cannot contain/);
-    await assert.rejects(runSweep(data, [{ name: 'ok', config: { learningRateBase: -1 } }]), /learningRateBase must be a number > 0/);
+    await assert.rejects(
+      runSweep(data, [{ name: 'ok', config: { learningRateBase: -1 } }]),
+      /learningRateBase must be a number > 0/,
+    );
   });
 });
 
@@ -170,7 +187,8 @@ function result(name: string, config: Record<string, unknown>, final: [number, n
   const full = makeConfig(config);
   const history = newHistory('wasm', full, 'test');
   history.status = final === null ? 'diverged' : 'completed';
-  history.final = final === null ? null : { step: full.trainingSteps, validationAccuracy: final[0], testAccuracy: final[1] };
+  history.final =
+    final === null ? null : { step: full.trainingSteps, validationAccuracy: final[0], testAccuracy: final[1] };
   return { name, config: full, history, reused: false, run: null, error: null };
 }
 
@@ -199,14 +217,23 @@ describe('sweep summaries', () => {
     assert.ok(Math.abs(rows[0].test!.mean - 0.97) < 1e-12);
     assert.ok(Math.abs(rows[0].test!.sd - Math.SQRT2 * 0.01) < 1e-12);
     assert.equal(rows[1].incomplete, 1);
-    assert.deepEqual({ ...rows[1].test!, mean: Math.round(rows[1].test!.mean * 1000) }, { count: 1, mean: 981, sd: 0, min: 0.981, max: 0.981 });
+    assert.deepEqual(
+      { ...rows[1].test!, mean: Math.round(rows[1].test!.mean * 1000) },
+      { count: 1, mean: 981, sd: 0, min: 0.981, max: 0.981 },
+    );
     assert.equal(spread([]), null);
     const csv = summaryCsv(rows).trim().split('\n');
-    assert.equal(csv[0], 'learningRateBase,seeds,completed,validation_mean_pct,validation_sd_pct,test_mean_pct,test_sd_pct,test_min_pct,test_max_pct');
+    assert.equal(
+      csv[0],
+      'learningRateBase,seeds,completed,validation_mean_pct,validation_sd_pct,test_mean_pct,test_sd_pct,test_min_pct,test_max_pct',
+    );
     assert.equal(csv[1], '0.1,1 2,2,98.00,1.414,97.00,1.414,96.00,98.00');
     assert.equal(csv[2], '0.8,1 2,1,98.00,0.000,98.10,0.000,98.10,98.10');
     const markdown = summaryMarkdown(rows).trim().split('\n');
-    assert.equal(markdown[0], '| learningRateBase | seeds | completed | validation accuracy (%) | test accuracy (%) | test range (%) |');
+    assert.equal(
+      markdown[0],
+      '| learningRateBase | seeds | completed | validation accuracy (%) | test accuracy (%) | test range (%) |',
+    );
     assert.equal(markdown[2], '| 0.1 | 1, 2 | 2/2 | 98.00 ± 1.41 | 97.00 ± 1.41 | 96.00–98.00 |');
     assert.equal(markdown[3], '| 0.8 | 1, 2 | 1/2 | 98.00 ± 0.00 | 98.10 ± 0.00 | 98.10–98.10 |');
   });
@@ -225,13 +252,30 @@ describe('liveSweep', () => {
       },
       note: (line) => assert.fail(line),
     };
-    const charts = createNotebookCharts({ output, renderSvg: async (figures) => figures.map(() => '<svg xmlns="http://www.w3.org/2000/svg"></svg>'), library: '/* plotly */' });
+    const charts = createNotebookCharts({
+      output,
+      renderSvg: async (figures) => figures.map(() => '<svg xmlns="http://www.w3.org/2000/svg"></svg>'),
+      library: '/* plotly */',
+    });
     let clock = 0;
     const live = liveSweep({ charts, output, intervalMs: 1000, now: () => clock });
     const histories = [0, 1].map((seed) => newHistory('wasm', makeConfig({ seed }), 'test'));
     const report = (index: number, step: number) => {
       histories[index].evaluations.push({ step, validationAccuracy: 0.5 + step / 1000, testAccuracy: 0.5 });
-      live.onProgress({ index, name: `run ${index}`, progress: { step, totalSteps: 100, learningRate: 0.8, crossEntropy: 1, stepsPerSecond: 10, secondsLeft: 1, latestEvaluation: null, history: histories[index] } });
+      live.onProgress({
+        index,
+        name: `run ${index}`,
+        progress: {
+          step,
+          totalSteps: 100,
+          learningRate: 0.8,
+          crossEntropy: 1,
+          stepsPerSecond: 10,
+          secondsLeft: 1,
+          latestEvaluation: null,
+          history: histories[index],
+        },
+      });
     };
     report(0, 0);
     report(1, 0);
@@ -246,22 +290,53 @@ describe('liveSweep', () => {
     assert.match(slots[0][1], /run 0: step 10/);
     assert.match(slots[0][1], /run 1: step 10/);
     assert.match(slots[0][1], /"name":"run 1"/);
-    const final = histories.map((history, i) => ({ ...history, status: 'completed' as const, final: { step: 10, validationAccuracy: 0.51, testAccuracy: 0.5 }, wallTimeSeconds: i + 1 }));
-    await live.finish(final.map((history, i) => ({ name: `run ${i}`, config: history.config, history, reused: i === 1, run: null, error: null })));
+    const final = histories.map((history, i) => ({
+      ...history,
+      status: 'completed' as const,
+      final: { step: 10, validationAccuracy: 0.51, testAccuracy: 0.5 },
+      wallTimeSeconds: i + 1,
+    }));
+    await live.finish(
+      final.map((history, i) => ({
+        name: `run ${i}`,
+        config: history.config,
+        history,
+        reused: i === 1,
+        run: null,
+        error: null,
+      })),
+    );
     const last = slots[0].at(-1)!;
     assert.match(last, /<img class="mnist-chart-fallback"/);
     assert.match(last, /run 1: completed.*\(saved run\)/);
     // The session now has plotly.js: the next chart of the notebook does not carry it again.
     assert.equal(charts.libraryInlined, true);
-    assert.doesNotMatch(charts.outputHtml([compareFigure([{ name: 'run 0', history: final[0] }], 'validationAccuracy')]), /\/\* plotly \*\//);
+    assert.doesNotMatch(
+      charts.outputHtml([compareFigure([{ name: 'run 0', history: final[0] }], 'validationAccuracy')]),
+      /\/\* plotly \*\//,
+    );
   });
 });
 
 describe('npm run sweep', () => {
   it('expands comma lists into their product, with every train flag, and reports all problems at once', () => {
-    const options = parseSweepArgs(['--learning-rate', '0.1,0.4', '--seeds', '1,2,3', '--steps=200', '--workers', '2', '--runs-dir', dir, '--force']);
+    const options = parseSweepArgs([
+      '--learning-rate',
+      '0.1,0.4',
+      '--seeds',
+      '1,2,3',
+      '--steps=200',
+      '--workers',
+      '2',
+      '--runs-dir',
+      dir,
+      '--force',
+    ]);
     assert.equal(options.runs.length, 6);
-    assert.deepEqual(options.runs[0], { config: { learningRateBase: 0.1, seed: 1, trainingSteps: 200 }, label: 'learning-rate-0.1_seed-1' });
+    assert.deepEqual(options.runs[0], {
+      config: { learningRateBase: 0.1, seed: 1, trainingSteps: 200 },
+      label: 'learning-rate-0.1_seed-1',
+    });
     assert.deepEqual(options.runs[5].config, { learningRateBase: 0.4, seed: 3, trainingSteps: 200 });
     assert.equal(options.workers, 2);
     assert.equal(options.force, true);
@@ -283,7 +358,24 @@ describe('npm run sweep', () => {
     const runsDir = join(dir, 'cli');
     const out = join(dir, 'cli-summary');
     const lines: string[] = [];
-    const status = await runSweepCommand(['--steps', '20', '--layer1-node', '10,20', '--eval-every', '10', '--seeds', '1,2', '--runs-dir', runsDir, '--out', out, '-q'], (line) => lines.push(line));
+    const status = await runSweepCommand(
+      [
+        '--steps',
+        '20',
+        '--layer1-node',
+        '10,20',
+        '--eval-every',
+        '10',
+        '--seeds',
+        '1,2',
+        '--runs-dir',
+        runsDir,
+        '--out',
+        out,
+        '-q',
+      ],
+      (line) => lines.push(line),
+    );
     assert.equal(status, 0);
     const csv = (await readFile(join(out, 'summary.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 3);

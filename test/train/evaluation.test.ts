@@ -23,7 +23,9 @@ before(async () => {
 function accuracyOf(values: TrainerState['params'], set: DataSet): number {
   return tf.tidy(() => {
     const x = tf.tensor2d(set.images, [set.count, set.imageSize]);
-    const hidden = tf.relu(tf.add(tf.matMul(x, tf.tensor2d(values.weights1!, [set.imageSize, 500])), tf.tensor1d(values.biases1!)));
+    const hidden = tf.relu(
+      tf.add(tf.matMul(x, tf.tensor2d(values.weights1!, [set.imageSize, 500])), tf.tensor1d(values.biases1!)),
+    );
     const logits = tf.add(tf.matMul(hidden, tf.tensor2d(values.weights2!, [500, 10])), tf.tensor1d(values.biases2!));
     const predicted = tf.argMax(logits, 1).dataSync();
     let correct = 0;
@@ -40,12 +42,21 @@ for (const workers of [1, 2]) {
         await trainer.run();
         const state = trainer.state();
         const evaluation = trainer.evaluate();
-        const averaged = { validation: accuracyOf(state.averages, data.validation), test: accuracyOf(state.averages, data.test) };
-        const live = { validation: accuracyOf(state.params, data.validation), test: accuracyOf(state.params, data.test) };
+        const averaged = {
+          validation: accuracyOf(state.averages, data.validation),
+          test: accuracyOf(state.averages, data.test),
+        };
+        const live = {
+          validation: accuracyOf(state.params, data.validation),
+          test: accuracyOf(state.params, data.test),
+        };
         assert.equal(evaluation.validationAccuracy, averaged.validation);
         assert.equal(evaluation.testAccuracy, averaged.test);
         // After 100 steps the two models differ by more than a point: the check can tell them apart.
-        assert.ok(Math.abs(live.validation - averaged.validation) > 0.005, `live ${live.validation} vs averaged ${averaged.validation}`);
+        assert.ok(
+          Math.abs(live.validation - averaged.validation) > 0.005,
+          `live ${live.validation} vs averaged ${averaged.validation}`,
+        );
       } finally {
         trainer.dispose();
       }

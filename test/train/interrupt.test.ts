@@ -27,7 +27,11 @@ describe('takeInterrupts', () => {
     try {
       let noted = 0;
       const scope = await takeInterrupts(() => noted++);
-      assert.equal(process.listeners('SIGINT').includes(kernel), false, 'the kernel listener is detached while the run trains');
+      assert.equal(
+        process.listeners('SIGINT').includes(kernel),
+        false,
+        'the kernel listener is detached while the run trains',
+      );
       assert.equal(scope.signal.aborted, false);
       await interrupt();
       assert.equal(scope.signal.aborted, true);
@@ -55,7 +59,9 @@ describe('takeInterrupts', () => {
       // Node removes every SIGINT listener while such a script runs and re-adds them after it.
       const global = globalThis as { takeInterruptsForTest?: typeof takeInterrupts };
       global.takeInterruptsForTest = takeInterrupts;
-      const scope = await (vm.runInThisContext('takeInterruptsForTest()', { breakOnSigint: true }) as ReturnType<typeof takeInterrupts>);
+      const scope = await (vm.runInThisContext('takeInterruptsForTest()', { breakOnSigint: true }) as ReturnType<
+        typeof takeInterrupts
+      >);
       delete global.takeInterruptsForTest;
       await interrupt();
       assert.equal(scope.signal.aborted, true, 'the interrupt reached the run');
@@ -81,11 +87,18 @@ describe('an interrupt during training (the notebook paths)', () => {
   before(async () => {
     await setupBackend('cpu');
     const full = await loadMnist();
-    data = { ...full, train: sliceDataSet(full.train, 0, 2000), validation: sliceDataSet(full.validation, 0, 200), test: sliceDataSet(full.test, 0, 200) };
+    data = {
+      ...full,
+      train: sliceDataSet(full.train, 0, 2000),
+      validation: sliceDataSet(full.validation, 0, 200),
+      test: sliceDataSet(full.test, 0, 200),
+    };
   });
 
   /** Runs `train` with a stand-in for tslab's SIGINT listener, interrupting once `underWay` says so. */
-  async function interruptDuring<T>(train: (onUnderWay: () => void) => Promise<T>): Promise<{ result: T; kernelCalls: number }> {
+  async function interruptDuring<T>(
+    train: (onUnderWay: () => void) => Promise<T>,
+  ): Promise<{ result: T; kernelCalls: number }> {
     let kernelCalls = 0;
     const kernel = () => kernelCalls++;
     process.on('SIGINT', kernel);
@@ -105,13 +118,18 @@ describe('an interrupt during training (the notebook paths)', () => {
 
   it('runInNotebook (Trainer.run with stopOnSigint): stops after the step, one line, history kept, no tensor left', async () => {
     const tensorsBefore = tf.memory().numTensors;
-    const trainer = new Trainer(data, { config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 50 }, workers: 1 });
+    const trainer = new Trainer(data, {
+      config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 50 },
+      workers: 1,
+    });
     const printed: string[] = [];
     const log = console.log;
     console.log = (line: string) => printed.push(line);
     let outcome;
     try {
-      outcome = await interruptDuring((underWay) => runInNotebook(trainer, { onProgress: (p) => (p.step >= 50 ? underWay() : undefined) }));
+      outcome = await interruptDuring((underWay) =>
+        runInNotebook(trainer, { onProgress: (p) => (p.step >= 50 ? underWay() : undefined) }),
+      );
     } finally {
       console.log = log;
     }
@@ -119,8 +137,14 @@ describe('an interrupt during training (the notebook paths)', () => {
     assert.equal(outcome.kernelCalls, 0, 'the interrupt did not reach the kernel');
     assert.equal(history.status, 'stopped');
     assert.ok(trainer.globalStep >= 50 && trainer.globalStep < 100, `stopped at step ${trainer.globalStep}`);
-    assert.equal(history.steps.at(-1)!.step, Math.floor((trainer.globalStep - 1) / 5) * 5, 'the history so far is kept');
-    assert.deepEqual(printed, [`interrupted at step ${trainer.globalStep} of 100,000: the history so far is kept in trainer.history`]);
+    assert.equal(
+      history.steps.at(-1)!.step,
+      Math.floor((trainer.globalStep - 1) / 5) * 5,
+      'the history so far is kept',
+    );
+    assert.deepEqual(printed, [
+      `interrupted at step ${trainer.globalStep} of 100,000: the history so far is kept in trainer.history`,
+    ]);
     trainer.dispose();
     assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left after dispose');
   });
@@ -133,14 +157,30 @@ describe('an interrupt during training (the notebook paths)', () => {
         runSweep(
           data,
           [
-            { name: 'a', config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 50 } },
-            { name: 'b', config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 60 } },
+            {
+              name: 'a',
+              config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 50 },
+            },
+            {
+              name: 'b',
+              config: { trainingSteps: 100_000, evalEvery: 100_000, recordEvery: 5, batchSize: 50, layer1Node: 60 },
+            },
           ],
-          { workers: 1, runsDir, backend: 'cpu', stopOnSigint: true, log: (line) => logged.push(line), onProgress: (p) => (p.progress.step >= 20 ? underWay() : undefined) },
+          {
+            workers: 1,
+            runsDir,
+            backend: 'cpu',
+            stopOnSigint: true,
+            log: (line) => logged.push(line),
+            onProgress: (p) => (p.progress.step >= 20 ? underWay() : undefined),
+          },
         ),
       );
       assert.equal(kernelCalls, 0);
-      assert.deepEqual(result.map((r) => r.history.status), ['stopped', 'stopped']);
+      assert.deepEqual(
+        result.map((r) => r.history.status),
+        ['stopped', 'stopped'],
+      );
       assert.ok(result[0].history.steps.length >= 4, 'the first run keeps its history');
       assert.equal(result[1].history.error, 'not started: the sweep was stopped');
       assert.ok(logged.includes('interrupt: stopping every run after its current step'), logged.join('\n'));

@@ -41,7 +41,10 @@ describe('progress text', () => {
     history.error = 'stopped at step 50 of 100';
     history.final = null;
     history.steps = history.steps.slice(0, 5);
-    assert.equal(formatSummary(history), 'stopped at step 50 of 100 in 5 s (10.0 steps/s) · validation 87.50 % · test 81.25 % (at step 50)');
+    assert.equal(
+      formatSummary(history),
+      'stopped at step 50 of 100 in 5 s (10.0 steps/s) · validation 87.50 % · test 81.25 % (at step 50)',
+    );
     // Interrupted between recorded steps (recorded every 10): the step reached, not the last recorded one + 1.
     history.error = 'stopped at step 2355 of 30000';
     history.steps = longHistory(236).steps;

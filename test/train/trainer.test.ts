@@ -8,7 +8,15 @@ import { loadMnist, sliceDataSet, type MnistData } from '../../src/data/mnist';
 import type { History } from '../../src/core/history';
 import { availableParallelism } from 'node:os';
 import { createParams, disposeParams, paramList, type ParamName, type Params } from '../../src/core/model';
-import { DIVERGENCE_CROSS_ENTROPY, DivergenceError, autodiffGradients, crossEntropyMean, l2Regularization, learningRateAt, manualGradients, totalLoss } from '../../src/core/loss';
+import { DIVERGENCE_CROSS_ENTROPY, DivergenceError } from '../../src/core/divergence';
+import {
+  autodiffGradients,
+  crossEntropyMean,
+  l2Regularization,
+  learningRateAt,
+  manualGradients,
+  totalLoss,
+} from '../../src/core/loss';
 import { MIN_UNITS_PER_WORKER, defaultStepWorkers } from '../../src/engine/workers';
 import { Trainer, train, type TrainingFailure } from '../../src/train/trainer';
 import { type TrainerState } from '../../src/engine/step-engine';
@@ -41,7 +49,12 @@ function withoutWallTimes(history: History): unknown {
 }
 
 /** Asserts two sets of named arrays are equal within `tolerance`, relative to their scale. */
-function assertCloseArrays(actual: Partial<Record<ParamName, Float32Array>>, expected: Partial<Record<ParamName, Float32Array>>, tolerance: number, what: string): void {
+function assertCloseArrays(
+  actual: Partial<Record<ParamName, Float32Array>>,
+  expected: Partial<Record<ParamName, Float32Array>>,
+  tolerance: number,
+  what: string,
+): void {
   assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), what);
   for (const name of Object.keys(expected) as ParamName[]) {
     const diff = maxAbsDiff(actual[name]!, expected[name]!);
@@ -49,10 +62,19 @@ function assertCloseArrays(actual: Partial<Record<ParamName, Float32Array>>, exp
   }
 }
 
-function assertBitwiseEqual(actual: Partial<Record<ParamName, Float32Array>>, expected: Partial<Record<ParamName, Float32Array>>, what: string): void {
+function assertBitwiseEqual(
+  actual: Partial<Record<ParamName, Float32Array>>,
+  expected: Partial<Record<ParamName, Float32Array>>,
+  what: string,
+): void {
   assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), what);
   for (const name of Object.keys(expected) as ParamName[]) {
-    assert.ok(Buffer.from(actual[name]!.buffer, actual[name]!.byteOffset, actual[name]!.byteLength).equals(Buffer.from(expected[name]!.buffer, expected[name]!.byteOffset, expected[name]!.byteLength)), `${what} ${name} differs`);
+    assert.ok(
+      Buffer.from(actual[name]!.buffer, actual[name]!.byteOffset, actual[name]!.byteLength).equals(
+        Buffer.from(expected[name]!.buffer, expected[name]!.byteOffset, expected[name]!.byteLength),
+      ),
+      `${what} ${name} differs`,
+    );
   }
 }
 
@@ -85,9 +107,19 @@ describe('loss', () => {
   /** Variables with known values: W1 [[1, 2], [3, 4]], b1 [5, 5], W2 [[1, 1], [-1, -1]], b2 [7, 7]. */
   function knownParams(): Params {
     return tf.tidy(() => ({
-      weights1: tf.variable(tf.tensor2d([[1, 2], [3, 4]])),
+      weights1: tf.variable(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+      ),
       biases1: tf.variable(tf.tensor1d([5, 5])),
-      weights2: tf.variable(tf.tensor2d([[1, 1], [-1, -1]])),
+      weights2: tf.variable(
+        tf.tensor2d([
+          [1, 1],
+          [-1, -1],
+        ]),
+      ),
       biases2: tf.variable(tf.tensor1d([7, 7])),
     }));
   }
@@ -139,7 +171,8 @@ describe('manual gradients', () => {
       const config = makeConfig(overrides);
       const params = createParams(config);
       // Biases around 0 so that ReLU cuts off a good share of the hidden units.
-      if (params.biases2 !== null) tf.tidy(() => params.biases1.assign(tf.randomUniform(params.biases1.shape, -0.5, 0.5, 'float32', 5)));
+      if (params.biases2 !== null)
+        tf.tidy(() => params.biases1.assign(tf.randomUniform(params.biases1.shape, -0.5, 0.5, 'float32', 5)));
       tf.tidy(() => {
         const n = 50;
         const images = tf.tensor2d(data.train.images.subarray(0, n * 784), [n, 784]);
@@ -147,7 +180,8 @@ describe('manual gradients', () => {
         const manual = manualGradients(params, config, images, labels);
         const auto = autodiffGradients(params, config, images, labels);
         assert.ok(Math.abs(manual.crossEntropy.dataSync()[0] - auto.crossEntropy.dataSync()[0]) < 1e-5);
-        const expectedNames = config.layer1Node === 0 ? ['biases1', 'weights1'] : ['biases1', 'biases2', 'weights1', 'weights2'];
+        const expectedNames =
+          config.layer1Node === 0 ? ['biases1', 'weights1'] : ['biases1', 'biases2', 'weights1', 'weights2'];
         assert.deepEqual([...manual.grads.keys()].sort(), expectedNames);
         assert.deepEqual([...auto.grads.keys()].sort(), expectedNames);
         for (const key of expectedNames as ParamName[]) {
@@ -176,7 +210,10 @@ describe('the training step', () => {
       const b = plain.step(true)!;
       assert.equal(a.step, b.step);
       assert.equal(a.learningRate, b.learningRate);
-      assert.ok(Math.abs(a.crossEntropy - b.crossEntropy) < 1e-4 * Math.max(1, b.crossEntropy), `cross-entropy at ${i}`);
+      assert.ok(
+        Math.abs(a.crossEntropy - b.crossEntropy) < 1e-4 * Math.max(1, b.crossEntropy),
+        `cross-entropy at ${i}`,
+      );
       assert.ok(Math.abs(a.totalLoss - b.totalLoss) < 1e-4 * Math.max(1, b.totalLoss), `total loss at ${i}`);
       assert.ok(Math.abs(a.meanAbsGradient - b.meanAbsGradient) < 1e-3 * b.meanAbsGradient, `mean |gradient| at ${i}`);
     }
@@ -201,7 +238,12 @@ describe('the training step', () => {
       trainer.step();
       const { params, averages } = trainer.state();
       const d = Math.min(0.99, (1 + n) / (10 + n));
-      const expected = Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.map((value, i) => d * shadow[name as ParamName]![i] + (1 - d) * value)]));
+      const expected = Object.fromEntries(
+        Object.entries(params).map(([name, p]) => [
+          name,
+          p.map((value, i) => d * shadow[name as ParamName]![i] + (1 - d) * value),
+        ]),
+      );
       assertCloseArrays(averages, expected, 1e-6, `averages after step ${n}`);
       shadow = averages;
     }
@@ -219,13 +261,19 @@ describe('the training step', () => {
     assert.ok(last.validationAccuracy >= 0.95, `validation accuracy ${last.validationAccuracy}`);
     assert.ok(last.testAccuracy >= 0.94, `test accuracy ${last.testAccuracy}`);
     assert.ok(history.evaluations[0].validationAccuracy < 0.5);
-    assert.deepEqual(history.final, { step: 300, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy });
+    assert.deepEqual(history.final, {
+      step: 300,
+      testAccuracy: last.testAccuracy,
+      validationAccuracy: last.validationAccuracy,
+    });
     // A record every 10 steps; the loss falls.
     assert.deepEqual(
       history.steps.map((s) => s.step),
       Array.from({ length: 30 }, (_, i) => i * 10),
     );
-    assert.ok(history.steps.every((s) => s.learningRate === 0.8 && s.totalLoss > s.crossEntropy && s.meanAbsGradient > 0));
+    assert.ok(
+      history.steps.every((s) => s.learningRate === 0.8 && s.totalLoss > s.crossEntropy && s.meanAbsGradient > 0),
+    );
     const mean = (records: typeof history.steps) => records.reduce((a, s) => a + s.crossEntropy, 0) / records.length;
     assert.ok(mean(history.steps.slice(-5)) < mean(history.steps.slice(0, 5)) / 3);
     assert.equal(history.backend, 'wasm');
@@ -236,7 +284,10 @@ describe('tensor memory', () => {
   for (const gradientMode of ['manual', 'autodiff'] as const) {
     it(`stays flat across steps, evaluations and runs, and is all released by dispose (${gradientMode})`, async () => {
       const start = tf.memory().numTensors;
-      const trainer = new Trainer(small(), { config: { layer1Node: 20, trainingSteps: 30, evalEvery: 10, recordEvery: 3 }, gradientMode });
+      const trainer = new Trainer(small(), {
+        config: { layer1Node: 20, trainingSteps: 30, evalEvery: 10, recordEvery: 3 },
+        gradientMode,
+      });
       trainer.step(true);
       trainer.evaluate();
       const base = tf.memory().numTensors;
@@ -311,12 +362,19 @@ describe('divergence', () => {
     images.fill(Number.NaN, 0, 784 * 1000);
     await assert.rejects(
       train({ ...base, train: { ...base.train, images } }, { config: { layer1Node: 20, trainingSteps: 10 } }),
-      (error: unknown) => error instanceof DivergenceError && error.step === 0 && Number.isNaN(error.crossEntropy) && /the loss is NaN with learning rate 0\.8/.test(error.message),
+      (error: unknown) =>
+        error instanceof DivergenceError &&
+        error.step === 0 &&
+        Number.isNaN(error.crossEntropy) &&
+        /the loss is NaN with learning rate 0\.8/.test(error.message),
     );
   });
 
   it('the threshold can be raised: a finite loss then goes on', async () => {
-    const history = await train(small(), { config: { learningRateBase: 50, layer1Node: 50, trainingSteps: 10, evalEvery: 1000 }, divergenceThreshold: Infinity });
+    const history = await train(small(), {
+      config: { learningRateBase: 50, layer1Node: 50, trainingSteps: 10, evalEvery: 1000 },
+      divergenceThreshold: Infinity,
+    });
     assert.equal(history.status, 'completed');
   });
 });
@@ -324,7 +382,9 @@ describe('divergence', () => {
 describe('stopping', () => {
   it('an AbortSignal stops after the step under way; the history so far is kept', async () => {
     const controller = new AbortController();
-    const trainer = new Trainer(small(), { config: { layer1Node: 20, trainingSteps: 1000, recordEvery: 1, evalEvery: 10 } });
+    const trainer = new Trainer(small(), {
+      config: { layer1Node: 20, trainingSteps: 1000, recordEvery: 1, evalEvery: 10 },
+    });
     let abortedAt = -1;
     const history = await trainer.run({
       signal: controller.signal,
@@ -349,7 +409,10 @@ describe('stopping', () => {
   });
 
   it('train() returns the stopped history; an already aborted signal stops at step 0', async () => {
-    const history = await train(small(), { config: { layer1Node: 20, trainingSteps: 100 }, signal: AbortSignal.abort() });
+    const history = await train(small(), {
+      config: { layer1Node: 20, trainingSteps: 100 },
+      signal: AbortSignal.abort(),
+    });
     assert.equal(history.status, 'stopped');
     assert.equal(history.steps.length, 0);
     assert.deepEqual(
@@ -360,7 +423,9 @@ describe('stopping', () => {
 
   it('SIGINT stops within one step with stopOnSigint, and the handler is removed afterwards', async () => {
     const listeners = process.listenerCount('SIGINT');
-    const trainer = new Trainer(small(), { config: { layer1Node: 20, trainingSteps: 100000, recordEvery: 1, evalEvery: 100000 } });
+    const trainer = new Trainer(small(), {
+      config: { layer1Node: 20, trainingSteps: 100000, recordEvery: 1, evalEvery: 100000 },
+    });
     let sentAt = -1;
     const history = await trainer.run({
       stopOnSigint: true,
@@ -389,7 +454,10 @@ describe('resuming', () => {
     // Uninterrupted, keeping the checkpoints it writes along the way.
     const checkpoints = new Map<number, Uint8Array>();
     const whole = new Trainer(small(), { config });
-    const expected = await whole.run({ checkpointEvery: 25, onCheckpoint: async (state) => void checkpoints.set(state.globalStep, await encodeCheckpoint(state)) });
+    const expected = await whole.run({
+      checkpointEvery: 25,
+      onCheckpoint: async (state) => void checkpoints.set(state.globalStep, await encodeCheckpoint(state)),
+    });
     const expectedState = whole.state();
     whole.dispose();
     assert.deepEqual([...checkpoints.keys()], [25, 50, 75, 100]);
@@ -449,7 +517,10 @@ describe('determinism', () => {
   }
 
   it('the same seed gives the same history on wasm', async () => {
-    const [a, b, c] = await twice({ layer1Node: 100, trainingSteps: 60, evalEvery: 20, recordEvery: 5, seed: 3 }, small());
+    const [a, b, c] = await twice(
+      { layer1Node: 100, trainingSteps: 60, evalEvery: 20, recordEvery: 5, seed: 3 },
+      small(),
+    );
     assert.deepEqual(withoutWallTimes(a), withoutWallTimes(b));
     assert.notDeepEqual(withoutWallTimes(a), withoutWallTimes(c));
     assert.equal(a.backend, 'wasm');
@@ -458,7 +529,11 @@ describe('determinism', () => {
   it('the same seed gives the same history on cpu', async () => {
     await setupBackend('cpu');
     try {
-      const tiny: MnistData = { ...small(), validation: sliceDataSet(data.validation, 0, 500), test: sliceDataSet(data.test, 0, 500) };
+      const tiny: MnistData = {
+        ...small(),
+        validation: sliceDataSet(data.validation, 0, 500),
+        test: sliceDataSet(data.test, 0, 500),
+      };
       const [a, b, c] = await twice({ layer1Node: 20, trainingSteps: 15, evalEvery: 5, recordEvery: 1, seed: 3 }, tiny);
       assert.equal(a.backend, 'cpu');
       assert.deepEqual(withoutWallTimes(a), withoutWallTimes(b));
@@ -488,10 +563,17 @@ describe('the step split across worker threads', () => {
         const expected = a.steps[i];
         assert.equal(record.learningRate, expected.learningRate);
         for (const key of ['crossEntropy', 'totalLoss', 'meanAbsGradient'] as const) {
-          assert.ok(Math.abs(record[key] - expected[key]) <= 1e-4 * Math.max(1, Math.abs(expected[key])), `step ${record.step} ${key}: ${record[key]} vs ${expected[key]}`);
+          assert.ok(
+            Math.abs(record[key] - expected[key]) <= 1e-4 * Math.max(1, Math.abs(expected[key])),
+            `step ${record.step} ${key}: ${record[key]} vs ${expected[key]}`,
+          );
         }
         for (const name of Object.keys(expected.meanAbsGradients!) as ParamName[]) {
-          assert.ok(Math.abs(record.meanAbsGradients![name]! - expected.meanAbsGradients![name]!) <= 1e-4 * expected.meanAbsGradients![name]!, `step ${record.step} gradient of ${name}`);
+          assert.ok(
+            Math.abs(record.meanAbsGradients![name]! - expected.meanAbsGradients![name]!) <=
+              1e-4 * expected.meanAbsGradients![name]!,
+            `step ${record.step} gradient of ${name}`,
+          );
         }
       }
       assert.deepEqual(
@@ -500,8 +582,14 @@ describe('the step split across worker threads', () => {
       );
       for (const [i, evaluation] of b.evaluations.entries()) {
         // One image of 1,000 may flip where two logits are within rounding of each other.
-        assert.ok(Math.abs(evaluation.validationAccuracy - a.evaluations[i].validationAccuracy) <= 0.002, `validation at ${evaluation.step}`);
-        assert.ok(Math.abs(evaluation.testAccuracy - a.evaluations[i].testAccuracy) <= 0.002, `test at ${evaluation.step}`);
+        assert.ok(
+          Math.abs(evaluation.validationAccuracy - a.evaluations[i].validationAccuracy) <= 0.002,
+          `validation at ${evaluation.step}`,
+        );
+        assert.ok(
+          Math.abs(evaluation.testAccuracy - a.evaluations[i].testAccuracy) <= 0.002,
+          `test at ${evaluation.step}`,
+        );
       }
       const [sa, sb] = [one.state(), split.state()];
       assert.equal(sb.globalStep, 60);
@@ -509,7 +597,8 @@ describe('the step split across worker threads', () => {
       assertCloseArrays(sb.params, sa.params, 1e-5, 'params');
       assertCloseArrays(sb.averages, sa.averages, 1e-5, 'averages');
       // The parameters gathered as variables of this thread are the state's.
-      for (const [name, v] of paramList(split.params)) assertBitwiseEqual({ [name]: v.dataSync() as Float32Array }, { [name]: sb.params[name]! }, 'gathered params');
+      for (const [name, v] of paramList(split.params))
+        assertBitwiseEqual({ [name]: v.dataSync() as Float32Array }, { [name]: sb.params[name]! }, 'gathered params');
     } finally {
       one.dispose();
       split.dispose();
@@ -547,7 +636,11 @@ describe('the step split across worker threads', () => {
   it('checkpoints and resumes exactly, from the split step or into the one-thread step', async () => {
     const whole = new Trainer(small(), { config, workers: 2 });
     const checkpoints = new Map<number, TrainerState>();
-    const expected = await whole.run({ checkpointEvery: 25, onCheckpoint: async (state) => void checkpoints.set(state.globalStep, decodeCheckpoint(await encodeCheckpoint(state), 'memory')) });
+    const expected = await whole.run({
+      checkpointEvery: 25,
+      onCheckpoint: async (state) =>
+        void checkpoints.set(state.globalStep, decodeCheckpoint(await encodeCheckpoint(state), 'memory')),
+    });
     const expectedState = whole.state();
     whole.dispose();
     assert.deepEqual([...checkpoints.keys()], [25, 50]);
@@ -570,12 +663,20 @@ describe('the step split across worker threads', () => {
     const fromCheckpoint = new Trainer(small(), { resume: checkpoints.get(50)!, workers: 1 });
     const finished = await fromCheckpoint.run();
     assert.equal(finished.final?.step, 60);
-    assertCloseArrays(fromCheckpoint.state().params, expectedState.params, 1e-5, 'one-thread params from a split checkpoint');
+    assertCloseArrays(
+      fromCheckpoint.state().params,
+      expectedState.params,
+      1e-5,
+      'one-thread params from a split checkpoint',
+    );
     fromCheckpoint.dispose();
   });
 
   it('SIGINT stops within a step with stopOnSigint', async () => {
-    const trainer = new Trainer(small(), { config: { ...config, trainingSteps: 100000, evalEvery: 100000, recordEvery: 1 }, workers: 2 });
+    const trainer = new Trainer(small(), {
+      config: { ...config, trainingSteps: 100000, evalEvery: 100000, recordEvery: 1 },
+      workers: 2,
+    });
     let sentAt = -1;
     const history = await trainer.run({
       stopOnSigint: true,
@@ -614,7 +715,10 @@ describe('the step split across worker threads', () => {
       assert.equal(error.learningRate, 50);
       assertBitwiseEqual(trainer.state().params, last.params, 'params');
       assertBitwiseEqual(trainer.state().averages, last.averages, 'averages');
-      const history = await train(small(), { config: { learningRateBase: 50, layer1Node: 50, trainingSteps: 100 }, workers: 2 }).catch((e: TrainingFailure) => e.history);
+      const history = await train(small(), {
+        config: { learningRateBase: 50, layer1Node: 50, trainingSteps: 100 },
+        workers: 2,
+      }).catch((e: TrainingFailure) => e.history);
       assert.equal(history.status, 'diverged');
     } finally {
       trainer.dispose();
@@ -623,7 +727,10 @@ describe('the step split across worker threads', () => {
 
   it('fails with an error, not a hang, when a worker dies; and leaks no tensors on this thread', async () => {
     const tensors = tf.memory().numTensors;
-    const trainer = new Trainer(small(), { config: { ...config, trainingSteps: 100000, evalEvery: 100000 }, workers: 2 });
+    const trainer = new Trainer(small(), {
+      config: { ...config, trainingSteps: 100000, evalEvery: 100000 },
+      workers: 2,
+    });
     const threads = (trainer as unknown as { engine: { threads: { terminate(): Promise<number> }[] } }).engine.threads;
     let killed = false;
     const failure = await trainer
@@ -653,7 +760,10 @@ describe('the step split across worker threads', () => {
     assert.equal(defaultStepWorkers(makeConfig({ layer1Node: 20 }), {}), 1);
     assert.equal(defaultStepWorkers(full, { MNIST_WORKERS: '3' }), 3);
     assert.equal(defaultStepWorkers(full, { MNIST_WORKERS: 'auto' }), defaultStepWorkers(full, {}));
-    assert.throws(() => defaultStepWorkers(full, { MNIST_WORKERS: 'two' }), /MNIST_WORKERS must be a whole number of threads from 1 to 256, got "two"/);
+    assert.throws(
+      () => defaultStepWorkers(full, { MNIST_WORKERS: 'two' }),
+      /MNIST_WORKERS must be a whole number of threads from 1 to 256, got "two"/,
+    );
     assert.throws(() => new Trainer(small(), { workers: 0 }), /options.workers must be a whole number/);
     assert.throws(() => new Trainer(small(), { workers: 2, gradientMode: 'autodiff' }), /needs the manual gradients/);
     const linear = new Trainer(small(), { config: { layer1Node: 0 }, workers: 4 });
