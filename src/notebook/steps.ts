@@ -43,8 +43,8 @@ export function notebookSteps(defaultSteps: number = TUTORIAL_STEPS, env: NodeJS
  * ten times per run when the run is shorter than 10,000 steps, so that a quick run still draws
  * an accuracy curve.
  */
-export function evalEveryFor(trainingSteps: number, tutorialEvery: number = TUTORIAL_EVAL_EVERY): number {
-  if (trainingSteps >= 10 * tutorialEvery) return tutorialEvery;
+export function evalEveryFor(trainingSteps: number): number {
+  if (trainingSteps >= 10 * TUTORIAL_EVAL_EVERY) return TUTORIAL_EVAL_EVERY;
   return Math.max(1, Math.round(trainingSteps / 10));
 }
 

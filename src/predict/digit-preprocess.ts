@@ -11,7 +11,6 @@
 const SIDE = 28;
 const BOX = 20;
 export const MNIST_SIDE = SIDE;
-export const MNIST_DIGIT_BOX = BOX;
 
 /** A grayscale image, row-major, values in [0, 1]. */
 export interface GrayImage {

@@ -34,11 +34,6 @@ export interface DenseLayer {
   biases: Float32Array;
 }
 
-export interface DenseModel {
-  activation: Activation;
-  layers: DenseLayer[];
-}
-
 function isRunModel(model: Params | RunModel): model is RunModel {
   return 'evaluated' in model && 'config' in model;
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { errorMessage } from './text';
 
 /** An output file or folder could not be written. Names the path and the reason. */
@@ -86,9 +86,4 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(temporary, { force: true }).catch(() => undefined);
     throw new OutputError(path, `cannot be written: ${reason(error)}`);
   }
-}
-
-/** The folder of `path` exists and is writable (a missing one is created). */
-export async function ensureParentDir(path: string): Promise<void> {
-  await ensureWritableDir(dirname(path));
 }
