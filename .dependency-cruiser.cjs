@@ -1,5 +1,5 @@
 /**
- * The layers of src/, checked by `npm run lint:deps` (dependency-cruiser): no import cycles, and
+ * The layers of src/, checked by `npm run lint` (dependency-cruiser): no import cycles, and
  * each folder imports only from the folders below it. Lower layers first:
  *
  *   util < data < core < engine < train < store < sweep, predict < charts < notebook, bench < bin
