@@ -68,6 +68,7 @@ const OPTIONS = {
   workers: { type: 'string' },
   resume: { type: 'string' },
   'no-charts': { type: 'boolean' },
+  'show-test-accuracy': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -136,6 +137,8 @@ Run:
   --resume DIR               continue the run checkpointed in DIR, with any changed settings
                              (writes there unless --out)
   --no-charts                no report.html and no chart images
+  --show-test-accuracy       show the test accuracy during training too (default: validation only;
+                             the test set is for the end, choices are made on the validation set)
   -q, --quiet                print only the tutorial's log lines, notices (resuming, interrupt)
                              and the summary (otherwise: a progress bar on a terminal, plain
                              lines elsewhere)
@@ -198,6 +201,7 @@ export interface CliOptions {
   workers?: number;
   resume?: string;
   charts: boolean;
+  showTestAccuracy: boolean;
   quiet: boolean;
   help: boolean;
 }
@@ -322,6 +326,7 @@ export function parseTrainArgs(args: string[]): CliOptions {
     ...(workers === undefined ? {} : { workers }),
     resume: values.resume as string | undefined,
     charts: values['no-charts'] !== true,
+    showTestAccuracy: values['show-test-accuracy'] === true,
     quiet: values.quiet === true,
     help: values.help === true,
   };
@@ -379,9 +384,8 @@ function listenForInterrupt(progress: ProgressDisplay): { signal: AbortSignal; r
 /** What a launch does: train from a state or from step 0, or nothing (`done`: the run in --out is this one). */
 interface Start {
   found: Found;
-  state?: TrainerState;
-  /** Where `state` comes from, for the log. */
-  from?: string;
+  /** The state training goes on from, and the folder it comes from. */
+  resume?: { state: TrainerState; from: string };
   /** The completed run that --out already holds: nothing to do. */
   done?: RunMeta;
 }
@@ -431,8 +435,7 @@ async function findStart(options: CliOptions, out: string): Promise<Start> {
       `${dir} holds ${what} at step ${there.steps}, which cannot go on: ${CANNOT_GO_ON[next.reason]}. Nothing was changed: train from step 0 with another --out`,
     );
   const state = await goOnFrom(dir, found, config);
-  const from = options.resume ?? `the ${found.kind === 'unfinished' ? 'unfinished' : 'completed'} run in ${out}`;
-  return { found, state, from };
+  return { found, resume: { state, from: dir } };
 }
 
 /** The data the run in the folder trained on, when it is not the data loaded now. */
@@ -484,7 +487,7 @@ async function setUp(
   const trainer = new Trainer(data, {
     config: options.config,
     backend: backend.name,
-    resume: start.state,
+    resume: start.resume?.state,
     workers: options.workers,
   });
   if (trainer.workers > 1) progress.info(`step split across ${trainer.workers} worker threads`);
@@ -493,10 +496,9 @@ async function setUp(
 
 /** Says where training starts: the step gone on from, and a note when the backend changed. */
 function announceStart({ start, backend }: Setup, out: string, progress: ProgressDisplay): void {
-  const { state } = start;
-  if (state !== undefined) {
-    const verb = start.found.kind === 'saved' && start.found.meta.status === 'completed' ? 'continuing' : 'resuming';
-    progress.log(`${verb} at step ${state.globalStep} from ${start.from}`);
+  if (start.resume !== undefined) {
+    const { state, from } = start.resume;
+    progress.event({ kind: 'resumed', path: from, step: state.globalStep, of: state.config.trainingSteps });
     if (state.backend !== backend.name)
       progress.log(
         `note: the run so far trained on ${state.backend}, now ${backend.name}: its history will differ from a run on one backend`,
@@ -516,7 +518,7 @@ async function trainUntilDone(
   try {
     await trainer.run({
       signal,
-      log: progress.info,
+      onEvent: progress.event,
       onProgress: progress.update,
       ...checkpointsInto(out, checkpointEvery),
     });
@@ -571,7 +573,12 @@ export async function runTrain(
 ): Promise<number> {
   const options = parseOrExit(() => parseTrainArgs(args), usage, print);
   if (typeof options === 'number') return options;
-  const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
+  const progress = createProgressDisplay({
+    mode: progressMode(terminal, options.quiet),
+    print,
+    terminal,
+    showTestAccuracy: options.showTestAccuracy,
+  });
   const out = options.out ?? options.resume ?? join('runs', timestamp());
   const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   // Installed before the slow set-up, so that an early Ctrl-C also ends with the history written.

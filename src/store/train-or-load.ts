@@ -14,6 +14,7 @@ import { checkpointInterval, checkpointsInto, finishRun, goOnFrom, lookInto, pla
 import { Workspace } from './workspace';
 import { formatPercent } from '../util/text';
 import { DivergenceError } from '../core/divergence';
+import type { RunEvent } from '../train/events';
 import { Trainer, type Progress } from '../train/trainer';
 import { type TrainerState } from '../engine/step-engine';
 
@@ -45,10 +46,13 @@ export interface TrainOrLoadOptions {
   /** Backend name recorded in the run (default: the one in use). */
   backend?: string;
   onProgress?: (progress: Progress) => void;
-  /** Receives what happens: reuse, resume, training, saving. */
+  /** Receives a line for what happens: reuse, resume, training, saving. */
   log?: (line: string) => void;
-  /** Also pass the training loop's own lines (an evaluation every `evalEvery` steps) to `log`. */
-  verbose?: boolean;
+  /**
+   * Receives what happens as data: a saved run `reused` or `resumed` (gone on from), then the training run's own
+   * events (evaluations, and how it ended).
+   */
+  onEvent?: (event: RunEvent) => void;
   /** Stop on SIGINT (Ctrl-C, or "interrupt kernel" in Jupyter); the run is saved as stopped. */
   stopOnSigint?: boolean;
   signal?: AbortSignal;
@@ -77,6 +81,8 @@ function percent(value: number | null): string {
 /** Where a run goes on from: a state, and where it came from (for the log). */
 interface Start {
   state: TrainerState;
+  /** The folder of the run gone on from. */
+  path: string;
   from: string;
   /** A completed run going on to more steps (else an unfinished one resumed). */
   continued: boolean;
@@ -106,7 +112,7 @@ async function findStart(
     if (next.action !== 'go on' || next.from <= (start?.state.globalStep ?? -1)) return;
     const state = await goOnFrom(dir, found, config).catch(() => null);
     const continued = found.kind === 'saved' && found.meta.status === 'completed';
-    if (state !== null) start = { state, from: from(found.kind === 'unfinished'), continued };
+    if (state !== null) start = { state, path: dir, from: from(found.kind === 'unfinished'), continued };
   };
   if (workspace !== null) await consider(workspace.dir, () => 'the checkpoint of an unfinished run');
   for (const run of await listRuns(runsDir)) {
@@ -139,6 +145,7 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
   const name = checkRunName(options.name);
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
   const log = options.log ?? (() => undefined);
+  const emit = options.onEvent ?? (() => undefined);
   const config = makeConfig(options.config);
   const key = runKey(config, data);
   const checkpointEvery = checkpointInterval(options.checkpointEvery);
@@ -151,6 +158,7 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
       log(
         `reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`,
       );
+      emit({ kind: 'reused', path: found.dir, steps: found.meta.steps });
       return { history: found.history, reused: true, resumedFrom: null, run: found };
     }
     const left = await findStart(data, name, config, runsDir);
@@ -162,13 +170,15 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
       log(
         `saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`,
       );
+      emit({ kind: 'reused', path: run.dir, steps: run.meta.steps });
       return { history: run.history, reused: true, resumedFrom: null, run };
     }
-    if (start !== null)
+    if (start !== null) {
+      emit({ kind: 'resumed', path: start.path, step: start.state.globalStep, of: config.trainingSteps });
       log(
         `${start.continued ? 'continuing' : 'resuming'} ${name} from step ${start.state.globalStep} of ${config.trainingSteps} (${start.from})`,
       );
-    else if (left.older !== null)
+    } else if (left.older !== null)
       log(
         `saved run ${left.older.name} (${left.older.steps} steps) cannot be continued: it was saved before runs recorded their data order; training ${name} from step 0 instead (the same run, only slower)`,
       );
@@ -185,7 +195,7 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
     const failure = await trainer
       .run({
         onProgress: options.onProgress,
-        log: options.verbose === true ? log : undefined,
+        onEvent: options.onEvent,
         stopOnSigint: options.stopOnSigint,
         signal: options.signal,
         ...checkpointsInto(workspace.dir, checkpointEvery),

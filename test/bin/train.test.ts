@@ -82,6 +82,7 @@ describe('parseTrainArgs', () => {
       checkpointEvery: undefined,
       resume: undefined,
       charts: true,
+      showTestAccuracy: false,
       quiet: false,
       help: false,
     });
@@ -253,7 +254,7 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.ok(!result.stdout.includes('\r') && !result.stdout.includes('\u001b'), 'no control characters');
     assert.match(
       result.stdout,
-      /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d{4} · validation \d+\.\d\d %$/m,
+      /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d+ · validation \d+\.\d\d %$/m,
     );
 
     const history = readHistory(out);
@@ -408,7 +409,10 @@ describe('mnist-tutorial train (end to end)', () => {
 
     const resumed = await runCli(['train', '--resume', parted, '--no-charts', '--backend', 'wasm']);
     assert.equal(resumed.code, EXIT.ok, resumed.stderr);
-    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from `));
+    assert.ok(
+      resumed.stdout.includes(`resuming ${parted} from step ${stopStep} of 300\n`),
+      `no resume notice:\n${resumed.stdout}`,
+    );
     const finished = readHistory(parted);
     assert.equal(finished.status, 'completed');
     assert.deepEqual(accuracies(finished), accuracies(expected));
@@ -455,7 +459,10 @@ describe('mnist-tutorial train (end to end)', () => {
 
     const resumed = await runCli(['train', ...flags, '--out', out]);
     assert.equal(resumed.code, EXIT.ok, resumed.stderr);
-    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from the unfinished run in `));
+    assert.ok(
+      resumed.stdout.includes(`resuming ${out} from step ${stopStep} of 300\n`),
+      `no resume notice:\n${resumed.stdout}`,
+    );
     const history = readHistory(out);
     assert.equal(history.status, 'completed');
     assert.deepEqual(
@@ -604,7 +611,7 @@ describe('runTrain (in this process)', () => {
 
 describe('runTrain: going on from a completed run', () => {
   // A small network on the cpu backend; 2,000 steps are not a multiple of --eval-every.
-  const small = ['--layer1-node', '10', '--batch-size', '10', '--eval-every', '300', '--record-every', '50'];
+  const small = ['--layer1-node', '10', '--batch-size', '10', '--eval-every', '700', '--record-every', '50'];
   const run = ['--checkpoint-every', '500', '--no-charts', '--backend', 'cpu', '--workers', '1'];
 
   it('--steps 4000 --resume DIR continues a completed 2,000-step run: the history of an uninterrupted 4,000-step run', async () => {
@@ -625,7 +632,7 @@ describe('runTrain: going on from a completed run', () => {
     // The run's own settings, but for the steps.
     const continued = await trainHere(['--steps', '4000', '--resume', dir, ...run]);
     assert.equal(continued.status, EXIT.ok, continued.errors.join('\n'));
-    assert.ok(continued.lines.includes(`continuing at step 2000 from ${dir}`), continued.lines.join('\n'));
+    assert.ok(continued.lines.includes(`resuming ${dir} from step 2,000 of 4,000`), continued.lines.join('\n'));
     assert.equal(
       continued.lines.at(-1),
       `wrote ${dir}/: history.json, metrics.csv, weights.json, weights.bin, run.json`,
@@ -695,5 +702,32 @@ describe('runTrain: the report', () => {
       result.lines.at(-1),
       `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json, report.html, 8 chart images`,
     );
+  });
+
+  it('shows validation accuracy only while training, and test accuracy too with --show-test-accuracy', async () => {
+    const plain = await trainHere([
+      ...tiny,
+      '--checkpoint-every',
+      '0',
+      '--no-charts',
+      '--out',
+      join(tmp, 'validation-only'),
+    ]);
+    assert.equal(plain.status, EXIT.ok, plain.errors.join('\n'));
+    const text = plain.lines.join('\n');
+    assert.match(text, /^step 10: validation accuracy [\d.]+ %$/m);
+    assert.match(text, /^ {2}step 10\/20 · .* · validation [\d.]+ %$/m);
+    const shown = await trainHere([
+      ...tiny,
+      '--checkpoint-every',
+      '0',
+      '--no-charts',
+      '--show-test-accuracy',
+      '--out',
+      join(tmp, 'test-shown'),
+    ]);
+    assert.equal(shown.status, EXIT.ok, shown.errors.join('\n'));
+    assert.match(shown.lines.join('\n'), /^step 10: validation accuracy [\d.]+ %, test accuracy [\d.]+ %$/m);
+    assert.match(shown.lines.join('\n'), /^ {2}step 10\/20 · .* · validation [\d.]+ % · test [\d.]+ %$/m);
   });
 });

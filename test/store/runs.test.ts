@@ -28,6 +28,7 @@ import {
 import { loadRunModel } from '../../src/store/run-model';
 import { trainOrLoad } from '../../src/store/train-or-load';
 import type { History } from '../../src/core/history';
+import type { RunEvent } from '../../src/train/events';
 import { train, Trainer } from '../../src/train/trainer';
 import { type TrainerState } from '../../src/engine/step-engine';
 import { packageRoot } from '../../src/util/package-root';
@@ -452,14 +453,28 @@ describe('a completed run goes on to more steps', () => {
     assert.equal(first.history.status, 'completed');
     assert.equal(first.history.evaluations.at(-1)?.step, 2000);
     const lines: string[] = [];
-    const longer = await trainOrLoad(data, { name: 'longer', config, runsDir, log: (l) => lines.push(l) });
+    const events: RunEvent[] = [];
+    const longer = await trainOrLoad(data, {
+      name: 'longer',
+      config,
+      runsDir,
+      log: (l) => lines.push(l),
+      onEvent: (e) => events.push(e),
+    });
+    assert.deepEqual(events[0], { kind: 'resumed', path: join(runsDir, 'longer'), step: 2000, of: 4000 });
+    assert.deepEqual(
+      events.slice(1).map((e) => (e.kind === 'evaluation' ? e.evaluation.step : e.kind)),
+      [2100, 2400, 2700, 3000, 3300, 3600, 3900, 4000, 'completed'],
+    );
     assert.equal(longer.reused, false);
     assert.equal(longer.resumedFrom, 2000);
     assert.equal(lines[0], 'continuing longer from step 2000 of 4000 (saved run longer (completed))');
     assert.deepEqual(withoutClock(longer.history), withoutClock(uninterrupted));
     assert.equal(longer.run.meta.steps, 4000);
-    const again = await trainOrLoad(data, { name: 'longer', config, runsDir });
+    const reusedEvents: RunEvent[] = [];
+    const again = await trainOrLoad(data, { name: 'longer', config, runsDir, onEvent: (e) => reusedEvents.push(e) });
     assert.equal(again.reused, true, 'the longer run is now the saved one');
+    assert.deepEqual(reusedEvents, [{ kind: 'reused', path: join(runsDir, 'longer'), steps: 4000 }]);
   });
 
   it('a completed run saved before runs recorded their data order trains from step 0, and says why', async () => {
