@@ -180,22 +180,23 @@ export function stepReached(history: History): number {
  */
 function stopOfOldHistory(history: History): StopReason | null {
   const of = history.config?.trainingSteps ?? stepReached(history);
+  const reached = Math.min(stepReached(history), of);
   const message = history.error ?? null;
   switch (history.status) {
     case 'completed':
-      return { reason: 'completed', step: history.final?.step ?? stepReached(history), of, message: null };
+      return { reason: 'completed', step: history.final?.step ?? reached, of, message: null };
     case 'stopped': {
       const match = /^stopped at step (\d+) of (\d+)$/.exec(message ?? '');
       return match !== null
         ? { reason: 'aborted', step: Number(match[1]), of: Number(match[2]), message: null }
-        : { reason: 'aborted', step: stepReached(history), of, message };
+        : { reason: 'aborted', step: reached, of, message };
     }
     case 'diverged': {
       const match = /diverged at step (\d+)/.exec(message ?? '');
-      return { reason: 'diverged', step: match !== null ? Number(match[1]) : stepReached(history), of, message };
+      return { reason: 'diverged', step: match !== null ? Number(match[1]) : reached, of, message };
     }
     case 'failed':
-      return { reason: 'failed', step: stepReached(history), of, message };
+      return { reason: 'failed', step: reached, of, message };
     default:
       return null;
   }

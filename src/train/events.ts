@@ -1,8 +1,9 @@
 /**
  * What happens in a training run, as data: `Trainer.run` (and the code that reuses or resumes saved runs) reports
- * these through `onEvent`; `renderEvent` (messages.ts) turns one into the lines a log shows.
+ * events through `onEvent`, and where the run is through `onProgress`; `renderEvent` (messages.ts) turns an event
+ * into the lines a log shows.
  */
-import type { Evaluation } from '../core/history';
+import type { Evaluation, History } from '../core/history';
 
 export type RunEvent =
   /** An evaluation: at step 0, every `evalEvery` steps and at the end. */
@@ -20,3 +21,17 @@ export type RunEvent =
 
 /** The kinds of `RunEvent`. */
 export type RunEventKind = RunEvent['kind'];
+
+/** Where a training run is, passed to `RunOptions.onProgress` after each step. */
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  learningRate: number;
+  crossEntropy: number;
+  /** Training speed over the current run so far. */
+  stepsPerSecond: number;
+  secondsLeft: number;
+  latestEvaluation: Evaluation | null;
+  /** The history so far (the live object: read it, do not keep it). */
+  history: History;
+}

@@ -1,8 +1,7 @@
 /** Text for people about a training run: the log lines of its events, the progress line and the summary. */
 import { stepReached, type History, type StopReason } from '../core/history';
 import { formatCount, formatDuration, formatPercent, formatSpeed } from '../util/text';
-import type { RunEvent } from './events';
-import type { Progress } from './trainer';
+import type { Progress, RunEvent } from './events';
 
 /** Options of the messages: what they may show. */
 export interface MessageOptions {
@@ -14,9 +13,10 @@ export interface MessageOptions {
 }
 
 /**
- * The lines a log shows for an event: for an evaluation, the tutorial's line (validation accuracy, as it printed it)
- * and an English one; when a run completes, the tutorial's closing line (its test accuracy: the run is over) and an
- * English one. Test accuracies only with `showTestAccuracy`, except in the tutorial's closing line.
+ * The lines a log shows for an event. An evaluation: the tutorial's line (its validation accuracy; the step as it
+ * printed it, the accuracy with two decimals) and an English one. A completed run: the tutorial's closing line, which
+ * quotes the test accuracy where the run ends, as the tutorial did, and an English one. The English lines show test
+ * accuracies only with `showTestAccuracy`.
  */
 export function renderEvent(event: RunEvent, options: MessageOptions = {}): string[] {
   const showTest = options.showTestAccuracy === true;
@@ -25,21 +25,21 @@ export function renderEvent(event: RunEvent, options: MessageOptions = {}): stri
       const { step, validationAccuracy, testAccuracy } = event.evaluation;
       const test = showTest ? `, test accuracy ${formatPercent(testAccuracy)}` : '';
       return [
-        `训练轮数: ${formatCount(step)} ,准确率: ${formatPercent(validationAccuracy)}`,
+        `训练轮数: ${step} ,准确率: ${formatPercent(validationAccuracy)}`,
         `step ${formatCount(step)}: validation accuracy ${formatPercent(validationAccuracy)}${test}`,
       ];
     }
     case 'completed': {
       const test = showTest ? `, test accuracy ${formatPercent(event.testAccuracy)}` : '';
       return [
-        `训练轮数: ${formatCount(event.step)} ,测试准确率: ${formatPercent(event.testAccuracy)}`,
+        `训练轮数: ${event.step} ,测试准确率: ${formatPercent(event.testAccuracy)}`,
         `after ${formatCount(event.step)} training steps: validation accuracy ${formatPercent(event.validationAccuracy)}${test}`,
       ];
     }
-    case 'stopped':
-      return [
-        `${event.interrupted ? 'interrupted' : 'stopped'} at step ${formatCount(event.step)} of ${formatCount(event.of)}: the history so far is kept`,
-      ];
+    case 'stopped': {
+      const stop = { reason: event.interrupted ? 'interrupted' : 'aborted', ...event, message: null } as const;
+      return [`${formatStop(stop)}: the history so far is kept`];
+    }
     case 'failed':
       return [event.message];
     case 'reused':
@@ -72,8 +72,8 @@ function accuracies(
   return `validation ${formatPercent(evaluation.validationAccuracy)}${test} (at step ${formatCount(evaluation.step)})`;
 }
 
-/** The head of a summary: how the run ended, from its stop reason. */
-function ending(stop: StopReason): string {
+/** How a run ended, from its stop reason: "completed: N steps", "interrupted at step N of M", ... */
+export function formatStop(stop: StopReason): string {
   switch (stop.reason) {
     case 'completed':
       return `completed: ${formatCount(stop.step)} steps`;
@@ -97,7 +97,7 @@ export function formatSummary(history: History, options: MessageOptions = {}): s
   const stop = history.stop ?? null;
   const lastStep = stop?.step ?? stepReached(history);
   const speed = history.wallTimeSeconds > 0 ? ` (${formatSpeed(lastStep / history.wallTimeSeconds)} steps/s)` : '';
-  const head = stop !== null ? ending(stop) : `${history.status}: ${formatCount(lastStep)} steps`;
+  const head = stop !== null ? formatStop(stop) : `${history.status}: ${formatCount(lastStep)} steps`;
   const parts = [`${head} in ${formatDuration(history.wallTimeSeconds)}${speed}`];
   const last = history.evaluations.at(-1);
   if (last !== undefined) parts.push(accuracies(last, options));

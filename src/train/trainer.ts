@@ -15,23 +15,11 @@ import { SplitEngine } from '../engine/split-engine';
 import { yieldToEventLoop, type EngineSetup, type StepEngine, type TrainerState } from '../engine/step-engine';
 import { checkWorkers, defaultStepWorkers } from '../engine/workers';
 import { takeInterrupts, type InterruptScope } from './interrupt';
-import type { RunEvent } from './events';
+import type { Progress, RunEvent } from './events';
 import { renderEvent } from './messages';
 import { errorMessage } from '../util/text';
 
-/** Where a training run is, passed to `RunOptions.onProgress` after each step. */
-export interface Progress {
-  step: number;
-  totalSteps: number;
-  learningRate: number;
-  crossEntropy: number;
-  /** Training speed over the current run so far. */
-  stepsPerSecond: number;
-  secondsLeft: number;
-  latestEvaluation: Evaluation | null;
-  /** The history so far (the live object: read it, do not keep it). */
-  history: History;
-}
+export type { Progress } from './events';
 
 /** Options of `Trainer.run`: stopping, logging and progress callbacks. */
 export interface RunOptions {
