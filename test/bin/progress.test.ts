@@ -117,7 +117,7 @@ describe('createProgressDisplay', () => {
     assert.deepEqual(shown.slice(0, 4), [
       '训练轮数: 0 ,准确率: 10.68 %',
       'step 0: validation accuracy 10.68 %',
-      '训练轮数: 1,000 ,准确率: 96.12 %',
+      '训练轮数: 1000 ,准确率: 96.12 %',
       'step 1,000: validation accuracy 96.12 %',
     ]);
     assert.match(shown[4], /step 1,000\/3,000 .* validation 96\.12 %$/);
@@ -146,7 +146,7 @@ describe('createProgressDisplay', () => {
     assert.deepEqual(transcript().trimEnd().split('\n'), [
       '训练轮数: 0 ,准确率: 10.68 %',
       'step 0: validation accuracy 10.68 %',
-      '训练轮数: 1,000 ,准确率: 96.12 %',
+      '训练轮数: 1000 ,准确率: 96.12 %',
       'step 1,000: validation accuracy 96.12 %',
       '  step 1,000/3,000 · 250 steps/s · 8 s left · loss 0.25 · validation 96.12 %',
     ]);
@@ -157,7 +157,7 @@ describe('createProgressDisplay', () => {
     display.event({ kind: 'evaluation', evaluation: evaluation(1000, 0.9612) });
     display.update(progress(1000, evaluation(1000, 0.9612)));
     assert.deepEqual(transcript().trimEnd().split('\n'), [
-      '训练轮数: 1,000 ,准确率: 96.12 %',
+      '训练轮数: 1000 ,准确率: 96.12 %',
       'step 1,000: validation accuracy 96.12 %, test accuracy 95.12 %',
       '  step 1,000/3,000 · 250 steps/s · 8 s left · loss 0.25 · validation 96.12 % · test 95.12 %',
     ]);
@@ -175,9 +175,9 @@ describe('createProgressDisplay', () => {
     display.done();
     assert.deepEqual(transcript().trimEnd().split('\n'), [
       'resuming runs/a from step 500 of 3,000',
-      '训练轮数: 1,000 ,准确率: 96.12 %',
+      '训练轮数: 1000 ,准确率: 96.12 %',
       'interrupt: stopping after this step and saving',
-      '训练轮数: 3,000 ,测试准确率: 97.95 %',
+      '训练轮数: 3000 ,测试准确率: 97.95 %',
     ]);
   });
 });
