@@ -1,14 +1,16 @@
 /**
- * Training progress on the command line. On a terminal, one status line (a bar, the step, steps
- * per second, time left, the latest loss and validation accuracy) redrawn in place a few times a
- * second, with the log lines printed above it. Elsewhere (a pipe, a file, CI) plain lines only:
- * the log lines, and a status line after each evaluation. `--quiet` keeps the tutorial's lines.
+ * Training progress on the command line, from the run's events and progress. On a terminal, one status line (a bar,
+ * the step, steps per second, time left, the latest loss and validation accuracy) redrawn in place a few times a
+ * second, with the lines of the events printed above it. Elsewhere (a pipe, a file, CI) plain lines only: the lines of
+ * the events, and a status line after each evaluation. `--quiet` keeps the tutorial's lines. Test accuracies only
+ * with `showTestAccuracy`.
  *
  * Written here rather than with a bar library: the line is a few fields, and log lines above
  * the bar, plain lines off a terminal and a test with a fake terminal come out simpler.
  */
-import { formatDuration } from '../util/text';
-import { formatPercent } from '../util/text';
+import { formatCount, formatDuration, formatLoss, formatPercent, formatSpeed } from '../util/text';
+import type { RunEvent } from '../train/events';
+import { renderEvent, type MessageOptions } from '../train/messages';
 import type { Progress } from '../train/trainer';
 
 /** What the bar is drawn on: `process.stdout`, or a fake one in tests. */
@@ -25,21 +27,29 @@ export function progressMode(terminal: Terminal, quiet: boolean): ProgressMode {
   return quiet ? 'quiet' : terminal.isTTY === true ? 'bar' : 'lines';
 }
 
-/** The tutorial's own log lines (`训练轮数: ...`), the only ones `--quiet` keeps. */
-export const isTutorialLine = (line: string): boolean => line.startsWith('训练轮数');
+/**
+ * The lines of an event that `--quiet` keeps: the tutorial's own (`训练轮数: ...`, the first that `renderEvent` gives
+ * for an evaluation and for the end of a completed run), and notices of where the run starts (resumed, reused).
+ */
+function quietLines(event: RunEvent, lines: string[]): string[] {
+  if (event.kind === 'evaluation' || event.kind === 'completed') return lines.slice(0, 1);
+  return event.kind === 'resumed' || event.kind === 'reused' ? lines : [];
+}
 
 export interface ProgressDisplay {
   /** Prints a line (above the bar, on a terminal). */
   log(line: string): void;
-  /** Prints a line unless quiet: set-up messages and the training log, but for the tutorial's lines. */
+  /** Prints a line unless quiet: set-up messages. */
   info(line: string): void;
+  /** Prints the lines of a run event (when quiet, the tutorial's and notices only). */
+  event(event: RunEvent): void;
   /** The latest progress; redrawn at most every `minIntervalMs`, and at once after an evaluation. */
   update(progress: Progress): void;
   /** Removes the bar; later lines print as usual. */
   done(): void;
 }
 
-export interface ProgressDisplayOptions {
+export interface ProgressDisplayOptions extends MessageOptions {
   mode: ProgressMode;
   /** Prints one line (default console.log); the bar is drawn on `terminal`. */
   print?: (line: string) => void;
@@ -60,19 +70,22 @@ export function bar(step: number, total: number, width = BAR_WIDTH): string {
   return `[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${String(Math.floor(share * 100)).padStart(3)} %`;
 }
 
-/** The status fields: `step 1,200/3,000 · 312 steps/s · 6 s left · loss 0.2345 · validation 96.12 %`. */
-export function statusText(progress: Progress): string {
+/**
+ * The status fields: `step 1,200/3,000 · 312 steps/s · 6 s left · loss 0.2345 · validation 96.12 %` (and `· test
+ * 95.90 %` with `showTestAccuracy`). The loss with 4 significant digits.
+ */
+export function statusText(progress: Progress, options: MessageOptions = {}): string {
   const { step, totalSteps, stepsPerSecond, secondsLeft, crossEntropy, latestEvaluation } = progress;
-  const count = (n: number) => n.toLocaleString('en-US');
   const parts = [
-    `step ${count(step)}/${count(totalSteps)}`,
-    stepsPerSecond > 0
-      ? `${stepsPerSecond >= 100 ? count(Math.round(stepsPerSecond)) : stepsPerSecond.toFixed(1)} steps/s`
-      : '-- steps/s',
+    `step ${formatCount(step)}/${formatCount(totalSteps)}`,
+    stepsPerSecond > 0 ? `${formatSpeed(stepsPerSecond)} steps/s` : '-- steps/s',
     Number.isFinite(secondsLeft) ? `${formatDuration(secondsLeft)} left` : '-- left',
   ];
-  if (Number.isFinite(crossEntropy)) parts.push(`loss ${crossEntropy.toFixed(4)}`);
-  if (latestEvaluation !== null) parts.push(`validation ${formatPercent(latestEvaluation.validationAccuracy)}`);
+  if (Number.isFinite(crossEntropy)) parts.push(`loss ${formatLoss(crossEntropy)}`);
+  if (latestEvaluation !== null) {
+    parts.push(`validation ${formatPercent(latestEvaluation.validationAccuracy)}`);
+    if (options.showTestAccuracy === true) parts.push(`test ${formatPercent(latestEvaluation.testAccuracy)}`);
+  }
   return parts.join(' · ');
 }
 
@@ -89,7 +102,7 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
 
   const draw = () => {
     if (latest === null) return;
-    const line = `${bar(latest.step, latest.totalSteps)} ${statusText(latest)}`;
+    const line = `${bar(latest.step, latest.totalSteps)} ${statusText(latest, options)}`;
     // Wider than the terminal, the line would wrap and `\r` would no longer redraw it in place.
     const columns = terminal.columns ?? 0;
     shown = columns > 1 && line.length >= columns ? line.slice(0, columns - 1) : line;
@@ -111,7 +124,11 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
   return {
     log,
     info: (line) => {
-      if (mode !== 'quiet' || isTutorialLine(line)) log(line);
+      if (mode !== 'quiet') log(line);
+    },
+    event: (event) => {
+      const lines = renderEvent(event, options);
+      for (const line of mode === 'quiet' ? quietLines(event, lines) : lines) log(line);
     },
     update: (progress) => {
       latest = progress;
@@ -124,7 +141,7 @@ export function createProgressDisplay(options: ProgressDisplayOptions): Progress
         if (evaluated || now() - drawnAt >= minIntervalMs) draw();
       } else if (mode === 'lines' && evaluated && progress.step > 0) {
         // Off a terminal: one status line per evaluation, below its log lines.
-        print(`  ${statusText(progress)}`);
+        print(`  ${statusText(progress, options)}`);
       }
     },
     done: clear,

@@ -4,7 +4,7 @@
  * and writes its history, metrics, weights, report.html and chart images to `--out`. Progress
  * goes to a bar on a terminal, plain lines elsewhere (`./cli/progress`).
  */
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   describeBackend,
@@ -13,12 +13,11 @@ import {
   type BackendChoice,
   type BackendInfo,
 } from '../engine/backend';
-import { ChromiumNotFoundError } from '../charts/chromium';
+import { findChromium, withRenderer } from '../charts/chromium';
+import { exportRunCharts } from '../charts/export';
 import { exportRunReport, REPORT_FILE } from '../charts/report';
-import { createProgressDisplay, progressMode, type Terminal } from './progress';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, saveCheckpoint } from '../store/checkpoint';
+import { createProgressDisplay, progressMode, type ProgressDisplay, type Terminal } from './progress';
+import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY } from '../store/checkpoint';
 import {
   CONFIG_HELP,
   CONFIG_RULES,
@@ -30,7 +29,17 @@ import {
 import { loadMnist, type MnistData, type MnistSource } from '../data/mnist';
 import type { History } from '../core/history';
 import { ensureWritableDir, removeStaleTemporaries } from '../util/io';
-import { readRunMeta, RUN_FILE, timestamp, writeRunFolder } from '../store/runs';
+import { timestamp, type RunMeta } from '../store/run-format';
+import {
+  checkpointsInto,
+  finishRun,
+  foundRun,
+  goOnFrom,
+  lookInto,
+  plan,
+  type Found,
+  type Plan,
+} from '../store/run-store';
 import { checkWorkers } from '../engine/workers';
 import { Trainer } from '../train/trainer';
 import { type TrainerState } from '../engine/step-engine';
@@ -59,6 +68,7 @@ const OPTIONS = {
   workers: { type: 'string' },
   resume: { type: 'string' },
   'no-charts': { type: 'boolean' },
+  'show-test-accuracy': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -127,6 +137,8 @@ Run:
   --resume DIR               continue the run checkpointed in DIR, with any changed settings
                              (writes there unless --out)
   --no-charts                no report.html and no chart images
+  --show-test-accuracy       show the test accuracy during training too (default: validation only;
+                             the test set is for the end, choices are made on the validation set)
   -q, --quiet                print only the tutorial's log lines, notices (resuming, interrupt)
                              and the summary (otherwise: a progress bar on a terminal, plain
                              lines elsewhere)
@@ -189,6 +201,7 @@ export interface CliOptions {
   workers?: number;
   resume?: string;
   charts: boolean;
+  showTestAccuracy: boolean;
   quiet: boolean;
   help: boolean;
 }
@@ -313,48 +326,49 @@ export function parseTrainArgs(args: string[]): CliOptions {
     ...(workers === undefined ? {} : { workers }),
     resume: values.resume as string | undefined,
     charts: values['no-charts'] !== true,
+    showTestAccuracy: values['show-test-accuracy'] === true,
     quiet: values.quiet === true,
     help: values.help === true,
   };
 }
 
-/** Extra output a run writes beside its history (the report by default). */
-export type OutputHook = (dir: string, history: History, print: (line: string) => void) => Promise<void>;
+/** Extra output a run writes beside its history (the report by default); returns the names of the files written. */
+export type OutputHook = (dir: string, history: History, print: (line: string) => void) => Promise<string[]>;
 
 /**
- * The run's report.html (every chart, plotly.js inlined once) and each chart as SVG and PNG;
- * without a Chromium to render images, the report only. Prints where the report is.
+ * The run's report.html (every chart, plotly.js inlined once) and each chart as SVG and PNG, rendered by the Chromium
+ * `find` returns; without one, the report only, and a line that says why. Prints where the report is.
  */
-export const writeRunReport: OutputHook = async (dir, history, print) => {
-  try {
-    await exportRunReport(dir, history, { data: false });
-  } catch (error) {
-    // The report is written before the images, so it is there.
-    if (!(error instanceof ChromiumNotFoundError)) throw error;
-    print(`chart images not written: ${firstLine(error)}`);
-  }
-  print(`report: ${resolve(dir, REPORT_FILE)}`);
-};
-
-/**
- * Runs `train`; returns the exit status. `terminal` is where the progress bar goes (a terminal
- * only: elsewhere, plain lines).
- */
-export async function runTrain(
-  args: string[],
-  print: (line: string) => void = console.log,
-  extraOutput: OutputHook = writeRunReport,
-  terminal: Terminal = process.stdout,
-): Promise<number> {
-  const options = parseOrExit(() => parseTrainArgs(args), usage, print);
-  if (typeof options === 'number') return options;
-  const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
-  const fail = (text: string) => {
-    progress.done();
-    console.error(`error: ${text}`);
+export function runReport(find: () => string = findChromium): OutputHook {
+  return async (dir, history, print) => {
+    await exportRunReport(dir, history, { data: false, images: [] });
+    const written = [REPORT_FILE];
+    try {
+      const images = await withRenderer(
+        (renderer) => exportRunCharts(dir, history, { formats: ['svg', 'png'], data: false, renderer }),
+        { executablePath: find() },
+      );
+      written.push(...images.map((path) => basename(path)));
+    } catch (error) {
+      print(`chart images not written: ${firstLine(error)}`);
+    }
+    print(`report: ${resolve(dir, REPORT_FILE)}`);
+    return written;
   };
-  const out = options.out ?? options.resume ?? join('runs', timestamp());
-  // Installed before the slow set-up, so that an early Ctrl-C also ends with the history written.
+}
+
+/** The report and the chart images, with the Chromium found on this machine. */
+export const writeRunReport: OutputHook = runReport();
+
+/** `history.json, ..., report.html, 8 chart images`: the files written, chart images counted. */
+function listWritten(names: string[]): string {
+  const images = names.filter((name) => /\.(svg|png)$/.test(name));
+  const others = names.filter((name) => !images.includes(name));
+  return [...others, ...(images.length > 0 ? [`${images.length} chart images`] : [])].join(', ');
+}
+
+/** Ctrl-C while training: the first stops the run after the step under way (it is saved), a second quits at once. */
+function listenForInterrupt(progress: ProgressDisplay): { signal: AbortSignal; remove: () => void } {
   const stop = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -364,151 +378,249 @@ export async function runTrain(
     stop.abort();
   };
   process.on('SIGINT', onSigint);
-  // Everything that can fail before training (checkpoint, output folder, backend, data, settings)
-  // is a one-line error and exit status 1, and comes before the first step.
-  let resume: TrainerState | undefined;
-  let backend: BackendInfo;
-  let trainer: Trainer;
-  let data: MnistData;
-  let resumedFrom = options.resume;
-  try {
-    if (options.resume !== undefined) {
-      // Read first: a missing checkpoint must not leave an empty output folder behind.
-      resume = await loadCheckpoint(options.resume);
-      if (Object.keys(options.config).length > 0) {
-        resume.config = { ...resume.config, ...options.config };
-      }
-    }
-    const finished = options.resume === undefined ? await readRunMeta(out) : null;
-    if (options.resume === undefined && finished?.status !== 'completed' && existsSync(join(out, CHECKPOINT_FILE))) {
-      resume = await loadCheckpoint(join(out, CHECKPOINT_FILE));
-      resumedFrom = `the unfinished run in ${out}`;
-    }
-    // Another run in --out: checked before anything slow, and again once the data is known.
-    const there = options.resume === undefined ? (resume ?? finished ?? null) : null;
-    const checkThere = (dataHere?: string) => {
-      if (there === null) return;
-      const thereData = 'data' in there ? there.data : there.history.data;
-      const differences = settingsDifferences(
-        there.config,
-        options.config,
-        dataHere === undefined ? undefined : { there: thereData, here: dataHere },
-      );
-      const what =
-        resume !== undefined
-          ? `an unfinished run (step ${resume.globalStep} of ${resume.config.trainingSteps})`
-          : `a run that ${finished!.status === 'completed' ? 'completed' : `ended ${finished!.status}`}`;
-      if (differences.length > 0) {
-        throw new Error(
-          `${out} holds ${what} with other settings: ${differences.join('; ')}. Nothing was changed: give the same flags to ${resume !== undefined ? 'continue' : 'keep'} it, --resume ${out} to continue it with the new settings, or another --out`,
-        );
-      }
-      if (resume === undefined && finished!.status !== 'completed')
-        throw new Error(
-          `${out} holds ${what} at step ${finished!.steps} and no checkpoint to continue from; choose another --out`,
-        );
-    };
-    checkThere();
-    await ensureWritableDir(out);
-    backend = await setupBackend(options.backend);
-    progress.info(describeBackend(backend));
-    data = await loadMnist(options.source);
-    progress.info(
-      `data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`,
-    );
-    checkThere(data.description);
-    if (there !== null && resume === undefined) {
-      print(
-        `${out} already holds this run, completed after ${finished!.steps} steps: test accuracy ${formatPercent(finished!.finalTestAccuracy ?? 0)}; nothing to do`,
-      );
-      process.off('SIGINT', onSigint);
-      return EXIT.ok;
-    }
-    await removeStaleTemporaries(out);
-    trainer = new Trainer(data, { config: options.config, backend: backend.name, resume, workers: options.workers });
-    if (trainer.workers > 1) progress.info(`step split across ${trainer.workers} worker threads`);
-  } catch (error) {
-    process.off('SIGINT', onSigint);
-    fail(errorMessage(error));
-    return EXIT.failed;
+  return { signal: stop.signal, remove: () => process.off('SIGINT', onSigint) };
+}
+
+/** What a launch does: train from a state or from step 0, or nothing (`done`: the run in --out is this one). */
+interface Start {
+  found: Found;
+  /** The state training goes on from, and the folder it comes from. */
+  resume?: { state: TrainerState; from: string };
+  /** The completed run that --out already holds: nothing to do. */
+  done?: RunMeta;
+}
+
+/** The run in `dir`, as the messages name it. */
+function describeFound(found: Exclude<Found, { kind: 'nothing' }>): string {
+  if (found.kind === 'unfinished')
+    return `an unfinished run (step ${found.state.globalStep} of ${found.state.config.trainingSteps})`;
+  return `a run that ${found.meta.status === 'completed' ? 'completed' : `ended ${found.meta.status}`}`;
+}
+
+/** Why a run cannot go on, as the messages say it. */
+const CANNOT_GO_ON: Record<Extract<Plan, { action: 'cannot go on' }>['reason'], string> = {
+  diverged: 'it diverged, and would diverge again',
+  'saved before continuing': 'it was saved before runs recorded their data order, which going on exactly needs',
+  'nothing to go on from': 'it has no checkpoint to continue from',
+};
+
+/**
+ * What this launch starts from, by the run-store policy: with --resume, the run in that folder with the settings
+ * given; else the run in --out when it is this one (the same flags, or more steps). Throws the one-line error that
+ * says what to do.
+ */
+async function findStart(options: CliOptions, out: string): Promise<Start> {
+  const dir = options.resume ?? out;
+  const found = await lookInto(dir);
+  if (found.kind === 'nothing') {
+    if (options.resume === undefined) return { found };
+    throw new Error(`${dir}: no checkpoint found, and no saved run to continue; give the --out folder of a run`);
   }
-  if (resume !== undefined) progress.log(`resuming at step ${resume.globalStep} from ${resumedFrom}`);
-  if (resume !== undefined && resume.backend !== backend.name)
-    print(
-      `note: the run so far trained on ${resume.backend}, now ${backend.name}: its history will differ from a run on one backend`,
+  const there = foundRun(found);
+  // --resume takes the run's settings, changed by the flags given; --out takes the flags.
+  const config = makeConfig(options.resume === undefined ? options.config : { ...there.config, ...options.config });
+  const next = plan(found, config);
+  const what = describeFound(found);
+  if (next.action === 'reuse') return { found, done: (found as Extract<Found, { kind: 'saved' }>).meta };
+  if (next.action === 'other settings' && options.resume === undefined) {
+    const differences = next.differences.map(
+      (field) => `--${kebab(field)}: ${String(there.config[field])} there, ${String(config[field])} here`,
     );
+    throw new Error(
+      `${out} holds ${what} with other settings: ${differences.join('; ')}. Nothing was changed: give the same flags to ${found.kind === 'unfinished' ? 'continue' : 'keep'} it, --resume ${out} to continue it with the new settings, or another --out`,
+    );
+  }
+  if (next.action === 'cannot go on')
+    throw new Error(
+      `${dir} holds ${what} at step ${there.steps}, which cannot go on: ${CANNOT_GO_ON[next.reason]}. Nothing was changed: train from step 0 with another --out`,
+    );
+  const state = await goOnFrom(dir, found, config);
+  return { found, resume: { state, from: dir } };
+}
+
+/** The data the run in the folder trained on, when it is not the data loaded now. */
+function otherData(found: Found, data: MnistData): string | null {
+  if (found.kind === 'nothing') return null;
+  const there = found.kind === 'unfinished' ? found.state.history.data : found.meta.data;
+  return there === data.description ? null : there;
+}
+
+/** What training needs, set up: the trainer (from the start found), its data and backend. */
+interface Setup {
+  trainer: Trainer;
+  data: MnistData;
+  backend: BackendInfo;
+  start: Start;
+}
+
+/**
+ * Everything that can fail before training (the run in the folder, the output folder, backend, data, settings):
+ * a one-line error before the first step, and nothing written. Returns the exit status when there is nothing to train.
+ */
+async function setUp(
+  options: CliOptions,
+  out: string,
+  progress: ProgressDisplay,
+  print: (line: string) => void,
+): Promise<Setup | number> {
+  // Read first: a missing checkpoint or a run of other settings must not leave an empty output folder behind.
+  const start = await findStart(options, out);
+  await ensureWritableDir(out);
+  const backend = await setupBackend(options.backend);
+  progress.info(describeBackend(backend));
+  const data = await loadMnist(options.source);
+  progress.info(
+    `data: ${data.description}: ${data.train.count} training, ${data.validation.count} validation, ${data.test.count} test images`,
+  );
+  const thereData = options.resume === undefined ? otherData(start.found, data) : null;
+  if (thereData !== null)
+    throw new Error(
+      `${out} holds ${describeFound(start.found as Exclude<Found, { kind: 'nothing' }>)} with other settings: data: ${thereData} there, ${data.description} here. Nothing was changed: choose another --out`,
+    );
+  if (start.done !== undefined) {
+    print(
+      `${options.resume ?? out} already holds this run, completed after ${start.done.steps} steps: test accuracy ${formatPercent(start.done.finalTestAccuracy ?? 0)}; nothing to do`,
+    );
+    return EXIT.ok;
+  }
+  await removeStaleTemporaries(out);
+  const trainer = new Trainer(data, {
+    config: options.config,
+    backend: backend.name,
+    resume: start.resume?.state,
+    workers: options.workers,
+  });
+  if (trainer.workers > 1) progress.info(`step split across ${trainer.workers} worker threads`);
+  return { trainer, data, backend, start };
+}
+
+/** Says where training starts: the step gone on from, and a note when the backend changed. */
+function announceStart({ start, backend }: Setup, out: string, progress: ProgressDisplay): void {
+  if (start.resume !== undefined) {
+    const { state, from } = start.resume;
+    progress.event({ kind: 'resumed', path: from, step: state.globalStep, of: state.config.trainingSteps });
+    if (state.backend !== backend.name)
+      progress.log(
+        `note: the run so far trained on ${state.backend}, now ${backend.name}: its history will differ from a run on one backend`,
+      );
+  }
   progress.info(`output: ${out}`);
-  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-  let status: number = EXIT.ok;
+}
+
+/** Trains until the run completes, is stopped or fails; returns the exit status so far. */
+async function trainUntilDone(
+  trainer: Trainer,
+  out: string,
+  checkpointEvery: number,
+  signal: AbortSignal,
+  progress: ProgressDisplay,
+): Promise<number> {
   try {
     await trainer.run({
-      signal: stop.signal,
-      log: progress.info,
+      signal,
+      onEvent: progress.event,
       onProgress: progress.update,
-      checkpointEvery: checkpointEvery > 0 ? checkpointEvery : undefined,
-      onCheckpoint: (state) => saveCheckpoint(out, state).then(() => undefined),
+      ...checkpointsInto(out, checkpointEvery),
     });
-    if (trainer.history.status === 'stopped') status = EXIT.interrupted;
+    return trainer.history.status === 'stopped' ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
-    fail(errorMessage(error));
-    status = EXIT.failed;
+    progress.done();
+    console.error(`error: ${errorMessage(error)}`);
+    return EXIT.failed;
   } finally {
-    process.off('SIGINT', onSigint);
     progress.done();
   }
-  const { history } = trainer;
-  const ended = history.status === 'completed' || history.status === 'diverged';
-  let saved = true;
+}
+
+/**
+ * Saves the run in `out` (a saved run: listed by listRuns, reused or continued by trainOrLoad in the notebooks when
+ * the settings match) and releases the trainer; returns the files written, or null when saving failed (said on stderr).
+ */
+async function saveOutput(
+  trainer: Trainer,
+  data: MnistData,
+  out: string,
+  checkpointEvery: number,
+): Promise<string[] | null> {
   try {
-    const state = trainer.state();
-    // A run cut short keeps its final state first, so that it always has a checkpoint to continue from.
-    if (!ended && checkpointEvery > 0) await saveCheckpoint(out, state);
-    // A saved run (history.json, metrics.csv, weights, run.json): listed by listRuns and reused
-    // by trainOrLoad in the notebooks when the settings match.
-    await writeRunFolder(resolve(out), history, state, data);
-    // Written after run.json, so a run is never without both (a diverged one would diverge again).
-    if (ended) await rm(join(out, CHECKPOINT_FILE), { force: true });
+    return (await finishRun(resolve(out), trainer, data, { checkpoints: checkpointEvery > 0 })).written;
   } catch (error) {
-    fail(`the run could not be saved in ${out}: ${errorMessage(error)}`);
-    status = EXIT.failed;
-    saved = false;
+    console.error(`error: the run could not be saved in ${out}: ${errorMessage(error)}`);
+    return null;
   } finally {
     // Also when saving failed: the trainer's tensors and worker threads must not outlive it.
     trainer.dispose();
   }
-  if (saved && options.charts) {
-    try {
-      await extraOutput(out, history, print);
-    } catch (error) {
-      print(`report not written: ${errorMessage(error)}`);
-    }
-  }
+}
+
+/** The last line about the run: its final accuracy, or how it ended. */
+function outcomeLine(history: History, step: number, backend: string): string {
   const final = history.final;
-  print(
-    final !== null
-      ? `final test accuracy ${formatPercent(final.testAccuracy)} after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend.name}`
-      : `run ${history.status} at step ${trainer.globalStep}: ${history.error ?? ''}`,
-  );
-  if (saved)
-    print(
-      `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, ${RUN_FILE}${ended ? '' : `, ${CHECKPOINT_FILE}`}${options.charts ? `, ${REPORT_FILE}, chart images` : ''}`,
-    );
+  return final !== null
+    ? `final test accuracy ${formatPercent(final.testAccuracy)} after ${final.step} steps in ${history.wallTimeSeconds.toFixed(1)} s on ${backend}`
+    : `run ${history.status} at step ${step}: ${history.error ?? ''}`;
+}
+
+/**
+ * Runs `train`; returns the exit status. `terminal` is where the progress bar goes (a terminal
+ * only: elsewhere, plain lines); `extraOutput` writes the report.
+ */
+export async function runTrain(
+  args: string[],
+  print: (line: string) => void = console.log,
+  extraOutput: OutputHook = writeRunReport,
+  terminal: Terminal = process.stdout,
+): Promise<number> {
+  const options = parseOrExit(() => parseTrainArgs(args), usage, print);
+  if (typeof options === 'number') return options;
+  const progress = createProgressDisplay({
+    mode: progressMode(terminal, options.quiet),
+    print,
+    terminal,
+    showTestAccuracy: options.showTestAccuracy,
+  });
+  const out = options.out ?? options.resume ?? join('runs', timestamp());
+  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  // Installed before the slow set-up, so that an early Ctrl-C also ends with the history written.
+  const interrupt = listenForInterrupt(progress);
+  let setup: Setup | number;
+  let status: number;
+  try {
+    setup = await setUp(options, out, progress, print).catch((error: unknown) => {
+      progress.done();
+      console.error(`error: ${errorMessage(error)}`);
+      return EXIT.failed;
+    });
+    if (typeof setup === 'number') return setup;
+    announceStart(setup, out, progress);
+    status = await trainUntilDone(setup.trainer, out, checkpointEvery, interrupt.signal, progress);
+  } finally {
+    interrupt.remove();
+  }
+  const { trainer, data, backend } = setup;
+  const { history } = trainer;
+  const step = trainer.globalStep;
+  const written = await saveOutput(trainer, data, out, checkpointEvery);
+  if (written === null) status = EXIT.failed;
+  else if (options.charts) written.push(...(await writeExtras(extraOutput, out, history, print)));
+  print(outcomeLine(history, step, backend.name));
+  if (written !== null) print(`wrote ${out}/: ${listWritten(written)}`);
   return status;
 }
 
-/** The settings in which a run in a folder differs from the flags given: `--steps: 200 there, 300 here`. */
-function settingsDifferences(
-  there: TrainingConfig,
-  flags: Partial<TrainingConfig>,
-  data?: { there: string; here: string },
-): string[] {
-  const here = makeConfig(flags);
-  const full = makeConfig(there);
-  const differences = CONFIG_FLAGS.filter(({ field }) => full[field] !== here[field]).map(
-    ({ field, flag }) => `--${flag}: ${String(full[field])} there, ${String(here[field])} here`,
-  );
-  if (data !== undefined && data.there !== data.here) differences.push(`data: ${data.there} there, ${data.here} here`);
-  return differences;
+/** Runs the output hook; a failure is a line, not a failed run. */
+async function writeExtras(
+  hook: OutputHook,
+  out: string,
+  history: History,
+  print: (line: string) => void,
+): Promise<string[]> {
+  try {
+    return await hook(out, history, print);
+  } catch (error) {
+    print(`report not written: ${errorMessage(error)}`);
+    return [];
+  }
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {

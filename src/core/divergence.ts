@@ -1,4 +1,5 @@
 /** When a training step counts as diverged, and the error that says so. */
+import { formatCount, formatLoss, formatSignificant } from '../util/text';
 
 /**
  * Mean cross-entropy above which a step counts as diverged although the loss is still finite:
@@ -20,7 +21,7 @@ export class DivergenceError extends Error {
     readonly threshold = DIVERGENCE_CROSS_ENTROPY,
   ) {
     super(
-      `training diverged at step ${step}: the loss is ${crossEntropy}${Number.isFinite(crossEntropy) ? ` (above ${threshold})` : ''} with learning rate ${learningRate}. ` +
+      `training diverged at step ${formatCount(step)}: the loss is ${formatLoss(crossEntropy)}${Number.isFinite(crossEntropy) ? ` (above ${formatLoss(threshold)})` : ''} with learning rate ${formatSignificant(learningRate)}. ` +
         'Lower learningRateBase (the tutorial uses 0.8) or check the input data.',
     );
     this.name = 'DivergenceError';

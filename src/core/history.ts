@@ -34,6 +34,20 @@ export interface Evaluation {
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed';
 
 /**
+ * Why a run ended: it reached its last step (`completed`), an interrupt (SIGINT) or an abort signal stopped it
+ * (`interrupted`, `aborted`), its loss blew up (`diverged`), or an error ended it (`failed`).
+ */
+export type StopKind = 'completed' | 'interrupted' | 'aborted' | 'diverged' | 'failed';
+
+/** How and where a run ended: the step it reached of the `of` it was set to run, and the error's text, if any. */
+export interface StopReason {
+  reason: StopKind;
+  step: number;
+  of: number;
+  message: string | null;
+}
+
+/**
  * Everything recorded of a training run: backend, configuration, evaluations, per-step records, final accuracy. Plain
  * data, saved as history.json.
  */
@@ -48,8 +62,10 @@ export interface History {
   /** Seconds spent in the training loop (resumed runs add up their parts). */
   wallTimeSeconds: number;
   status: RunStatus;
-  /** Why the run ended early, when it did. */
+  /** Why the run ended early, when it did, as text for people (`stop` has it as data). */
   error: string | null;
+  /** How and where the run ended; null while it runs (or when the process running it was killed). */
+  stop: StopReason | null;
   evaluations: Evaluation[];
   steps: StepRecord[];
   /** The last evaluation of a completed run. */
@@ -66,6 +82,7 @@ export function newHistory(backend: string, config: TrainingConfig, data: string
     wallTimeSeconds: 0,
     status: 'running',
     error: null,
+    stop: null,
     evaluations: [],
     steps: [],
     final: null,
@@ -146,5 +163,41 @@ export function parseHistory(text: string, file: string): History {
   if (missing.length > 0) throw new Error(`${file}: not a training history (missing ${missing.join(', ')})`);
   if (!Array.isArray(h.evaluations) || !Array.isArray(h.steps))
     throw new Error(`${file}: "evaluations" and "steps" must be arrays`);
-  return h as History;
+  const history = h as History;
+  if (history.stop === undefined) history.stop = stopOfOldHistory(history);
+  return history;
+}
+
+/** The step a run reached, from what it recorded: its last evaluation, or the step after its last recorded one. */
+export function stepReached(history: History): number {
+  return Math.max(history.evaluations.at(-1)?.step ?? 0, (history.steps.at(-1)?.step ?? -1) + 1);
+}
+
+/**
+ * The stop reason of a history saved before `stop` was recorded, read from its status and the text of its error (the
+ * only place that reads that text): "stopped at step N of M" (whether by an interrupt was not recorded: `aborted`),
+ * "training diverged at step N: ...", or any other error.
+ */
+function stopOfOldHistory(history: History): StopReason | null {
+  const of = history.config?.trainingSteps ?? stepReached(history);
+  const reached = Math.min(stepReached(history), of);
+  const message = history.error ?? null;
+  switch (history.status) {
+    case 'completed':
+      return { reason: 'completed', step: history.final?.step ?? reached, of, message: null };
+    case 'stopped': {
+      const match = /^stopped at step (\d+) of (\d+)$/.exec(message ?? '');
+      return match !== null
+        ? { reason: 'aborted', step: Number(match[1]), of: Number(match[2]), message: null }
+        : { reason: 'aborted', step: reached, of, message };
+    }
+    case 'diverged': {
+      const match = /diverged at step (\d+)/.exec(message ?? '');
+      return { reason: 'diverged', step: match !== null ? Number(match[1]) : reached, of, message };
+    }
+    case 'failed':
+      return { reason: 'failed', step: reached, of, message };
+    default:
+      return null;
+  }
 }

@@ -4,6 +4,7 @@
  */
 import { ConfigError, DEFAULT_CONFIG, makeConfig, type TrainingConfig } from '../core/config';
 import type { History } from '../core/history';
+import { renderEvent } from '../train/messages';
 import type { RunOptions, Trainer } from '../train/trainer';
 
 /** The environment variable that overrides the notebooks' number of training steps. */
@@ -62,17 +63,21 @@ export function tutorialConfig(
 
 /**
  * `trainer.run(options)` from a notebook cell, so that *Kernel → Interrupt* stops the training
- * after the current step: one line says where (from `options.log`, else printed here), the
- * history so far is kept in `trainer.history`, and the cell ends normally, so the cells below it
- * run (src/interrupt.ts).
+ * after the current step: one line says where (the stop event's, through `options.log`, else
+ * printed here from the stop reason), the history so far is kept in `trainer.history`, and the
+ * cell ends normally, so the cells below it run (src/train/interrupt.ts).
  */
 export async function runInNotebook(trainer: Trainer, options: RunOptions = {}): Promise<History> {
   const history = await trainer.run({ stopOnSigint: true, ...options });
-  if (options.log === undefined && history.status === 'stopped') {
-    const steps = (n: number) => n.toLocaleString('en-US');
-    console.log(
-      `${options.signal?.aborted === true ? 'stopped' : 'interrupted'} at step ${steps(trainer.globalStep)} of ${steps(history.config.trainingSteps)}: the history so far is kept in trainer.history`,
-    );
+  const { stop } = history;
+  if (options.log === undefined && stop !== null && (stop.reason === 'interrupted' || stop.reason === 'aborted')) {
+    const [line] = renderEvent({
+      kind: 'stopped',
+      step: stop.step,
+      of: stop.of,
+      interrupted: stop.reason === 'interrupted',
+    });
+    console.log(`${line} in trainer.history`);
   }
   return history;
 }

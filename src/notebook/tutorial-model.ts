@@ -7,7 +7,7 @@
  * test set reports that number once, from its own measurement.
  */
 import { escapeHtml } from '../charts/html';
-import { formatDuration } from '../util/text';
+import { formatCount, formatDuration } from '../util/text';
 import { tslabOutput, type DisplaySlot } from './display';
 import type { TrainingConfig } from '../core/config';
 import type { MnistData } from '../data/mnist';
@@ -16,6 +16,7 @@ import { tutorialConfig } from './steps';
 import { loadRunModel, type RunModel } from '../store/run-model';
 import type { SavedRun } from '../store/runs';
 import { trainOrLoad } from '../store/train-or-load';
+import { formatProgress, formatStop } from '../train/messages';
 import type { Progress } from '../train/trainer';
 
 /** Options of `loadTutorialModel`: the configuration, where runs are kept, and where messages and progress go. */
@@ -27,7 +28,7 @@ export interface TutorialModelOptions {
   runsDir?: string;
   /** Train again even when the run is saved. */
   force?: boolean;
-  /** Receives what happens (loading, resuming, training); default `console.log`. */
+  /** Receives what happened (the run loaded or trained, a run cut short); default `console.log`. */
   log?: (line: string) => void;
   /** Where the progress line goes while training; default: a new notebook output, made at the first progress. */
   progress?: () => DisplaySlot;
@@ -52,19 +53,8 @@ export interface TutorialModel {
 
 /** The progress line while training: step, speed, time left and validation accuracy (no test accuracy). */
 export function trainingProgressLine(progress: Progress): string {
-  const { step, totalSteps, stepsPerSecond, secondsLeft, latestEvaluation } = progress;
-  const parts = [`training: step ${step.toLocaleString('en-US')} / ${totalSteps.toLocaleString('en-US')}`];
-  if (stepsPerSecond > 0) parts.push(`${stepsPerSecond.toFixed(1)} steps/s`);
-  if (Number.isFinite(secondsLeft)) parts.push(`${formatDuration(secondsLeft)} left`);
-  if (latestEvaluation !== null)
-    parts.push(
-      `validation ${(latestEvaluation.validationAccuracy * 100).toFixed(2)} % at step ${latestEvaluation.step.toLocaleString('en-US')}`,
-    );
-  return parts.join(' · ');
+  return `training: ${formatProgress(progress)}`;
 }
-
-/** trainOrLoad's lines that quote the run's test accuracy; replaced by `description`. */
-const ACCURACY_LINE = /^(reusing saved run|saved run) /;
 
 /**
  * Loads the tutorial's trained network, training it (and saving it under `runs/`) first when no
@@ -83,16 +73,14 @@ export async function loadTutorialModel(data: MnistData, options: TutorialModelO
     slot ??= makeSlot();
     slot.html(`<pre>${escapeHtml(line)}</pre>`);
   };
-  const { history, reused, run } = await trainOrLoad(data, {
+  // No log from trainOrLoad: its lines quote the run's test accuracy. What happened is told below, from its result.
+  const { history, reused, resumedFrom, run } = await trainOrLoad(data, {
     name,
     config,
     runsDir: options.runsDir,
     force: options.force,
     stopOnSigint: options.stopOnSigint ?? true,
     signal: options.signal,
-    log: (line) => {
-      if (!ACCURACY_LINE.test(line)) log(line);
-    },
     onProgress: (progress) => {
       if (Date.now() - lastDraw < every) return;
       lastDraw = Date.now();
@@ -101,22 +89,20 @@ export async function loadTutorialModel(data: MnistData, options: TutorialModelO
   });
   if (slot !== null)
     show(
-      `trained ${(history.final?.step ?? run.meta.steps).toLocaleString('en-US')} steps in ${formatDuration(history.wallTimeSeconds)}`,
+      `trained ${formatCount(history.stop?.step ?? run.meta.steps)} steps in ${formatDuration(history.wallTimeSeconds)}`,
     );
   const model = await loadRunModel(run, options.runsDir);
   const { meta } = run;
+  const continued = resumedFrom !== null && resumedFrom > 0 ? ` (continued from step ${formatCount(resumedFrom)})` : '';
   const description =
-    `${reused ? 'loaded' : 'trained'} run ${run.name}: ${meta.config.layer1Node} hidden units, ` +
-    `${meta.steps.toLocaleString('en-US')} steps on ${meta.backend}, saved ${meta.date.slice(0, 10)}`;
+    `${reused ? 'loaded' : 'trained'} run ${run.name}${continued}: ${meta.config.layer1Node} hidden units, ` +
+    `${formatCount(meta.steps)} steps on ${meta.backend}, saved ${meta.date.slice(0, 10)}`;
   log(description);
-  if (history.status !== 'completed') {
+  const { stop } = history;
+  if (stop !== null && stop.reason !== 'completed') {
     const next =
-      history.status === 'diverged'
-        ? 'running this cell again trains it again'
-        : 'running this cell again continues it';
-    log(
-      `note: the run ${history.status}${history.error ? ` (${history.error})` : ''}; the network has the weights it reached; ${next}`,
-    );
+      stop.reason === 'diverged' ? 'running this cell again trains it again' : 'running this cell again continues it';
+    log(`note: ${stop.message ?? formatStop(stop)}; the network has the weights it reached; ${next}`);
   }
   return { model, history, run, reused, description };
 }

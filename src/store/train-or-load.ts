@@ -1,28 +1,20 @@
 /**
- * `trainOrLoad`: a run of a configuration loaded when it is saved, else trained (continued from
- * its last checkpoint when an earlier attempt was cut short) and saved. What lets a notebook run
- * again retrain only what changed.
+ * `trainOrLoad`: a run of a configuration loaded when it is saved, else trained (going on from where an earlier
+ * attempt stopped, or from a completed run of the same settings with fewer steps) and saved. What lets a notebook run
+ * again retrain only what changed. What is reused or gone on from: `run-store.ts`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { makeConfig, type TrainingConfig } from '../core/config';
 import type { MnistData } from '../data/mnist';
 import type { History } from '../core/history';
-import {
-  canonicalJson,
-  checkRunName,
-  defaultRunsDir,
-  listRuns,
-  loadRun,
-  readRunMeta,
-  runKey,
-  Workspace,
-  type SavedRun,
-} from './runs';
+import { checkRunName, readRunMeta, runKey, type RunMeta } from './run-format';
+import { defaultRunsDir, listRuns, loadRun, type SavedRun } from './runs';
+import { checkpointInterval, checkpointsInto, finishRun, goOnFrom, lookInto, plan } from './run-store';
+import { Workspace } from './workspace';
 import { formatPercent } from '../util/text';
 import { DivergenceError } from '../core/divergence';
+import type { RunEvent } from '../train/events';
 import { Trainer, type Progress } from '../train/trainer';
 import { type TrainerState } from '../engine/step-engine';
 
@@ -48,19 +40,19 @@ export interface TrainOrLoadOptions {
   name: string;
   /** Settings that differ from the tutorial's (the seed included). */
   config?: Partial<TrainingConfig>;
-  /**
-   * Train again from step 0 even if a completed run of this configuration is saved, or an unfinished one could be
-   * resumed.
-   */
+  /** Train again from step 0 even if a completed run of this configuration is saved, or one could be gone on from. */
   force?: boolean;
   runsDir?: string;
   /** Backend name recorded in the run (default: the one in use). */
   backend?: string;
   onProgress?: (progress: Progress) => void;
-  /** Receives what happens: reuse, resume, training, saving. */
+  /** Receives a line for what happens: reuse, resume, training, saving. */
   log?: (line: string) => void;
-  /** Also pass the training loop's own lines (an evaluation every `evalEvery` steps) to `log`. */
-  verbose?: boolean;
+  /**
+   * Receives what happens as data: a saved run `reused` or `resumed` (gone on from), then the training run's own
+   * events (evaluations, and how it ended).
+   */
+  onEvent?: (event: RunEvent) => void;
   /** Stop on SIGINT (Ctrl-C, or "interrupt kernel" in Jupyter); the run is saved as stopped. */
   stopOnSigint?: boolean;
   signal?: AbortSignal;
@@ -73,7 +65,10 @@ export interface TrainOrLoadResult {
   history: History;
   /** True when a saved run was loaded instead of training. */
   reused: boolean;
-  /** The step an unfinished run was resumed from, or null when training started at step 0 (or nothing was trained). */
+  /**
+   * The step training went on from (an unfinished run, or a completed one of fewer steps), or null when it started at
+   * step 0 (or nothing was trained).
+   */
   resumedFrom: number | null;
   /** The saved run: the one reused, or the one just trained. */
   run: SavedRun;
@@ -83,40 +78,55 @@ function percent(value: number | null): string {
   return value === null ? 'n/a' : formatPercent(value);
 }
 
-/** The checkpoint in `dir` when it continues run `config` exactly, else null. */
-async function checkpointOf(dir: string, config: TrainingConfig): Promise<TrainerState | null> {
-  if (!existsSync(join(dir, CHECKPOINT_FILE))) return null;
-  try {
-    const state = await loadCheckpoint(join(dir, CHECKPOINT_FILE));
-    return canonicalJson(makeConfig(state.config)) === canonicalJson(config) ? state : null;
-  } catch {
-    return null;
-  }
+/** Where a run goes on from: a state, and where it came from (for the log). */
+interface Start {
+  state: TrainerState;
+  /** The folder of the run gone on from. */
+  path: string;
+  from: string;
+  /** A completed run going on to more steps (else an unfinished one resumed). */
+  continued: boolean;
 }
 
 /**
- * Where an unfinished run of `key` can continue: the checkpoint of an abandoned workspace (a
- * killed process, a restarted kernel), adopted, or of a saved run that was stopped or failed.
- * The furthest one wins.
+ * Where a run of `key` can go on from: the checkpoint of an abandoned workspace (a killed process, a restarted kernel),
+ * adopted, or a saved run of the same settings that was cut short or completed fewer steps. The furthest one wins.
+ * `older`: a completed run that could be continued but for being saved before runs recorded their data order.
  */
-async function findUnfinished(
-  key: string,
+async function findStart(
+  data: MnistData,
   name: string,
   config: TrainingConfig,
   runsDir: string,
-): Promise<{ workspace: Workspace | null; state: TrainerState | null; from: string }> {
+): Promise<{ workspace: Workspace | null; start: Start | null; older: RunMeta | null }> {
+  const key = runKey(config, data);
   const workspace = await Workspace.adopt(runsDir, key, name);
-  let state = workspace === null ? null : await checkpointOf(workspace.dir, config);
-  let from = state === null ? '' : 'the checkpoint of an unfinished run';
+  let start: Start | null = null;
+  let older: RunMeta | null = null;
+  const consider = async (dir: string, from: (continued: boolean) => string) => {
+    const found = await lookInto(dir).catch(() => null);
+    if (found === null || found.kind === 'nothing') return;
+    const next = plan(found, config);
+    if (next.action === 'cannot go on' && next.reason === 'saved before continuing' && found.kind === 'saved')
+      older = found.meta;
+    if (next.action !== 'go on' || next.from <= (start?.state.globalStep ?? -1)) return;
+    const state = await goOnFrom(dir, found, config).catch(() => null);
+    const continued = found.kind === 'saved' && found.meta.status === 'completed';
+    if (state !== null) start = { state, path: dir, from: from(found.kind === 'unfinished'), continued };
+  };
+  if (workspace !== null) await consider(workspace.dir, () => 'the checkpoint of an unfinished run');
   for (const run of await listRuns(runsDir)) {
-    if (run.key !== key || (run.status !== 'stopped' && run.status !== 'failed')) continue;
-    const saved = await checkpointOf(run.dir, config);
-    if (saved !== null && saved.globalStep > (state?.globalStep ?? -1)) {
-      state = saved;
-      from = `the checkpoint of saved run ${run.name} (${run.status})`;
-    }
+    const meta = await readRunMeta(run.dir);
+    // Of the same settings and data, but perhaps the number of steps.
+    const same =
+      meta !== null && runKey({ ...meta.config, trainingSteps: config.trainingSteps }, meta.dataFingerprint) === key;
+    if (!same) continue;
+    await consider(
+      run.dir,
+      (checkpoint) => `${checkpoint ? 'the checkpoint of ' : ''}saved run ${run.name} (${meta.status})`,
+    );
   }
-  return { workspace, state, from };
+  return { workspace, start, older };
 }
 
 /**
@@ -124,7 +134,8 @@ async function findUnfinished(
  * under another name with the same key), else trains it, saves it as `name` and returns it.
  * Training keeps a checkpoint every `checkpointEvery` steps in a private workspace: a run cut
  * short (a killed process, a restarted kernel, an interrupt, a failure) continues from its last
- * checkpoint at the next call, and says so. A run that does not complete is saved with its
+ * checkpoint at the next call, and says so; a completed run of the same settings but fewer steps goes on from its
+ * end. Either way the history is that of a run never interrupted. A run that does not complete is saved with its
  * status but never reused; a diverged or stopped run resolves normally (check
  * `history.status`), any other error is rethrown after saving. Concurrent calls for the same
  * run are safe (see `saveRun`).
@@ -134,11 +145,12 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
   const name = checkRunName(options.name);
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
   const log = options.log ?? (() => undefined);
+  const emit = options.onEvent ?? (() => undefined);
   const config = makeConfig(options.config);
   const key = runKey(config, data);
-  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0)
-    throw new RangeError(`trainOrLoad: checkpointEvery must be a whole number of steps >= 0, got ${checkpointEvery}`);
+  const checkpointEvery = checkpointInterval(options.checkpointEvery);
+  let workspace: Workspace | null = null;
+  let start: Start | null = null;
   if (options.force !== true) {
     const found = await findCompletedRun(key, name, runsDir);
     if (found !== null) {
@@ -146,76 +158,77 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
       log(
         `reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`,
       );
+      emit({ kind: 'reused', path: found.dir, steps: found.meta.steps });
       return { history: found.history, reused: true, resumedFrom: null, run: found };
     }
-  }
-  let workspace: Workspace | null = null;
-  let resume: TrainerState | null = null;
-  if (options.force !== true) {
-    const unfinished = await findUnfinished(key, name, config, runsDir);
-    workspace = unfinished.workspace;
-    resume = unfinished.state;
+    const left = await findStart(data, name, config, runsDir);
+    ({ workspace, start } = left);
     // A process killed while publishing leaves a workspace with a completed run: publish it.
-    const left = workspace === null ? null : await readRunMeta(workspace.dir);
-    if (workspace !== null && left?.status === 'completed' && left.key === key) {
-      const run = await workspace.publish(since, log);
+    const done = workspace === null ? null : await readRunMeta(workspace.dir);
+    if (workspace !== null && done?.status === 'completed' && done.key === key) {
+      const run = await loadRun(await workspace.publish(since, log), runsDir);
       log(
         `saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`,
       );
+      emit({ kind: 'reused', path: run.dir, steps: run.meta.steps });
       return { history: run.history, reused: true, resumedFrom: null, run };
     }
-    if (resume !== null)
-      log(`resuming ${name} from step ${resume.globalStep} of ${config.trainingSteps} (${unfinished.from})`);
+    if (start !== null) {
+      emit({ kind: 'resumed', path: start.path, step: start.state.globalStep, of: config.trainingSteps });
+      log(
+        `${start.continued ? 'continuing' : 'resuming'} ${name} from step ${start.state.globalStep} of ${config.trainingSteps} (${start.from})`,
+      );
+    } else if (left.older !== null)
+      log(
+        `saved run ${left.older.name} (${left.older.steps} steps) cannot be continued: it was saved before runs recorded their data order; training ${name} from step 0 instead (the same run, only slower)`,
+      );
   }
   workspace ??= await Workspace.create(runsDir, key, name);
-  if (resume === null) log(`training ${name}: ${config.trainingSteps} steps`);
+  if (start === null) log(`training ${name}: ${config.trainingSteps} steps`);
   const trainer = new Trainer(data, {
     config,
     backend: options.backend ?? tf.getBackend(),
-    resume: resume ?? undefined,
+    resume: start?.state,
   });
-  const dir = workspace.dir;
   let published = false;
   try {
-    let failure: unknown = null;
-    try {
-      await trainer.run({
+    const failure = await trainer
+      .run({
         onProgress: options.onProgress,
-        log: options.verbose === true ? log : undefined,
+        onEvent: options.onEvent,
         stopOnSigint: options.stopOnSigint,
         signal: options.signal,
-        checkpointEvery: checkpointEvery > 0 ? checkpointEvery : undefined,
-        onCheckpoint: (state) => saveCheckpoint(dir, state).then(() => undefined),
-      });
-    } catch (error) {
-      failure = error;
-    }
-    const state = trainer.state();
-    // A run cut short keeps its final state, to continue from it next time.
-    if (trainer.history.status !== 'completed' && trainer.history.status !== 'diverged')
-      await saveCheckpoint(dir, state);
-    await workspace.writeRun(trainer.history, state, data);
-    const run = await workspace.publish(since, log);
+        ...checkpointsInto(workspace.dir, checkpointEvery),
+      })
+      .then(
+        () => null,
+        (error: unknown) => ({ error }),
+      );
+    await finishRun(workspace.dir, trainer, data, { checkpoints: checkpointEvery > 0, name });
+    const run = await loadRun(await workspace.publish(since, log), runsDir);
     published = true;
-    const { history } = run;
-    if (failure !== null && !(failure instanceof DivergenceError)) throw failure;
-    if (history.status === 'completed') {
-      log(
-        `saved run ${run.name}: test accuracy ${percent(run.meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`,
-      );
-    } else {
-      const again =
-        history.status === 'diverged'
-          ? 'it will be trained again next time'
-          : `the next call continues it from step ${state.globalStep}`;
-      log(
-        `run ${run.name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but not reused: ${again}`,
-      );
-    }
-    return { history, reused: false, resumedFrom: resume?.globalStep ?? null, run };
+    if (failure !== null && !(failure.error instanceof DivergenceError)) throw failure.error;
+    logOutcome(run, log);
+    return { history: run.history, reused: false, resumedFrom: start?.state.globalStep ?? null, run };
   } finally {
     trainer.dispose();
     // Unpublished (the save itself failed): the workspace stays for the next call to adopt.
     if (!published) await workspace.release();
   }
+}
+
+/** The line that says how a trained run ended and what the next call does with it. */
+function logOutcome(run: SavedRun, log: (line: string) => void): void {
+  const { history, meta } = run;
+  if (history.status === 'completed') {
+    log(
+      `saved run ${run.name}: test accuracy ${percent(meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`,
+    );
+    return;
+  }
+  const again =
+    history.status === 'diverged'
+      ? 'it will be trained again next time'
+      : `the next call continues it from step ${meta.steps}`;
+  log(`run ${run.name} ${history.status}${history.error ? `: ${history.error}` : ''}; saved, but not reused: ${again}`);
 }

@@ -15,21 +15,11 @@ import { SplitEngine } from '../engine/split-engine';
 import { yieldToEventLoop, type EngineSetup, type StepEngine, type TrainerState } from '../engine/step-engine';
 import { checkWorkers, defaultStepWorkers } from '../engine/workers';
 import { takeInterrupts, type InterruptScope } from './interrupt';
-import { errorMessage, formatPercent } from '../util/text';
+import type { Progress, RunEvent } from './events';
+import { renderEvent } from './messages';
+import { errorMessage } from '../util/text';
 
-/** Where a training run is, passed to `RunOptions.onProgress` after each step. */
-export interface Progress {
-  step: number;
-  totalSteps: number;
-  learningRate: number;
-  crossEntropy: number;
-  /** Training speed over the current run so far. */
-  stepsPerSecond: number;
-  secondsLeft: number;
-  latestEvaluation: Evaluation | null;
-  /** The history so far (the live object: read it, do not keep it). */
-  history: History;
-}
+export type { Progress } from './events';
 
 /** Options of `Trainer.run`: stopping, logging and progress callbacks. */
 export interface RunOptions {
@@ -41,8 +31,12 @@ export interface RunOptions {
   onProgress?: (progress: Progress) => void;
   /** Called with every evaluation. */
   onEvaluation?: (evaluation: Evaluation) => void;
-  /** Receives the log lines (the tutorial's and English ones); default: none. */
+  /** Called with what happens: every evaluation, then how the run ended (completed, stopped or failed). */
+  onEvent?: (event: RunEvent) => void;
+  /** Receives the log lines of the events (`renderEvent`: the tutorial's and English ones); default: none. */
   log?: (line: string) => void;
+  /** Also show test accuracies in the log lines (default false: validation only; the test set is for the end). */
+  showTestAccuracy?: boolean;
   /** Save a checkpoint every this many steps through `onCheckpoint`. */
   checkpointEvery?: number;
   onCheckpoint?: (state: TrainerState) => Promise<void> | void;
@@ -66,11 +60,6 @@ export interface TrainerOptions {
    * 1: this thread only. Default `defaultStepWorkers`: one per core on wasm.
    */
   workers?: number;
-}
-
-/** A percentage as the tutorial printed it (all digits), without binary rounding noise. */
-function tutorialPercent(fraction: number): string {
-  return `${Number((fraction * 100).toPrecision(12))} %`;
 }
 
 /**
@@ -179,7 +168,11 @@ export class Trainer {
   async run(options: RunOptions = {}): Promise<History> {
     if (this.disposed) throw new Error('this trainer has been disposed');
     const { config, history } = this;
-    const log = options.log ?? (() => undefined);
+    const emit = (event: RunEvent) => {
+      options.onEvent?.(event);
+      if (options.log !== undefined)
+        for (const line of renderEvent(event, { showTestAccuracy: options.showTestAccuracy })) options.log(line);
+    };
     const sigint = await stopOnSigint(options.stopOnSigint === true);
     const stopped = () => sigint.signal.aborted || options.signal?.aborted === true;
     const clock = new RunClock(this.globalStep, history.wallTimeSeconds);
@@ -187,6 +180,7 @@ export class Trainer {
       options.checkpointEvery !== undefined && options.onCheckpoint !== undefined ? options.checkpointEvery : null;
     history.status = 'running';
     history.error = null;
+    history.stop = null;
     try {
       let lastCrossEntropy = Number.NaN;
       for (;;) {
@@ -194,16 +188,16 @@ export class Trainer {
         if (evaluationDue(history, step, config)) {
           const evaluation = { ...this.evaluate(), elapsedSeconds: clock.wallTimeSeconds() };
           history.evaluations.push(evaluation);
-          logEvaluation(log, evaluation);
           options.onEvaluation?.(evaluation);
+          emit({ kind: 'evaluation', evaluation });
           options.onProgress?.(this.progress(clock, lastCrossEntropy));
         }
         if (step >= config.trainingSteps) {
-          markCompleted(history, step, log);
+          emit(markCompleted(history, step));
           break;
         }
         if (stopped()) {
-          markStopped(history, step, config.trainingSteps, log, sigint.interrupted);
+          emit(markStopped(history, step, config.trainingSteps, sigint.interrupted));
           break;
         }
         // The engine runs on its own up to the next evaluation or checkpoint.
@@ -223,7 +217,7 @@ export class Trainer {
         await yieldToEventLoop();
       }
     } catch (error) {
-      markFailed(history, error, log);
+      emit(markFailed(history, error, this.globalStep, config.trainingSteps));
       throw error;
     } finally {
       sigint.restore();
@@ -309,44 +303,31 @@ function nextPause(step: number, config: TrainingConfig, checkpointEvery: number
   );
 }
 
-/** The tutorial's accuracy line and an English one beside it. */
-function logEvaluation(log: (line: string) => void, evaluation: Evaluation): void {
-  log(`训练轮数: ${evaluation.step} ,准确率: ${tutorialPercent(evaluation.validationAccuracy)}`);
-  log(
-    `step ${evaluation.step}: validation accuracy ${formatPercent(evaluation.validationAccuracy)}, test accuracy ${formatPercent(evaluation.testAccuracy)}`,
-  );
-}
-
-/** A run that reached its last step: the final accuracy from its last evaluation, and the tutorial's closing line. */
-function markCompleted(history: History, step: number, log: (line: string) => void): void {
-  const last = history.evaluations.at(-1)!;
-  history.final = { step, testAccuracy: last.testAccuracy, validationAccuracy: last.validationAccuracy };
+/** A run that reached its last step: the final accuracies are those of its last evaluation. */
+function markCompleted(history: History, step: number): RunEvent {
+  const { testAccuracy, validationAccuracy } = history.evaluations.at(-1)!;
+  history.final = { step, testAccuracy, validationAccuracy };
   history.status = 'completed';
-  log(`训练轮数: ${step} ,测试准确率: ${tutorialPercent(last.testAccuracy)}`);
-  log(`after ${step} training steps: test accuracy ${formatPercent(last.testAccuracy)}`);
+  history.stop = { reason: 'completed', step, of: step, message: null };
+  return { kind: 'completed', step, validationAccuracy, testAccuracy };
 }
 
-/** A run stopped by a signal before its last step. */
-function markStopped(
-  history: History,
-  step: number,
-  trainingSteps: number,
-  log: (line: string) => void,
-  interrupted: boolean,
-): void {
+/** A run stopped by a signal (`interrupted`: by SIGINT) before its last step. */
+function markStopped(history: History, step: number, of: number, interrupted: boolean): RunEvent {
   history.status = 'stopped';
-  history.error = `stopped at step ${step} of ${trainingSteps}`;
-  const count = (n: number) => n.toLocaleString('en-US');
-  log(
-    `${interrupted ? 'interrupted' : 'stopped'} at step ${count(step)} of ${count(trainingSteps)}: the history so far is kept`,
-  );
+  history.error = `stopped at step ${step} of ${of}`;
+  history.stop = { reason: interrupted ? 'interrupted' : 'aborted', step, of, message: null };
+  return { kind: 'stopped', step, of, interrupted };
 }
 
-/** A run ended by an error: diverged, or failed. */
-function markFailed(history: History, error: unknown, log: (line: string) => void): void {
-  history.status = error instanceof DivergenceError ? 'diverged' : 'failed';
-  history.error = errorMessage(error);
-  log(history.error);
+/** A run ended by an error at `step`: diverged, or failed. */
+function markFailed(history: History, error: unknown, step: number, of: number): RunEvent {
+  const diverged = error instanceof DivergenceError;
+  const message = errorMessage(error);
+  history.status = diverged ? 'diverged' : 'failed';
+  history.error = message;
+  history.stop = { reason: diverged ? 'diverged' : 'failed', step: diverged ? error.step : step, of, message };
+  return { kind: 'failed', step: history.stop.step, message, diverged };
 }
 
 /** Attached to errors thrown by `train`, so callers keep what was recorded. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CHECKPOINT_FILE,
@@ -11,12 +11,14 @@ import {
   loadWeights,
 } from '../../src/store/checkpoint';
 import * as tf from '@tensorflow/tfjs';
-import { EXIT, UsageError, parseTrainArgs, runTrain, usage } from '../../src/bin/train';
+import { EXIT, UsageError, parseTrainArgs, runReport, runTrain, usage } from '../../src/bin/train';
+import { ChromiumNotFoundError } from '../../src/charts/chromium';
 import type { Terminal } from '../../src/bin/progress';
 import { CONFIG_HELP, DEFAULT_CONFIG, type TrainingConfig } from '../../src/core/config';
 import { CSV_COLUMNS, type Evaluation, type History } from '../../src/core/history';
 import { loadRunModel } from '../../src/store/run-model';
 import { listRuns, loadRun } from '../../src/store/runs';
+import { browserSkip } from '../helpers/chromium';
 import { ensureBuilt, root, runCli } from '../helpers/cli';
 
 function readHistory(dir: string): History {
@@ -30,6 +32,32 @@ function accuracies(history: History): Omit<Evaluation, 'elapsedSeconds'>[] {
     validationAccuracy,
     testAccuracy,
   }));
+}
+
+/** A history without its wall-clock fields, which differ between any two runs. */
+function withoutClock(history: History): unknown {
+  const { startedAt: _s, finishedAt: _f, wallTimeSeconds: _w, ...rest } = history;
+  return { ...rest, evaluations: history.evaluations.map(({ elapsedSeconds: _e, ...evaluation }) => evaluation) };
+}
+
+/** `process.stdout` stand-in off a terminal, writing nothing. */
+const silent: Terminal = { isTTY: false, write: () => true };
+
+/** Runs `train` in this process; its printed lines and its stderr lines. */
+async function trainHere(
+  args: string[],
+  hook?: Parameters<typeof runTrain>[2],
+): Promise<{ status: number; lines: string[]; errors: string[] }> {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const consoleError = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    const status = await runTrain(args, (line) => lines.push(line), hook, silent);
+    return { status, lines, errors };
+  } finally {
+    console.error = consoleError;
+  }
 }
 
 function assertNoTemporaryFiles(dir: string): void {
@@ -54,6 +82,7 @@ describe('parseTrainArgs', () => {
       checkpointEvery: undefined,
       resume: undefined,
       charts: true,
+      showTestAccuracy: false,
       quiet: false,
       help: false,
     });
@@ -225,7 +254,7 @@ describe('mnist-tutorial train (end to end)', () => {
     assert.ok(!result.stdout.includes('\r') && !result.stdout.includes('\u001b'), 'no control characters');
     assert.match(
       result.stdout,
-      /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d{4} · validation \d+\.\d\d %$/m,
+      /^step 100: validation accuracy .*\n {2}step 100\/200 · [\d.,]+ steps\/s · .* left · loss \d\.\d+ · validation \d+\.\d\d %$/m,
     );
 
     const history = readHistory(out);
@@ -380,7 +409,10 @@ describe('mnist-tutorial train (end to end)', () => {
 
     const resumed = await runCli(['train', '--resume', parted, '--no-charts', '--backend', 'wasm']);
     assert.equal(resumed.code, EXIT.ok, resumed.stderr);
-    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from `));
+    assert.ok(
+      resumed.stdout.includes(`resuming ${parted} from step ${stopStep} of 300\n`),
+      `no resume notice:\n${resumed.stdout}`,
+    );
     const finished = readHistory(parted);
     assert.equal(finished.status, 'completed');
     assert.deepEqual(accuracies(finished), accuracies(expected));
@@ -427,7 +459,10 @@ describe('mnist-tutorial train (end to end)', () => {
 
     const resumed = await runCli(['train', ...flags, '--out', out]);
     assert.equal(resumed.code, EXIT.ok, resumed.stderr);
-    assert.match(resumed.stdout, new RegExp(`resuming at step ${stopStep} from the unfinished run in `));
+    assert.ok(
+      resumed.stdout.includes(`resuming ${out} from step ${stopStep} of 300\n`),
+      `no resume notice:\n${resumed.stdout}`,
+    );
     const history = readHistory(out);
     assert.equal(history.status, 'completed');
     assert.deepEqual(
@@ -571,5 +606,128 @@ describe('runTrain (in this process)', () => {
     assert.equal(tf.memory().numTensors, tensors, 'the trainer was disposed');
     assert.match(lines.at(-1)!, /^final test accuracy [\d.]+ % after 20 steps/);
     assert.ok(!lines.some((line) => line.startsWith('wrote ')), 'nothing claims to be written');
+  });
+});
+
+describe('runTrain: going on from a completed run', () => {
+  // A small network on the cpu backend; 2,000 steps are not a multiple of --eval-every.
+  const small = ['--layer1-node', '10', '--batch-size', '10', '--eval-every', '700', '--record-every', '50'];
+  const run = ['--checkpoint-every', '500', '--no-charts', '--backend', 'cpu', '--workers', '1'];
+
+  it('--steps 4000 --resume DIR continues a completed 2,000-step run: the history of an uninterrupted 4,000-step run', async () => {
+    const whole = join(tmp, 'whole-4000');
+    const uninterrupted = await trainHere([...small, ...run, '--steps', '4000', '--out', whole]);
+    assert.equal(uninterrupted.status, EXIT.ok, uninterrupted.errors.join('\n'));
+    const dir = join(tmp, 'continued');
+    const first = await trainHere([...small, ...run, '--steps', '2000', '--out', dir]);
+    assert.equal(first.status, EXIT.ok, first.errors.join('\n'));
+    assert.deepEqual(readdirSync(dir).sort(), [
+      'history.json',
+      'metrics.csv',
+      'run.json',
+      'weights.bin',
+      'weights.json',
+    ]);
+
+    // The run's own settings, but for the steps.
+    const continued = await trainHere(['--steps', '4000', '--resume', dir, ...run]);
+    assert.equal(continued.status, EXIT.ok, continued.errors.join('\n'));
+    assert.ok(continued.lines.includes(`resuming ${dir} from step 2,000 of 4,000`), continued.lines.join('\n'));
+    assert.equal(
+      continued.lines.at(-1),
+      `wrote ${dir}/: history.json, metrics.csv, weights.json, weights.bin, run.json`,
+    );
+    assert.deepEqual(withoutClock(readHistory(dir)), withoutClock(readHistory(whole)));
+    assert.deepEqual(
+      await loadWeights(dir),
+      await loadWeights(whole),
+      'the weights and averages of the uninterrupted run',
+    );
+  });
+
+  it('a completed run saved before runs recorded their data order: an error that says what to do, nothing changed', async () => {
+    const dir = join(tmp, 'old-format');
+    assert.equal((await trainHere([...small, ...run, '--steps', '20', '--out', dir])).status, EXIT.ok);
+    const meta = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    delete meta.sampler;
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(meta));
+    const snapshot = () => readdirSync(dir).map((name) => [name, readFileSync(join(dir, name)).toString('base64')]);
+    const before = snapshot();
+    const result = await trainHere(['--steps', '40', '--resume', dir, ...run]);
+    assert.equal(result.status, EXIT.failed);
+    assert.deepEqual(result.errors, [
+      `error: ${dir} holds a run that completed at step 20, which cannot go on: it was saved before runs recorded their data order, which going on exactly needs. Nothing was changed: train from step 0 with another --out`,
+    ]);
+    assert.deepEqual(snapshot(), before);
+  });
+});
+
+describe('runTrain: the report', () => {
+  const tiny = ['--steps', '20', '--eval-every', '10', '--layer1-node', '10', '--backend', 'cpu', '--workers', '1'];
+
+  it('without Chromium: the report only, a line that says why, and only the files written listed', async () => {
+    const out = join(tmp, 'no-chromium');
+    const noChromium = runReport(() => {
+      throw new ChromiumNotFoundError(['/nowhere/chromium']);
+    });
+    const result = await trainHere([...tiny, '--checkpoint-every', '0', '--out', out], noChromium);
+    assert.equal(result.status, EXIT.ok, result.errors.join('\n'));
+    assert.match(
+      result.lines.join('\n'),
+      /^chart images not written: No Chromium browser found; .*Looked for: \/nowhere\/chromium/m,
+    );
+    assert.ok(result.lines.includes(`report: ${resolve(out, 'report.html')}`), result.lines.join('\n'));
+    assert.equal(
+      result.lines.at(-1),
+      `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json, report.html`,
+    );
+    assert.deepEqual(readdirSync(out).sort(), [
+      'history.json',
+      'metrics.csv',
+      'report.html',
+      'run.json',
+      'weights.bin',
+      'weights.json',
+    ]);
+  });
+
+  it('with Chromium: the chart images are counted in the files written', { skip: browserSkip }, async () => {
+    const out = join(tmp, 'with-chromium');
+    const result = await trainHere([...tiny, '--checkpoint-every', '0', '--out', out]);
+    assert.equal(result.status, EXIT.ok, result.errors.join('\n'));
+    assert.ok(!result.lines.some((line) => line.startsWith('chart images not written')), result.lines.join('\n'));
+    const images = readdirSync(out).filter((name) => /\.(svg|png)$/.test(name));
+    assert.equal(images.length, 8);
+    assert.equal(
+      result.lines.at(-1),
+      `wrote ${out}/: history.json, metrics.csv, weights.json, weights.bin, run.json, report.html, 8 chart images`,
+    );
+  });
+
+  it('shows validation accuracy only while training, and test accuracy too with --show-test-accuracy', async () => {
+    const plain = await trainHere([
+      ...tiny,
+      '--checkpoint-every',
+      '0',
+      '--no-charts',
+      '--out',
+      join(tmp, 'validation-only'),
+    ]);
+    assert.equal(plain.status, EXIT.ok, plain.errors.join('\n'));
+    const text = plain.lines.join('\n');
+    assert.match(text, /^step 10: validation accuracy [\d.]+ %$/m);
+    assert.match(text, /^ {2}step 10\/20 · .* · validation [\d.]+ %$/m);
+    const shown = await trainHere([
+      ...tiny,
+      '--checkpoint-every',
+      '0',
+      '--no-charts',
+      '--show-test-accuracy',
+      '--out',
+      join(tmp, 'test-shown'),
+    ]);
+    assert.equal(shown.status, EXIT.ok, shown.errors.join('\n'));
+    assert.match(shown.lines.join('\n'), /^step 10: validation accuracy [\d.]+ %, test accuracy [\d.]+ %$/m);
+    assert.match(shown.lines.join('\n'), /^ {2}step 10\/20 · .* · validation [\d.]+ % · test [\d.]+ %$/m);
   });
 });

@@ -39,6 +39,7 @@ export function makeHistory(options: { scale?: number; linear?: boolean } = {}):
     wallTimeSeconds: 5,
     status: 'completed',
     error: null,
+    stop: { reason: 'completed', step: 50, of: 50, message: null },
     evaluations: EVAL_STEPS.map((step, i) => ({ step, validationAccuracy: VALIDATION[i], testAccuracy: TEST[i] })),
     steps,
     final: { step: 50, validationAccuracy: VALIDATION[2], testAccuracy: TEST[2] },

@@ -265,7 +265,7 @@ describe('liveTraining', () => {
     }
     assert.match(
       slots[0][0],
-      /step 0 \/ 1,000 \(0\.0 %\) · 250 steps\/s · 4 s left · validation 87\.50 % · test 81\.25 % \(at step 50\)/,
+      /step 0 \/ 1,000 \(0\.0 %\) · 250 steps\/s · 4 s left · validation 87\.50 % \(at step 50\)/,
     );
     assert.match(slots[0][4], /step 800 \/ 1,000/);
 

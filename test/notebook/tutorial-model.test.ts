@@ -78,7 +78,7 @@ describe('loadTutorialModel', () => {
     assert.deepEqual(predict(again.model, data.test.images, data.test.count), trained, 'the same network');
     again.model.dispose();
 
-    assert.ok(lines.length >= 3, lines.join('\n'));
+    assert.deepEqual(lines, [first.description, again.description], 'one line per call: the run used');
     for (const line of lines) {
       assert.doesNotMatch(line, /test accuracy|\d+(\.\d+)? %/, `a line quotes an accuracy: ${line}`);
       assert.ok(!line.includes(runsDir), `a line names the runs folder: ${line}`);
@@ -88,6 +88,7 @@ describe('loadTutorialModel', () => {
   it('still gives a network when training stops early, and says so', async () => {
     const lines: string[] = [];
     const controller = new AbortController();
+    let drawn = 0;
     const result = await loadTutorialModel(data, {
       config: { ...config, seed: 2 },
       name: 'stopped',
@@ -95,16 +96,30 @@ describe('loadTutorialModel', () => {
       signal: controller.signal,
       log: (l) => lines.push(l),
       progressEveryMs: 0,
-      progress: () => ({ html: () => controller.abort() }),
+      // The third progress line (after a few steps) stops it.
+      progress: () => ({ html: () => (++drawn === 3 ? controller.abort() : undefined) }),
     });
     try {
       assert.equal(result.history.status, 'stopped');
       assert.ok(result.run.meta.steps < 40);
-      assert.match(lines.join('\n'), /note: the run stopped.*running this cell again continues it/);
+      assert.match(
+        lines.at(-1)!,
+        /^note: stopped at step \d+ of 40; the network has the weights it reached; running this cell again continues it$/,
+      );
       assert.equal(predict(result.model, data.test.images, 3).length, 3);
     } finally {
       result.model.dispose();
     }
+    const again = await loadTutorialModel(data, {
+      config: { ...config, seed: 2 },
+      name: 'stopped',
+      runsDir,
+      log: (l) => lines.push(l),
+      progress: () => ({ html: () => undefined }),
+    });
+    again.model.dispose();
+    assert.equal(again.history.status, 'completed');
+    assert.match(again.description, /^trained run stopped \(continued from step [1-9]\d*\): 16 hidden units, 40 steps/);
   });
 });
 
@@ -119,7 +134,7 @@ describe('trainingProgressLine', () => {
     } as unknown as Progress;
     assert.equal(
       trainingProgressLine(progress),
-      'training: step 1,200 / 30,000 · 180.4 steps/s · 2 min 40 s left · validation 97.84 % at step 1,000',
+      'training: step 1,200 / 30,000 (4.0 %) · 180 steps/s · 2 min 40 s left · validation 97.84 % (at step 1,000)',
     );
     assert.equal(
       trainingProgressLine({
@@ -128,7 +143,7 @@ describe('trainingProgressLine', () => {
         secondsLeft: Number.POSITIVE_INFINITY,
         latestEvaluation: null,
       }),
-      'training: step 1,200 / 30,000',
+      'training: step 1,200 / 30,000 (4.0 %) · speed unknown · time left unknown · no evaluation yet',
     );
   });
 });

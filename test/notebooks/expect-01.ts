@@ -58,8 +58,13 @@ export function check(o: Outputs): void {
 
   const finals = o.text.match(/^final test accuracy: (\d+\.\d+) % after (\d+) steps/gm) ?? [];
   assert.equal(finals.length, 1, `the final test accuracy is printed once, found ${finals.length} lines`);
-  // The run's log leaves the test set for the final table.
+  // The run's log and its live status lines leave the test set for the final table.
   assert.doesNotMatch(o.text, /test accuracy \d|测试准确率/, 'no test accuracy in the training log');
+  const table = o.text.search(/^after step \d+ +this run +tutorial$/m);
+  assert.ok(table >= 0, 'the final table ("after step <n>  this run  tutorial") is printed');
+  assert.doesNotMatch(o.text.slice(0, table), /test accuracy|test \d/, 'no test accuracy above the final table');
+  const status = /[^<>]*· test \d[^<>]*/.exec(o.html)?.[0];
+  assert.equal(status, undefined, `a status line of the live chart quotes the test accuracy: ${status}`);
   // The notebook frees its own model before the long run, and the trainer after it.
   assert.match(o.text, /^freed \d+ tensors; 0 still allocated$/m, "the notebook's own model leaves no tensor behind");
   assert.match(o.text, /^tensors still allocated: 0$/m, 'no tensor is left at the end');

@@ -61,7 +61,17 @@ export function check(o: Outputs): void {
   ];
   assert.equal(spans.length, 2, 'a summary line for each part of the moving-average comparison');
 
-  // Test accuracy once, at the end.
+  // Test accuracy once, at the end: nothing quotes it above the final table, nor in the live chart's status lines.
+  const table = o.text.search(/^after \d+ steps +validation +test$/m);
+  assert.ok(table >= 0, 'the final table ("after <n> steps  validation  test") is printed');
+  assert.doesNotMatch(o.text.slice(0, table), /test accuracy|test \d/, 'no test accuracy above the final table');
+  const status = /[^<>]*· test \d[^<>]*/.exec(o.html)?.[0];
+  assert.equal(status, undefined, `a status line of the live chart quotes the test accuracy: ${status}`);
+  assert.match(
+    o.text,
+    /^(loaded|trained) run \S+ \(with the moving average\): completed, \d+ steps\n(loaded|trained) run \S+ \(with the live parameters\): completed, \d+ steps$/m,
+    'the comparison cell says which runs it uses',
+  );
   const final = oneLine(
     o.text,
     /^final test accuracy of the evaluated model \([^)]*\): (\d+\.\d\d) %/,

@@ -28,6 +28,7 @@ import {
 import { loadRunModel } from '../../src/store/run-model';
 import { trainOrLoad } from '../../src/store/train-or-load';
 import type { History } from '../../src/core/history';
+import type { RunEvent } from '../../src/train/events';
 import { train, Trainer } from '../../src/train/trainer';
 import { type TrainerState } from '../../src/engine/step-engine';
 import { packageRoot } from '../../src/util/package-root';
@@ -435,6 +436,85 @@ describe('unfinished runs continue from their checkpoint', () => {
     const forced = await trainOrLoad(data, { name: 'forced', config: { ...config, seed: 12 }, runsDir, force: true });
     assert.equal(forced.resumedFrom, null);
     assert.equal(forced.history.status, 'completed');
+  });
+});
+
+describe('a completed run goes on to more steps', () => {
+  // 2,000 steps are not a multiple of evalEvery: the 2,000-step run's last evaluation is one the longer run never made.
+  const config = { ...TINY, trainingSteps: 4000, evalEvery: 300, recordEvery: 100, batchSize: 10, seed: 41 };
+  let uninterrupted: History;
+
+  before(async () => {
+    uninterrupted = await train(data, { config, backend: 'cpu' });
+  });
+
+  it('trainOrLoad with more steps continues a completed run of the same settings: the history of an uninterrupted run', async () => {
+    const first = await trainOrLoad(data, { name: 'longer', config: { ...config, trainingSteps: 2000 }, runsDir });
+    assert.equal(first.history.status, 'completed');
+    assert.equal(first.history.evaluations.at(-1)?.step, 2000);
+    const lines: string[] = [];
+    const events: RunEvent[] = [];
+    const longer = await trainOrLoad(data, {
+      name: 'longer',
+      config,
+      runsDir,
+      log: (l) => lines.push(l),
+      onEvent: (e) => events.push(e),
+    });
+    assert.deepEqual(events[0], { kind: 'resumed', path: join(runsDir, 'longer'), step: 2000, of: 4000 });
+    assert.deepEqual(
+      events.slice(1).map((e) => (e.kind === 'evaluation' ? e.evaluation.step : e.kind)),
+      [2100, 2400, 2700, 3000, 3300, 3600, 3900, 4000, 'completed'],
+    );
+    assert.equal(longer.reused, false);
+    assert.equal(longer.resumedFrom, 2000);
+    assert.equal(lines[0], 'continuing longer from step 2000 of 4000 (saved run longer (completed))');
+    assert.deepEqual(withoutClock(longer.history), withoutClock(uninterrupted));
+    assert.equal(longer.run.meta.steps, 4000);
+    const reusedEvents: RunEvent[] = [];
+    const again = await trainOrLoad(data, { name: 'longer', config, runsDir, onEvent: (e) => reusedEvents.push(e) });
+    assert.equal(again.reused, true, 'the longer run is now the saved one');
+    assert.deepEqual(reusedEvents, [{ kind: 'reused', path: join(runsDir, 'longer'), steps: 4000 }]);
+  });
+
+  it('a completed run saved before runs recorded their data order trains from step 0, and says why', async () => {
+    const short = { ...TINY, seed: 42 };
+    const first = await trainOrLoad(data, { name: 'old-format', config: short, runsDir });
+    // What a run saved by an earlier version looks like: run.json without the data order.
+    const { sampler: _sampler, ...meta } = first.run.meta;
+    await writeFile(join(first.run.dir, 'run.json'), JSON.stringify(meta));
+    const lines: string[] = [];
+    const longer = await trainOrLoad(data, {
+      name: 'old-format',
+      config: { ...short, trainingSteps: 40 },
+      runsDir,
+      log: (l) => lines.push(l),
+    });
+    assert.equal(longer.resumedFrom, null);
+    assert.equal(
+      lines[0],
+      'saved run old-format (20 steps) cannot be continued: it was saved before runs recorded their data order; training old-format from step 0 instead (the same run, only slower)',
+    );
+    const reference = await train(data, { config: { ...short, trainingSteps: 40 }, backend: 'cpu' });
+    assert.deepEqual(withoutClock(longer.history), withoutClock(reference));
+  });
+
+  it('fewer steps than a completed run, or other settings, is another run', async () => {
+    const first = await trainOrLoad(data, {
+      name: 'shorter',
+      config: { ...TINY, seed: 43, trainingSteps: 30 },
+      runsDir,
+    });
+    const shorter = await trainOrLoad(data, { name: 'shorter', config: { ...TINY, seed: 43 }, runsDir });
+    assert.equal(shorter.resumedFrom, null);
+    assert.equal(shorter.history.evaluations.at(-1)?.step, 20);
+    assert.equal(first.run.meta.steps, 30);
+    const other = await trainOrLoad(data, {
+      name: 'shorter-2',
+      config: { ...TINY, seed: 43, trainingSteps: 40, batchSize: 10 },
+      runsDir,
+    });
+    assert.equal(other.resumedFrom, null);
   });
 });
 

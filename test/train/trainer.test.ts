@@ -19,6 +19,8 @@ import {
 } from '../../src/core/loss';
 import { MIN_UNITS_PER_WORKER, defaultStepWorkers } from '../../src/engine/workers';
 import { Trainer, train, type TrainingFailure } from '../../src/train/trainer';
+import type { RunEvent } from '../../src/train/events';
+import { renderEvent } from '../../src/train/messages';
 import { type TrainerState } from '../../src/engine/step-engine';
 import { maxAbs, maxAbsDiff } from '../helpers/arrays';
 
@@ -280,6 +282,53 @@ describe('the training step', () => {
   });
 });
 
+describe('run events', () => {
+  it('reports each evaluation, then the completion; the log gets exactly their rendered lines', async () => {
+    const trainer = new Trainer(small(), { config: { layer1Node: 20, trainingSteps: 30, evalEvery: 10 } });
+    const events: RunEvent[] = [];
+    const lines: string[] = [];
+    const history = await trainer.run({ onEvent: (event) => events.push(event), log: (line) => lines.push(line) });
+    trainer.dispose();
+    const last = history.evaluations.at(-1)!;
+    assert.deepEqual(events, [
+      ...history.evaluations.map((evaluation) => ({ kind: 'evaluation', evaluation })),
+      {
+        kind: 'completed',
+        step: 30,
+        validationAccuracy: last.validationAccuracy,
+        testAccuracy: last.testAccuracy,
+      },
+    ]);
+    assert.deepEqual(
+      lines,
+      events.flatMap((event) => renderEvent(event)),
+    );
+    assert.deepEqual(history.stop, { reason: 'completed', step: 30, of: 30, message: null });
+    // Validation only, but for the tutorial's closing line where the run ends.
+    assert.deepEqual(
+      lines.filter((line) => /test|测试/.test(line)),
+      [lines.at(-2)],
+    );
+  });
+
+  it('shows test accuracies in the log with showTestAccuracy', async () => {
+    const lines: string[] = [];
+    await train(small(), {
+      config: { layer1Node: 20, trainingSteps: 20, evalEvery: 10 },
+      showTestAccuracy: true,
+      log: (line) => lines.push(line),
+    });
+    assert.equal(
+      lines.filter((line) => /^step \d+: validation accuracy .*, test accuracy \d+\.\d\d %$/.test(line)).length,
+      3,
+    );
+    assert.match(
+      lines.at(-1)!,
+      /^after 20 training steps: validation accuracy \d+\.\d\d %, test accuracy \d+\.\d\d %$/,
+    );
+  });
+});
+
 describe('tensor memory', () => {
   for (const gradientMode of ['manual', 'autodiff'] as const) {
     it(`stays flat across steps, evaluations and runs, and is all released by dispose (${gradientMode})`, async () => {
@@ -309,8 +358,14 @@ describe('tensor memory', () => {
 describe('divergence', () => {
   it('a learning rate of 50 raises DivergenceError naming the step and the learning rate; the history is kept', async () => {
     let caught: unknown;
+    const events: RunEvent[] = [];
+    const lines: string[] = [];
     try {
-      await train(small(), { config: { learningRateBase: 50, trainingSteps: 100, recordEvery: 1, evalEvery: 1000 } });
+      await train(small(), {
+        config: { learningRateBase: 50, trainingSteps: 100, recordEvery: 1, evalEvery: 1000 },
+        onEvent: (event) => events.push(event),
+        log: (line) => lines.push(line),
+      });
     } catch (error) {
       caught = error;
     }
@@ -322,6 +377,12 @@ describe('divergence', () => {
     const history = (caught as unknown as TrainingFailure).history;
     assert.equal(history.status, 'diverged');
     assert.equal(history.error, caught.message);
+    assert.deepEqual(history.stop, { reason: 'diverged', step: caught.step, of: 100, message: caught.message });
+    assert.deepEqual(events.at(-1), { kind: 'failed', step: caught.step, message: caught.message, diverged: true });
+    assert.equal(lines.at(-1), caught.message, 'the log ends with the error');
+    // The loss for people: 4 significant digits, not every binary digit.
+    const loss = /the loss is (\S+)/.exec(caught.message)![1];
+    assert.ok(loss === 'NaN' || loss === 'Infinity' || /^\d{1,4}(\.\d+)?$|e/.test(loss), caught.message);
     assert.equal(history.final, null);
     assert.equal(history.finishedAt !== null, true);
     // Every step before the one that diverged was recorded, and the step-0 evaluation.
@@ -399,6 +460,7 @@ describe('stopping', () => {
     assert.equal(trainer.globalStep, 25);
     assert.equal(history.status, 'stopped');
     assert.equal(history.error, 'stopped at step 25 of 1000');
+    assert.deepEqual(history.stop, { reason: 'aborted', step: 25, of: 1000, message: null });
     assert.equal(history.final, null);
     assert.equal(history.steps.length, 25);
     assert.deepEqual(
@@ -442,6 +504,7 @@ describe('stopping', () => {
     assert.ok(sentAt >= 20);
     assert.ok(trainer.globalStep - sentAt <= 1, `sent at step ${sentAt}, stopped at ${trainer.globalStep}`);
     assert.equal(history.status, 'stopped');
+    assert.deepEqual(history.stop, { reason: 'interrupted', step: trainer.globalStep, of: 100000, message: null });
     assert.equal(process.listenerCount('SIGINT'), listeners);
     trainer.dispose();
   });
