@@ -12,7 +12,7 @@ import { checkRunName, readRunMeta, runKey, type RunMeta } from './run-format';
 import { defaultRunsDir, listRuns, loadRun, type SavedRun } from './runs';
 import { checkpointInterval, checkpointsInto, finishRun, goOnFrom, lookInto, plan } from './run-store';
 import { Workspace } from './workspace';
-import { formatPercent } from '../util/text';
+import { formatDuration, formatPercent } from '../util/text';
 import { DivergenceError } from '../core/divergence';
 import type { RunEvent } from '../train/events';
 import { Trainer, type Progress } from '../train/trainer';
@@ -156,7 +156,7 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
     if (found !== null) {
       const same = found.name === name ? '' : ` (same configuration as "${name}")`;
       log(
-        `reusing saved run ${found.name}${same}: test accuracy ${percent(found.meta.finalTestAccuracy)} after ${found.meta.steps} steps`,
+        `reusing saved run ${found.name}${same}: validation accuracy ${percent(found.meta.finalValidationAccuracy)} after ${found.meta.steps} steps`,
       );
       emit({ kind: 'reused', path: found.dir, steps: found.meta.steps });
       return { history: found.history, reused: true, resumedFrom: null, run: found };
@@ -168,7 +168,7 @@ export async function trainOrLoad(data: MnistData, options: TrainOrLoadOptions):
     if (workspace !== null && done?.status === 'completed' && done.key === key) {
       const run = await loadRun(await workspace.publish(since, log), runsDir);
       log(
-        `saved run ${run.name}, completed by an earlier process: test accuracy ${percent(run.meta.finalTestAccuracy)}`,
+        `saved run ${run.name}, completed by an earlier process: validation accuracy ${percent(run.meta.finalValidationAccuracy)}`,
       );
       emit({ kind: 'reused', path: run.dir, steps: run.meta.steps });
       return { history: run.history, reused: true, resumedFrom: null, run };
@@ -222,7 +222,7 @@ function logOutcome(run: SavedRun, log: (line: string) => void): void {
   const { history, meta } = run;
   if (history.status === 'completed') {
     log(
-      `saved run ${run.name}: test accuracy ${percent(meta.finalTestAccuracy)} in ${history.wallTimeSeconds.toFixed(1)} s`,
+      `saved run ${run.name}: validation accuracy ${percent(meta.finalValidationAccuracy)} in ${formatDuration(history.wallTimeSeconds)}`,
     );
     return;
   }
