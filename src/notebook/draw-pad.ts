@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Activation } from '../core/config';
 import { digitPreprocessSource } from '../predict/digit-preprocess';
 import { jsonForScript } from '../charts/html';
-import { tslabOutput, type NotebookOutput } from './display';
+import { tslabOutput, type NotebookOutput } from './kernel-output';
 import type { Params } from '../core/model';
 import type { RunModel } from '../store/run-model';
 import { quantizedForwardSource, quantizeModel, type QuantizedModel } from '../predict/quantize';
