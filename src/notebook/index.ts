@@ -8,12 +8,11 @@ export {
   notebookCharts,
   showFigure,
   showPredictionFigure,
-  type LiveTraining,
-  type LiveTrainingOptions,
   type NotebookCharts,
   type NotebookChartsOptions,
   type ShowOptions,
 } from './display';
+export type { LiveTraining, LiveTrainingOptions } from './live-training';
 export { liveSweep, type LiveSweep, type LiveSweepOptions } from './live-sweep';
 export { formatDuration } from '../util/text';
 export { formatProgress, formatSummary } from '../train/messages';
