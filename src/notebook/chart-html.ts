@@ -8,8 +8,9 @@
  *   untrusted notebook (scripts do not run) and GitHub's viewer show the image.
  */
 import { randomBytes } from 'node:crypto';
-import { checkFigure, escapeHtml, jsonForScript, PLOT_CONFIG, plotlySource } from '../charts/html';
+import { checkFigure, escapeHtml, pageCall, PLOT_CONFIG, plotlySource, scriptElement } from '../charts/html';
 import type { PlotlyFigure } from '../charts/figures';
+import { drawCharts } from './browser/draw-charts';
 
 /** The class of the static fallback image inside a chart's div. */
 export const FALLBACK_CLASS = 'mnist-chart-fallback';
@@ -39,42 +40,11 @@ export function fallbackImageHtml(svg: string, alt: string): string {
 }
 
 /**
- * The script that draws the figures into the slots `[data-chart-slot]` of the element `id` once it
- * is in the page and `window.Plotly` exists, replacing each slot's fallback image. It waits (up to
- * about ten minutes): outputs can be attached to the page after their scripts ran, and plotly.js
- * may still be loading. Without plotly.js the images stay.
+ * The script that draws the figures into the slots of the element `id` once it is in the page and
+ * plotly.js has loaded, replacing each slot's fallback image (see `drawCharts`).
  */
 export function drawScript(id: string, figures: readonly PlotlyFigure[]): string {
-  return `<script>
-(function () {
-  var id = ${jsonForScript(id)}, figures = ${jsonForScript(figures)}, config = ${jsonForScript(PLOT_CONFIG)}, tries = 0;
-  function draw() {
-    var root = document.getElementById(id);
-    if (!root || !window.Plotly) {
-      tries += 1;
-      if (tries < 700) setTimeout(draw, tries < 100 ? 100 : 1000);
-      return;
-    }
-    var slots = root.querySelectorAll('[data-chart-slot]');
-    figures.forEach(function (fig, i) {
-      var slot = slots[i];
-      if (!slot) return;
-      var img = slot.querySelector('img.${FALLBACK_CLASS}');
-      var live = document.createElement('div');
-      slot.appendChild(live);
-      if (img) img.style.display = 'none';
-      window.Plotly.newPlot(live, fig.data, fig.layout, config).then(function () {
-        if (img && img.parentNode) img.parentNode.removeChild(img);
-      }, function (error) {
-        if (live.parentNode) live.parentNode.removeChild(live);
-        if (img) img.style.display = '';
-        console.error('chart not drawn', error);
-      });
-    });
-  }
-  draw();
-})();
-</script>`;
+  return scriptElement(pageCall(drawCharts, { id, figures, config: PLOT_CONFIG, fallbackClass: FALLBACK_CLASS }));
 }
 
 export interface ChartsHtmlOptions {
