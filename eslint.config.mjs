@@ -16,4 +16,33 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Code that runs in the notebook's page, embedded as its compiled text: nothing from Node or
+    // from its module's scope reaches the page (test/notebook/browser checks the compiled text).
+    files: ['src/notebook/browser/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[importKind='value']",
+          message: 'Page code is embedded alone: import types only (`import type`), pass values in.',
+        },
+        {
+          selector: 'Program > :matches(VariableDeclaration, ClassDeclaration, FunctionDeclaration)',
+          message: 'Page code is embedded alone: put helpers and constants inside the exported function.',
+        },
+        {
+          selector: 'Program > ExportNamedDeclaration > :matches(VariableDeclaration, ClassDeclaration)',
+          message: 'Page code is embedded alone: export functions and types only.',
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', 'module', 'exports', '__dirname', '__filename', 'global'].map((name) => ({
+          name,
+          message: 'Page code runs in the browser, not in Node.',
+        })),
+      ],
+    },
+  },
 );

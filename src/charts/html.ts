@@ -32,6 +32,22 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/**
+ * JavaScript that calls `fn` in a page with `args` (as JSON). The page gets `fn`'s compiled text
+ * only, so `fn` must be self-contained: no imports, no names from its module's scope.
+ */
+export function pageCall<A extends unknown[]>(fn: (...args: A) => void, ...args: A): string {
+  return `(${fn.toString()})(${args.map(jsonForScript).join(', ')});`;
+}
+
+/**
+ * A `<script>` element running `code` in strict mode (as it was compiled) and in a function scope
+ * of its own, so that its names stay out of the page's globals.
+ */
+export function scriptElement(code: string): string {
+  return `<script>\n(function () {\n"use strict";\n${scriptSafe(code)}\n})();\n</script>`;
+}
+
 export function escapeHtml(text: string): string {
   return text
     .replace(/&/g, '&amp;')

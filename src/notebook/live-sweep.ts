@@ -2,14 +2,9 @@
  * The notebook's live view of a sweep: one chart overlaying a metric of every run (validation
  * accuracy by default) and a status line per run, redrawn in place while the runs train.
  */
-import {
-  chartsHtml,
-  notebookCharts,
-  tslabOutput,
-  type DisplaySlot,
-  type NotebookCharts,
-  type NotebookOutput,
-} from './display';
+import { chartsHtml } from './chart-html';
+import { notebookCharts, type NotebookCharts } from './display';
+import { tslabOutput, type DisplaySlot, type NotebookOutput } from './kernel-output';
 import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, type NamedRun } from '../charts/figures';
 import type { Progress } from '../train/trainer';
 import type { SweepProgress, SweepResult } from '../sweep/sweep';

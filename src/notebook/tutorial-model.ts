@@ -8,7 +8,7 @@
  */
 import { escapeHtml } from '../charts/html';
 import { formatCount, formatDuration } from '../util/text';
-import { tslabOutput, type DisplaySlot } from './display';
+import { tslabOutput, type DisplaySlot } from './kernel-output';
 import type { TrainingConfig } from '../core/config';
 import type { MnistData } from '../data/mnist';
 import type { History } from '../core/history';

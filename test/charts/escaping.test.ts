@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { chartsHtml } from '../../src/notebook/display';
+import { chartsHtml } from '../../src/notebook/chart-html';
 import { CHROMIUM_ARGS, withRenderer } from '../../src/charts/chromium';
 import { exportRunCharts } from '../../src/charts/export';
 import { figureToHtml } from '../../src/charts/html';
