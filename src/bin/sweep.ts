@@ -286,7 +286,7 @@ export function sweepTableLines(
     rows.map((row) => [row.group, row.seeds, row.state, row.validation]),
   ).split('\n');
   const left =
-    total.stepsPerSecond > 0 && Number.isFinite(total.secondsLeft)
+    total.stepsPerSecond > 0 && Number.isFinite(total.secondsLeft) && total.step < total.totalSteps
       ? ` · ${formatDuration(total.secondsLeft)} left`
       : '';
   const lines = [
