@@ -51,22 +51,27 @@ export interface LiveSweep {
   readonly stats: { redraws: number; calls: number };
 }
 
-const CELL = 'text-align:left;padding:1px 10px 1px 0;vertical-align:top;border:none';
+const CELL = 'text-align:left;padding:1px 12px 1px 0;vertical-align:top;border:none';
+/** Every column but the state keeps to one line: its runs' figures side by side. */
+const NOWRAP = ';white-space:nowrap';
 
 /** The status table as HTML: a row per variant, the counts under it. */
 export function statusTableHtml(status: SweepStatus): string {
-  const head = STATUS_HEADER.map((h, i) => `<th style="${CELL};font-weight:bold">${i === 0 ? 'variant' : h}</th>`);
+  const head = STATUS_HEADER.map(
+    (h, i) => `<th style="${CELL}${NOWRAP};font-weight:bold">${i === 0 ? 'variant' : h}</th>`,
+  );
   const rows = status
     .rows()
     .map(
       (row) =>
         `<tr style="background:none">${[row.group, row.seeds, row.state, row.validation]
-          .map((cell) => `<td style="${CELL}">${escapeHtml(cell)}</td>`)
+          .map((cell, i) => `<td style="${CELL}${i === 2 ? '' : NOWRAP}">${escapeHtml(cell)}</td>`)
           .join('')}</tr>`,
     );
   return [
     '<div class="mnist-sweep-status" style="font-family:monospace;font-size:12px;margin:4px 0">',
-    `<table style="border-collapse:collapse;margin:0;font-size:12px">`,
+    // JupyterLab lays out tables of outputs in equal fixed columns: this one sizes them to their text.
+    `<table style="border-collapse:collapse;margin:0;font-size:12px;table-layout:auto;width:auto">`,
     `<thead><tr style="background:none">${head.join('')}</tr></thead>`,
     `<tbody>${rows.join('')}</tbody>`,
     '</table>',

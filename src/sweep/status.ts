@@ -58,7 +58,11 @@ const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
 /** Where a diverged run stopped and its loss, from the error `DivergenceError` records. */
 function divergedAt(history: History): string {
   const match = /diverged at step (\d+): the loss is (\S+?)(?: |$)/.exec(history.error ?? '');
-  return match === null ? 'diverged' : `diverged at step ${thousands(Number(match[1]))} (loss ${match[2]})`;
+  if (match === null) return 'diverged';
+  // A few digits tell a loss that blew up from one that crept over the threshold.
+  const loss = Number(match[2]);
+  const shown = Number.isFinite(loss) ? String(Number(loss.toPrecision(3))) : match[2];
+  return `diverged at step ${thousands(Number(match[1]))} (loss ${shown})`;
 }
 
 /** A run's state in a few words. */

@@ -272,24 +272,33 @@ async function reopen(page: Page, lab: Lab, path: string): Promise<void> {
  * stream text), the text drawn in its charts (titles, axes, legends) and the names of their traces.
  */
 async function outputText(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
+  return page.evaluate(async () => {
     type Plot = HTMLElement & { data?: { name?: string }[] };
     const app = (
       window as unknown as {
         jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
       }
     ).jupyterapp;
-    return (app?.shell.currentWidget?.content?.widgets ?? []).map((cell) =>
-      Array.from(cell.node.querySelectorAll('.jp-OutputArea-output'))
-        .map((output) => {
-          const svgText = Array.from(output.querySelectorAll('svg text')).map((t) => t.textContent ?? '');
-          const traces = (Array.from(output.querySelectorAll('.js-plotly-plot')) as Plot[]).flatMap((p) =>
-            (p.data ?? []).map((t) => `trace ${String(t.name ?? '')}`),
-          );
-          return [(output as HTMLElement).innerText, ...svgText, ...traces].join('\n');
-        })
-        .join('\n'),
-    );
+    const texts: string[] = [];
+    for (const cell of app?.shell.currentWidget?.content?.widgets ?? []) {
+      // JupyterLab renders the cells near the view only: each is scrolled to before it is read.
+      cell.node.scrollIntoView();
+      await new Promise((r) => setTimeout(r, 100));
+      texts.push(
+        Array.from(cell.node.querySelectorAll('.jp-OutputArea-output'))
+          .map((output) => {
+            const svgText = Array.from(output.querySelectorAll('svg text')).map((t) => t.textContent ?? '');
+            // A chart not drawn yet shows its image, titled by its alt text.
+            const alts = Array.from(output.querySelectorAll('img[alt]')).map((img) => img.getAttribute('alt') ?? '');
+            const traces = (Array.from(output.querySelectorAll('.js-plotly-plot')) as Plot[]).flatMap((p) =>
+              (p.data ?? []).map((t) => `trace ${String(t.name ?? '')}`),
+            );
+            return [(output as HTMLElement).innerText, ...svgText, ...alts, ...traces].join('\n');
+          })
+          .join('\n'),
+      );
+    }
+    return texts;
   });
 }
 
@@ -492,7 +501,17 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
         const legend = await legendOf(page, sweep);
         assert.ok(legend !== null, `no chart with a legend in cell ${sweep} of 03`);
         record['03 sweep legend'] = { ...legend, variants: variants.length };
-        await shot(page, sweep, '03-sweep-chart.png');
+        // The chart at the top of the view, its table under it.
+        await page.evaluate((i) => {
+          const app = (
+            window as unknown as {
+              jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+            }
+          ).jupyterapp;
+          app?.shell.currentWidget?.content?.widgets[i]?.node.querySelector('.js-plotly-plot')?.scrollIntoView();
+        }, sweep);
+        await new Promise((r) => setTimeout(r, 500));
+        await page.screenshot({ path: join(ARTIFACTS, '03-sweep-chart.png') });
         const { chart, legend: box } = legend;
         assert.ok(
           box.left >= chart.left && box.right <= chart.right && box.top >= chart.top && box.bottom <= chart.bottom,

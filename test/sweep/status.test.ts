@@ -96,14 +96,18 @@ describe('sweepStatus', () => {
     status.result(result('b', stopped), 1);
     status.result(result('a', history([], 'stopped')), 0);
     status.result(result('c', history([], 'failed'), { error: 'worker 0 exited (code 1)\nstack' }), 2);
+    const blewUp = history([], 'diverged');
+    blewUp.error = 'training diverged at step 4: the loss is 1319.666259765625 (above 1000) with learning rate 0.8.';
+    status.result(result('d', blewUp), 3);
     assert.deepEqual(
       status.rows().map((r) => [r.group, r.seeds, r.state, r.validation]),
       [
         ['a', '', 'not started', '—'],
         ['b', '', 'stopped at step 1,500', '90.00'],
         ['c', '', 'failed: worker 0 exited (code 1)', '—'],
+        ['d', '', 'diverged at step 4 (loss 1320)', '—'],
       ],
     );
-    assert.equal(status.footer(), '3 of 3 runs done');
+    assert.equal(status.footer(), '4 of 4 runs done');
   });
 });
