@@ -4,7 +4,9 @@
  * Every flag of `train` is accepted; a comma list (`--learning-rate 0.1,0.4,0.8 --seeds 1,2,3`)
  * is expanded, and the runs are the product of all lists. Each run is saved under the runs
  * folder (a configuration already saved is loaded instead), and a summary table of the final
- * accuracies over the seeds is written as CSV and Markdown.
+ * accuracies over the seeds is written as CSV and Markdown. While the runs train: on a terminal,
+ * a table of the configurations (a row each, its seeds together) redrawn in place; elsewhere,
+ * a line per run started and finished. Validation accuracy only until the summary at the end.
  */
 import { join, resolve } from 'node:path';
 import { EXIT, parseOrExit, parseTrainArgs, UsageError, workersFlag, type CliOptions } from './train';
@@ -14,9 +16,12 @@ import { ensureWritableDir, writeFileAtomic } from '../util/io';
 import { defaultRunsDir, runKey, timestamp } from '../store/runs';
 import type { Progress } from '../train/trainer';
 import { makeConfig } from '../core/config';
-import { createProgressDisplay, progressMode, type Terminal } from './progress';
-import { defaultSweepWorkers, runSweep, type SweepRun } from '../sweep/sweep';
+import { bar, progressMode, type ProgressMode, type Terminal } from './progress';
+import { defaultSweepWorkers, runSweep, type SweepProgress, type SweepResult, type SweepRun } from '../sweep/sweep';
 import { summarizeSweep, summaryCsv, summaryMarkdown } from '../sweep/summary';
+import { STATUS_HEADER, sweepStatus, type SweepRunLabel } from '../sweep/status';
+import { textTable } from '../notebook/print';
+import { formatDuration } from '../util/text';
 
 export function sweepUsage(): string {
   return `Usage: npm run sweep -- [flags]
@@ -34,8 +39,8 @@ Sweep flags:
   --name PREFIX          run names start with PREFIX (default sweep)
   --force                train again even when a run is saved
   --backend wasm|cpu     the workers' backend (default wasm)
-  -q, --quiet            print only the summary (otherwise: a progress bar of the whole
-                         sweep on a terminal, and a line per run started and finished)
+  -q, --quiet            print only the summary (otherwise: a table of the runs redrawn
+                         in place on a terminal, a line per run started and finished elsewhere)
   -h, --help             this text
 `;
 }
@@ -56,7 +61,8 @@ const SHORT: Record<string, string> = { '-q': 'quiet', '-h': 'help' };
 const REFUSED = ['resume', 'checkpoint-every', 'no-charts'];
 
 export interface SweepCliOptions {
-  runs: { config: CliOptions['config']; label: string }[];
+  /** `label` names the run's folder; `group` its settings but the seed (a row of the live table). */
+  runs: { config: CliOptions['config']; label: string; group: string }[];
   source: CliOptions['source'];
   workers?: number;
   runsDir: string;
@@ -131,7 +137,10 @@ export function parseSweepArgs(args: string[]): SweepCliOptions {
       const label = combo
         .filter(([flag]) => varying.has(flag) || flag === 'seed')
         .map(([flag, value]) => `${flag}-${value}`);
-      runs.push({ config: parsed.config, label: label.join('_') });
+      const group = combo
+        .filter(([flag]) => varying.has(flag) && flag !== 'seed')
+        .map(([flag, value]) => `${flag} ${value}`);
+      runs.push({ config: parsed.config, label: label.join('_'), group: group.join(', ') || 'as given' });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       for (const problem of error.problems) if (!problems.includes(problem)) problems.push(problem);
@@ -159,13 +168,15 @@ export async function runSweepCommand(
 ): Promise<number> {
   const options = parseOrExit(() => parseSweepArgs(args), sweepUsage, print);
   if (typeof options === 'number') return options;
-  // No per-run log lines to keep when quiet: `quiet` here means no bar and no lines but the summary.
-  const progress = createProgressDisplay({ mode: progressMode(terminal, options.quiet), print, terminal });
+  const mode = progressMode(terminal, options.quiet);
+  let progress: SweepDisplay | null = null;
   const stop = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     if (++interrupts > 1) process.exit(EXIT.interrupted);
-    progress.log('interrupt: stopping every run after its current step and saving (Ctrl-C again to quit at once)');
+    const line = 'interrupt: stopping every run after its current step and saving (Ctrl-C again to quit at once)';
+    if (progress !== null) progress.log(line);
+    else print(line);
     stop.abort();
   };
   process.on('SIGINT', onSigint);
@@ -180,18 +191,28 @@ export async function runSweepCommand(
     }));
     const workers = Math.min(options.workers ?? defaultSweepWorkers(), runs.length);
     print(`sweep: ${runs.length} runs, ${workers} at a time (${options.backend}); runs saved in ${options.runsDir}`);
-    const total = sweepTotal(runs.map(({ config }) => makeConfig(config).trainingSteps));
+    const display = createSweepDisplay({
+      mode,
+      labels: options.runs.map(({ config, group }) => ({ group, seed: makeConfig(config).seed })),
+      totals: runs.map(({ config }) => makeConfig(config).trainingSteps),
+      print,
+      terminal,
+    });
+    progress = display;
     const results = await runSweep(data, runs, {
       workers: options.workers,
       runsDir: options.runsDir,
       force: options.force,
       backend: options.backend,
       signal: stop.signal,
-      log: options.quiet ? undefined : progress.log,
-      onProgress: ({ index, progress: run }) => progress.update(total.update(index, run)),
-      onResult: (_result, index) => total.finish(index),
+      // On a terminal the table shows what these lines say.
+      log: mode === 'lines' ? display.log : undefined,
+      onProgress: display.progress,
+      onResult: display.result,
     });
-    progress.done();
+    display.done();
+    if (mode === 'bar')
+      for (const result of results) if (result.error !== null) print(`${result.name}: failed: ${result.error}`);
     const rows = summarizeSweep(results);
     await writeFileAtomic(join(out, 'summary.csv'), summaryCsv(rows));
     await writeFileAtomic(join(out, 'summary.md'), summaryMarkdown(rows));
@@ -201,8 +222,157 @@ export async function runSweepCommand(
     return stop.signal.aborted ? EXIT.interrupted : EXIT.ok;
   } finally {
     process.off('SIGINT', onSigint);
-    progress.done();
+    progress?.done();
   }
+}
+
+/** What the sweep's table is drawn on: a terminal's height too, so that the table fits on it. */
+export interface SweepTerminal extends Terminal {
+  rows?: number;
+}
+
+/** The sweep's progress on the command line: a table redrawn in place, plain lines, or nothing. */
+export interface SweepDisplay {
+  /** Prints a line (above the table, on a terminal). */
+  log(line: string): void;
+  /** Pass as `SweepOptions.onProgress`. */
+  progress(report: SweepProgress): void;
+  /** Pass as `SweepOptions.onResult`. */
+  result(result: SweepResult, index: number): void;
+  /** Draws the table a last time and leaves it on the screen; later lines print under it. */
+  done(): void;
+}
+
+export interface SweepDisplayOptions {
+  /** `bar`: the table redrawn in place (a terminal); `lines`: the lines given to `log`; `quiet`: nothing. */
+  mode: ProgressMode;
+  /** The group and seed of each run, in sweep order. */
+  labels: readonly SweepRunLabel[];
+  /** The training steps of each run. */
+  totals: readonly number[];
+  print?: (line: string) => void;
+  terminal?: SweepTerminal;
+  /** Default 500 ms: two redraws a second at most, but at once when a run ends. */
+  minIntervalMs?: number;
+  /** Milliseconds; for tests. */
+  now?: () => number;
+}
+
+/**
+ * The table of a sweep's runs: a row per configuration, and a line with a bar of all their steps,
+ * the runs done and the time left. Lines are cut to the terminal's width and the table to its
+ * height (finished rows first leave), since a line that wraps or scrolls away cannot be redrawn.
+ */
+export function sweepTableLines(
+  status: ReturnType<typeof sweepStatus>,
+  total: TotalProgress,
+  size: { columns?: number; rows?: number } = {},
+): string[] {
+  let rows = status.rows();
+  // Header and rule, a note of the rows left out, the total, and the line the cursor ends on.
+  const room = size.rows !== undefined && size.rows > 6 ? size.rows - 5 : Number.POSITIVE_INFINITY;
+  let hidden = 0;
+  while (rows.length > room && rows.some((row) => row.done)) {
+    const first = rows.findIndex((row) => row.done);
+    rows = rows.filter((_, i) => i !== first);
+    hidden++;
+  }
+  if (rows.length > room) {
+    hidden += rows.length - room;
+    rows = rows.slice(0, room);
+  }
+  const table = textTable(
+    [...STATUS_HEADER],
+    rows.map((row) => [row.group, row.seeds, row.state, row.validation]),
+  ).split('\n');
+  const left =
+    total.stepsPerSecond > 0 && Number.isFinite(total.secondsLeft) && total.step < total.totalSteps
+      ? ` · ${formatDuration(total.secondsLeft)} left`
+      : '';
+  const lines = [
+    ...table,
+    ...(hidden > 0 ? [`(${hidden} more row${hidden === 1 ? '' : 's'} not shown)`] : []),
+    `${bar(total.step, total.totalSteps)} ${status.footer()}${left}`,
+  ];
+  const columns = size.columns ?? 0;
+  return columns > 1 ? lines.map((line) => (line.length >= columns ? line.slice(0, columns - 1) : line)) : lines;
+}
+
+/** The progress of the whole sweep that its table shows. */
+type TotalProgress = Pick<Progress, 'step' | 'totalSteps' | 'stepsPerSecond' | 'secondsLeft'>;
+
+export function createSweepDisplay(options: SweepDisplayOptions): SweepDisplay {
+  const { mode } = options;
+  const print = options.print ?? ((line: string) => console.log(line));
+  const terminal = options.terminal ?? process.stdout;
+  const minIntervalMs = options.minIntervalMs ?? 500;
+  const now = options.now ?? (() => performance.now());
+  const status = sweepStatus(options.labels);
+  const total = sweepTotal([...options.totals], now);
+  let totalProgress: TotalProgress = {
+    step: 0,
+    totalSteps: options.totals.reduce((a, b) => a + b, 0),
+    stepsPerSecond: 0,
+    secondsLeft: Number.NaN,
+  };
+  /** Lines of the table on the screen now (0: none drawn, or left behind by `done`). */
+  let drawn = 0;
+  let drawnAt = Number.NEGATIVE_INFINITY;
+  let finished = false;
+
+  // Back to the table's first line, then clear to the end of the screen.
+  const erase = () => {
+    if (drawn === 0) return '';
+    const text = `\r${drawn > 1 ? `\x1b[${drawn - 1}A` : ''}\x1b[J`;
+    drawn = 0;
+    return text;
+  };
+  const draw = () => {
+    if (mode !== 'bar' || finished) return;
+    const lines = sweepTableLines(status, totalProgress, terminal);
+    terminal.write(`${erase()}${lines.join('\n')}`);
+    drawn = lines.length;
+    drawnAt = now();
+  };
+  const log = (line: string) => {
+    if (mode === 'quiet') return;
+    if (mode !== 'bar' || drawn === 0) return print(line);
+    terminal.write(erase());
+    print(line);
+    draw();
+  };
+  return {
+    log,
+    progress: (report) => {
+      status.progress(report);
+      totalProgress = total.update(report.index, report.progress);
+      if (now() - drawnAt >= minIntervalMs) draw();
+    },
+    result: (result, index) => {
+      status.result(result, index);
+      total.finish(index);
+      // The run's steps count as done now, not at the next report of another run.
+      const steps = options.totals[index];
+      totalProgress = total.update(index, {
+        step: steps,
+        totalSteps: steps,
+        learningRate: Number.NaN,
+        crossEntropy: Number.NaN,
+        stepsPerSecond: 0,
+        secondsLeft: Number.NaN,
+        latestEvaluation: null,
+        history: result.history,
+      });
+      draw();
+    },
+    done: () => {
+      if (mode !== 'bar' || finished) return;
+      draw();
+      finished = true;
+      if (drawn > 0) terminal.write('\n');
+      drawn = 0;
+    },
+  };
 }
 
 /**

@@ -3,7 +3,9 @@
  * `Plotly.newPlot(div, fig.data, fig.layout)` draws. Pure functions: no I/O, no DOM, no kernel.
  *
  * Every chart takes one run or several (overlaid, with a legend). A run is a `History` or a
- * `{ name, history }`; the names label the traces of overlays.
+ * `{ name, history }`; the names label the traces of overlays. `compareFigure` also takes a
+ * `group` per run (e.g. a variant run with several seeds): a colour and one legend entry per
+ * group, a line style per run within it.
  */
 import type { History, StepRecord } from '../core/history';
 import type { ParamName } from '../core/model';
@@ -51,6 +53,8 @@ export interface Layout {
   showlegend: boolean;
   legend?: {
     orientation?: 'v' | 'h';
+    /** Space between legend entries of different groups, in pixels. */
+    tracegroupgap?: number;
     x?: number;
     y?: number;
     /** 'container': x and y measured on the whole figure, not the plot area. */
@@ -85,6 +89,13 @@ export interface PlotlyFigure {
 export interface NamedRun {
   name: string;
   history: History;
+  /**
+   * Runs of one group (e.g. the seeds of one variant) share a colour and one legend entry named
+   * after the group, each with a line style of its own (`compareFigure` only).
+   */
+  group?: string;
+  /** What tells this run from the others of its group, e.g. `seed 2` (the legend's key to the line styles). */
+  member?: string;
 }
 
 /** A training run: its history, optionally with a name for legends. */
@@ -133,8 +144,12 @@ export interface AccuracyFigureOptions extends FigureOptions {
   reference?: boolean;
 }
 
-/** Plotly's default colours (D3 category 10). */
-const COLORS = [
+/**
+ * Plotly's default colours (D3 category 10), then six more for charts of up to 16 groups: each
+ * chosen as far as possible (CIELAB distance) from the colours before it, of medium lightness
+ * so that a line stays visible on white. No two are closer than the purple and pink of category 10.
+ */
+export const COLORS: readonly string[] = [
   '#1f77b4',
   '#ff7f0e',
   '#2ca02c',
@@ -145,9 +160,24 @@ const COLORS = [
   '#7f7f7f',
   '#bcbd22',
   '#17becf',
+  '#0000ff',
+  '#ff22ff',
+  '#224400',
+  '#4411aa',
+  '#ff0077',
+  '#886600',
 ];
 const REFERENCE_COLOR = '#555555';
 const color = (index: number) => COLORS[index % COLORS.length];
+/** Line styles of the runs of one group, in order; the legend names them. */
+export const GROUP_DASHES = ['solid', 'dash', 'dot', 'dashdot', 'longdash'] as const;
+const DASH_WORDS: Record<(typeof GROUP_DASHES)[number], string> = {
+  solid: 'solid',
+  dash: 'dashed',
+  dot: 'dotted',
+  dashdot: 'dash-dot',
+  longdash: 'long dashes',
+};
 
 const STEP_AXIS = 'training step';
 const ACCURACY_AXIS = 'accuracy (%)';
@@ -283,7 +313,17 @@ export function resolveRuns(runs: Runs, chart: string): NamedRun[] {
         );
       if (typeof named.name !== 'string' || named.name.trim() === '')
         throw new TypeError(`${chart}: run ${index + 1}: "name" must be a non-empty string`);
-      return { name: named.name, history: named.history };
+      const resolved: NamedRun = { name: named.name, history: named.history };
+      for (const key of ['group', 'member'] as const) {
+        const value = named[key];
+        if (value === undefined) continue;
+        if (typeof value !== 'string' || value.trim() === '')
+          throw new TypeError(
+            `${chart}: run ${index + 1} ("${named.name}"): "${key}" must be a non-empty string or left out`,
+          );
+        resolved[key] = value;
+      }
+      return resolved;
     }
     throw new TypeError(`${chart}: run ${index + 1} is ${describe(run)}, not a History or a { name, history }`);
   });
@@ -418,6 +458,18 @@ export function legendRows(names: readonly string[]): number {
   return rows;
 }
 
+/** Plotly's default figure height, in pixels. */
+const DEFAULT_HEIGHT = 450;
+
+/**
+ * Height in pixels of a legend of `entries` one-line entries in a column, with a title of
+ * `titleLines` lines: Plotly gives a 12 px entry 19 px and pads the legend by 5 px on each side;
+ * a title line takes about 16 px, counted as 18 to be safe.
+ */
+export function columnLegendHeight(entries: number, titleLines: number): number {
+  return 19 * entries + (titleLines > 0 ? 18 * titleLines : 0) + 10;
+}
+
 function layout(
   title: string,
   yTitle: string,
@@ -427,11 +479,14 @@ function layout(
   traces: readonly Trace[],
   legendTitle: string | null = null,
 ): Layout {
-  const legendEntries = traces.length;
-  const bottomLegend = showlegend && legendEntries <= BOTTOM_LEGEND_MAX;
+  // Traces of a group after its first have no legend entry of their own.
+  const entries = traces.filter((t) => t.showlegend !== false);
+  const grouped = entries.length < traces.length;
+  const bottomLegend = showlegend && entries.length <= BOTTOM_LEGEND_MAX;
   // Under the plot: the x axis title (about 70 px from the bottom edge), then the legend's rows
   // and its title above them, so that neither is cut nor drawn over the axis title.
-  const legendHeight = bottomLegend ? 22 * legendRows(traces.map((t) => t.name)) + (legendTitle !== null ? 22 : 0) : 0;
+  const titleRows = legendTitle === null ? 0 : legendTitle.split('<br>').length;
+  const legendHeight = bottomLegend ? 22 * legendRows(entries.map((t) => t.name)) + 22 * titleRows : 0;
   const text = wrapTitle(options.title ?? title);
   const titleLines = text.split('<br>').length;
   const yaxis: Axis = { title: { text: yTitle }, type: logY ? 'log' : 'linear' };
@@ -453,10 +508,19 @@ function layout(
     margin: { l: 80, r: 30, t: 40 + 22 * titleLines, b: 70 + legendHeight },
     hovermode: 'x unified',
   };
+  // One entry per group: no gap between groups, which would only lengthen the legend.
+  if (grouped) result.legend = { ...result.legend, tracegroupgap: 0 };
   // The legend's title above its entries: beside them it would push the last entry out of a narrow chart.
   if (legendTitle !== null && showlegend)
     result.legend = { ...result.legend, title: { text: legendTitle, side: 'top' } };
   if (options.height !== undefined) result.height = options.height;
+  else if (showlegend && !bottomLegend) {
+    // Plotly scrolls a column legend taller than the plot area, and the scrolled box spills
+    // over the chart's edge: the figure grows instead, so that every entry shows.
+    const margin = result.margin!;
+    const needed = margin.t! + margin.b! + columnLegendHeight(entries.length, titleRows);
+    if (needed > DEFAULT_HEIGHT) result.height = needed;
+  }
   return result;
 }
 
@@ -713,7 +777,60 @@ export function gradientFigure(runs: Runs, options: FigureOptions = {}): Figure 
   );
 }
 
-/** One metric of several runs overlaid, a trace per run named after it. */
+/**
+ * The traces of runs with groups: a colour per group (in order of first appearance; a run without
+ * a group is a group of its own), a line style per run within its group, one legend entry per
+ * group named after it; the hover names the run. Also the legend's key to the line styles, when
+ * a group has several runs.
+ */
+function groupedTraces(
+  resolved: readonly NamedRun[],
+  metric: Metric,
+  options: FigureOptions,
+  logY: boolean,
+): { data: Trace[]; key: string | null } {
+  const info = METRIC_INFO[metric];
+  const groups = new Map<string, NamedRun[]>();
+  for (const run of resolved) {
+    const group = run.group ?? run.name;
+    groups.set(group, [...(groups.get(group) ?? []), run]);
+  }
+  const value = info.axis.includes('(%)') ? '%{y:.2f} %' : '%{y:.4g}';
+  const data = [...groups].flatMap(([group, members], g) =>
+    members.map((run, k) => {
+      const trace = line(group, metricSeries(run.history, metric, options), logY, {
+        color: color(g),
+        dash: GROUP_DASHES[k % GROUP_DASHES.length],
+        shape: info.shape,
+        markers: info.source === 'evaluation',
+        group,
+      });
+      // Markers would hide the line styles; a run of one evaluation so far keeps its marker (a line needs two points).
+      if (trace.x.length > 1) {
+        trace.mode = 'lines';
+        delete trace.marker;
+      }
+      if (k > 0) trace.showlegend = false;
+      trace.hovertemplate = `${run.name}: ${value}<extra></extra>`;
+      return trace;
+    }),
+  );
+  // The key of the largest group: "solid: seed 1", "dashed: seed 2", ...
+  const largest = [...groups.values()].reduce((a, b) => (b.length > a.length ? b : a));
+  const key =
+    largest.length > 1
+      ? largest
+          .slice(0, GROUP_DASHES.length)
+          .map((run, k) => `${DASH_WORDS[GROUP_DASHES[k]]}: ${run.member ?? `run ${k + 1} of a group`}`)
+          .join('<br>')
+      : null;
+  return { data, key };
+}
+
+/**
+ * One metric of several runs overlaid, a trace per run named after it; runs with a `group` are
+ * drawn by group (see `NamedRun.group`).
+ */
 export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigureOptions = {}): Figure {
   const chart = 'compareFigure';
   if (!METRICS.includes(metric))
@@ -722,13 +839,18 @@ export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigur
   const resolved = resolveRuns(runs, chart);
   const info = METRIC_INFO[metric];
   const logY = options.logY ?? info.logByDefault;
-  const data = resolved.map((run, i) =>
-    line(run.name, metricSeries(run.history, metric, options), logY, {
-      color: color(i),
-      shape: info.shape,
-      markers: info.source === 'evaluation',
-    }),
-  );
+  const grouped = resolved.some((run) => run.group !== undefined)
+    ? groupedTraces(resolved, metric, options, logY)
+    : null;
+  const data =
+    grouped?.data ??
+    resolved.map((run, i) =>
+      line(run.name, metricSeries(run.history, metric, options), logY, {
+        color: color(i),
+        shape: info.shape,
+        markers: info.source === 'evaluation',
+      }),
+    );
   if (options.reference === true) {
     if (metric !== 'validationAccuracy')
       throw new Error(
@@ -736,7 +858,8 @@ export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigur
       );
     addReference(data, resolved);
   }
-  const note = info.smoothable ? smoothingNote(options) : null;
+  const notes = [info.smoothable ? smoothingNote(options) : null, grouped?.key ?? null].filter((n) => n !== null);
+  const note = notes.length > 0 ? notes.join('<br>') : null;
   return zoomed(
     {
       data,

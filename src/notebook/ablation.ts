@@ -114,7 +114,9 @@ export async function runAblation(
   options: AblationOptions = {},
 ): Promise<AblationSweep> {
   const { display: given, ...sweepOptions } = options;
-  const display = given === undefined ? liveSweep({ figure: { title: 'Validation accuracy of every run' } }) : given;
+  // A colour and a legend entry per variant, a line style per seed: the seeds of a variant read as one.
+  const display =
+    given === undefined ? liveSweep({ figure: { title: 'Validation accuracy of every run' }, runs }) : given;
   const start = performance.now();
   const results = await runSweep(data, runs, {
     stopOnSigint: true,
@@ -209,12 +211,17 @@ export function summarizeVariants(variants: readonly Variant[], sweep: AblationS
   });
 }
 
-/** Each run of the given variants for a chart, named `<variant>` (one seed) or `<variant>, seed <n>`. */
+/**
+ * Each run of the given variants for a chart, named `<variant>` (one seed) or `<variant>, seed <n>`, grouped by
+ * variant: `compareFigure` gives a variant one colour and one legend entry, and each seed a line style.
+ */
 export function variantRuns(summaries: readonly VariantSummary[]): NamedRun[] {
   return summaries.flatMap((s) =>
     s.results.map((r, i) => ({
       name: s.runs.length > 1 ? `${s.variant.name}, seed ${s.runs[i].seed}` : s.variant.name,
       history: r.history,
+      group: s.variant.name,
+      member: `seed ${s.runs[i].seed}`,
     })),
   );
 }

@@ -153,13 +153,16 @@ export async function runSweep(
         options.onResult?.(copy, other);
       }
     });
+    // Validation accuracy only: the test set is looked at once, in the summary at the end.
     const h = full.history;
     if (full.error !== null) log(`${full.name}: failed: ${full.error}`);
     else if (full.reused)
-      log(`${full.name}: reused saved run ${full.run?.name}: test accuracy ${percent(h.final?.testAccuracy)}`);
+      log(
+        `${full.name}: reused saved run ${full.run?.name}: validation accuracy ${percent(h.final?.validationAccuracy)}`,
+      );
     else
       log(
-        `${full.name}: ${h.status}${h.final !== null ? `, test accuracy ${percent(h.final.testAccuracy)}` : h.error ? `: ${h.error}` : ''} in ${h.wallTimeSeconds.toFixed(1)} s`,
+        `${full.name}: ${h.status}${h.final !== null ? `, validation accuracy ${percent(h.final.validationAccuracy)}` : h.error ? `: ${h.error}` : ''} in ${h.wallTimeSeconds.toFixed(1)} s`,
       );
     options.onResult?.(full, index);
   };

@@ -3,8 +3,11 @@ import { describe, it } from 'node:test';
 import {
   accuracyFigure,
   allRunFigures,
+  columnLegendHeight,
+  COLORS,
   compareFigure,
   gradientFigure,
+  GROUP_DASHES,
   learningRateFigure,
   lossFigure,
   METRICS,
@@ -437,6 +440,139 @@ describe('compareFigure', () => {
 
   it('rejects an unknown metric, naming the known ones', () => {
     assert.throws(() => compareFigure(runs, 'accuracy' as Metric), /unknown metric "accuracy".*validationAccuracy/);
+  });
+});
+
+/** CIE L*a*b* of a `#rrggbb` colour (D65). */
+function lab(hex: string): [number, number, number] {
+  const [r, g, b] = [1, 3, 5]
+    .map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116);
+  const x = f((r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047);
+  const y = f(r * 0.2126 + g * 0.7152 + b * 0.0722);
+  const z = f((r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883);
+  return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+}
+
+describe('compareFigure of grouped runs (the seeds of each variant)', () => {
+  /** `variants` variants with `seeds` seeds each, the first variant's seeds named. */
+  const grouped = (variants: number, seeds: number) =>
+    Array.from({ length: variants }, (_, v) =>
+      Array.from({ length: seeds }, (_, k) => ({
+        name: seeds > 1 ? `variant ${v}, seed ${k + 1}` : `variant ${v}`,
+        group: `variant ${v}`,
+        member: `seed ${k + 1}`,
+        history: makeHistory({ scale: 1 + v / 10 + k / 100 }),
+      })),
+    ).flat();
+
+  it('gives each variant one colour and one legend entry, each seed its own line style, and the run in the hover', () => {
+    const fig = compareFigure(grouped(7, 3), 'validationAccuracy');
+    assert.equal(fig.data.length, 21);
+    const entries = fig.data.filter((t) => t.showlegend !== false);
+    assert.deepEqual(
+      entries.map((t) => t.name),
+      Array.from({ length: 7 }, (_, v) => `variant ${v}`),
+      'one legend entry per variant, named after it',
+    );
+    for (let v = 0; v < 7; v++) {
+      const traces = fig.data.filter((t) => t.legendgroup === `variant ${v}`);
+      assert.equal(traces.length, 3, `variant ${v}: its three seeds in its legend group`);
+      assert.deepEqual(
+        traces.map((t) => t.name),
+        [0, 1, 2].map(() => `variant ${v}`),
+        'a hidden entry toggles with its group, under its name',
+      );
+      assert.equal(new Set(traces.map((t) => t.line?.color)).size, 1, `variant ${v}: one colour`);
+      assert.deepEqual(
+        traces.map((t) => t.line?.dash),
+        ['solid', 'dash', 'dot'],
+        `variant ${v}: a dash per seed`,
+      );
+      assert.match(traces[1].hovertemplate ?? '', /^variant \d, seed 2: %\{y:\.2f\} %<extra><\/extra>$/);
+    }
+    const colours = entries.map((t) => t.line?.color);
+    assert.equal(new Set(colours).size, 7, 'a colour of its own for every variant');
+    assert.equal(fig.layout.legend?.title?.text, 'solid: seed 1<br>dashed: seed 2<br>dotted: seed 3');
+    assert.equal(fig.layout.legend?.tracegroupgap, 0, 'no gap between the groups of single entries');
+    assert.deepEqual(
+      fig.data[0].y,
+      compareFigure([{ name: 'x', history: makeHistory({ scale: 1 }) }], 'validationAccuracy').data[0].y,
+      'the same values as ungrouped',
+    );
+  });
+
+  it("has colours for 16 variants that no two share, none closer than category 10's closest pair, none too light", () => {
+    const fig = compareFigure(grouped(16, 2), 'validationAccuracy');
+    const colours = fig.data.filter((t) => t.showlegend !== false).map((t) => t.line!.color!);
+    assert.deepEqual(colours, COLORS.slice(0, 16));
+    const distance = (a: string, b: string) => Math.hypot(...lab(a).map((v, i) => v - lab(b)[i]));
+    let closest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < colours.length; i++)
+      for (let j = i + 1; j < colours.length; j++) closest = Math.min(closest, distance(colours[i], colours[j]));
+    // Category 10's purple and pink are 27.7 apart (CIE76).
+    assert.ok(closest >= 27, `two colours are ${closest.toFixed(1)} apart`);
+    for (const colour of colours) assert.ok(lab(colour)[0] <= 75, `${colour} is too light for a line on white`);
+  });
+
+  it('keeps a run without a group in a group of its own, and cycles the line styles past five seeds', () => {
+    const fig = compareFigure([...grouped(1, 6), { name: 'alone', history: makeHistory() }], 'validationAccuracy');
+    assert.deepEqual(
+      fig.data.map((t) => t.line?.dash),
+      [...GROUP_DASHES, 'solid', 'solid'],
+    );
+    assert.deepEqual(
+      fig.data.filter((t) => t.showlegend !== false).map((t) => t.name),
+      ['variant 0', 'alone'],
+    );
+    assert.notEqual(fig.data[6].line?.color, fig.data[0].line?.color);
+  });
+
+  it('single-seed variants: a colour and entry each, solid lines, no key to the line styles', () => {
+    const fig = compareFigure(grouped(3, 1), 'validationAccuracy');
+    assert.deepEqual(names(fig), ['variant 0', 'variant 1', 'variant 2']);
+    assert.ok(fig.data.every((t) => t.showlegend !== false && t.line?.dash === 'solid'));
+    assert.equal(fig.layout.legend?.title, undefined);
+  });
+
+  it('makes the figure tall enough for a long legend instead of scrolling it', () => {
+    const tall = compareFigure(grouped(20, 3), 'crossEntropy', { smoothing: 0.9 });
+    const margin = tall.layout.margin!;
+    // Smoothing note, then the key of three line styles.
+    assert.equal(tall.layout.legend?.title?.text.split('<br>').length, 4);
+    assert.equal(tall.layout.height, margin.t! + margin.b! + columnLegendHeight(20, 4));
+    assert.ok(tall.layout.height! > 450);
+    assert.equal(compareFigure(grouped(7, 3), 'validationAccuracy').layout.height, undefined, 'fits the default');
+    assert.equal(compareFigure(grouped(20, 3), 'validationAccuracy', { height: 300 }).layout.height, 300);
+  });
+
+  it('draws a run of one evaluation so far as a marker, longer runs as lines (markers would hide the dashes)', () => {
+    const one = makeHistory();
+    one.evaluations = one.evaluations.slice(0, 1);
+    const fig = compareFigure(
+      [
+        { name: 'a', group: 'g', history: one },
+        { name: 'b', group: 'g', history: makeHistory() },
+      ],
+      'validationAccuracy',
+    );
+    assert.deepEqual(
+      fig.data.map((t) => t.mode),
+      ['lines+markers', 'lines'],
+    );
+  });
+
+  it('checks group and member', () => {
+    assert.throws(
+      () => compareFigure([{ name: 'a', group: ' ', history: makeHistory() }], 'validationAccuracy'),
+      /run 1 \("a"\): "group" must be a non-empty string or left out/,
+    );
+    assert.throws(
+      () =>
+        compareFigure([{ name: 'a', member: 3 as unknown as string, history: makeHistory() }], 'validationAccuracy'),
+      /"member" must be a non-empty string/,
+    );
   });
 });
 

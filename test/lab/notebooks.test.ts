@@ -56,6 +56,21 @@ const LAB_ENV = (runsDir: string) => ({
 });
 
 const HYPERPARAMETERS = '// ============================== HYPERPARAMETERS ==============================';
+/**
+ * The final test table of 01, 02 and 03: where each looks at the test set once, at the end (04
+ * studies the test set by design). It is the first code cell that prints the final test accuracy:
+ * in 01 (section 16) and 02 ("Test accuracy, once") the cell that prints "final test accuracy",
+ * in 03 (section 5) the `summaryTable` of the 'test' column.
+ */
+const FINAL_TEST_TABLE = /final test accuracy|, 'test'\), 'test'\)/;
+/**
+ * Test accuracy in words a learner reads: "test accuracy", the "test mean" column of a table, or
+ * a percentage shortly after the word "test" ("test 96.03 %"), on one line.
+ */
+const TEST_ACCURACY = /test accuracy|test mean|\btest\b[^\n%]{0,30}?\d+(?:\.\d+)?\s?%/i;
+/** The cell of 03 that trains every run with its live chart, and the one that lists the variants. */
+const SWEEP_MARKER = 'runAblation(';
+const VARIANTS_MARKER = 'const variants: Variant[]';
 const MARKERS = { training: 'runInNotebook(', export: 'exportRunCharts(', drawing: 'drawDigit(' } as const;
 const TENSORS = 'LAB-TENSORS';
 
@@ -252,6 +267,69 @@ async function reopen(page: Page, lab: Lab, path: string): Promise<void> {
   await openNotebook(page, lab, path);
 }
 
+/**
+ * What a learner can read in each output of the current notebook: its text (HTML tables and
+ * stream text), the text drawn in its charts (titles, axes, legends) and the names of their traces.
+ */
+async function outputText(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    type Plot = HTMLElement & { data?: { name?: string }[] };
+    const app = (
+      window as unknown as {
+        jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+      }
+    ).jupyterapp;
+    const texts: string[] = [];
+    for (const cell of app?.shell.currentWidget?.content?.widgets ?? []) {
+      // JupyterLab renders the cells near the view only: each is scrolled to before it is read.
+      cell.node.scrollIntoView();
+      await new Promise((r) => setTimeout(r, 100));
+      texts.push(
+        Array.from(cell.node.querySelectorAll('.jp-OutputArea-output'))
+          .map((output) => {
+            const svgText = Array.from(output.querySelectorAll('svg text')).map((t) => t.textContent ?? '');
+            // A chart not drawn yet shows its image, titled by its alt text.
+            const alts = Array.from(output.querySelectorAll('img[alt]')).map((img) => img.getAttribute('alt') ?? '');
+            const traces = (Array.from(output.querySelectorAll('.js-plotly-plot')) as Plot[]).flatMap((p) =>
+              (p.data ?? []).map((t) => `trace ${String(t.name ?? '')}`),
+            );
+            return [(output as HTMLElement).innerText, ...svgText, ...alts, ...traces].join('\n');
+          })
+          .join('\n'),
+      );
+    }
+    return texts;
+  });
+}
+
+/** The legend of the first chart in cell `index` of the current notebook, against the chart's outer box. */
+async function legendOf(page: Page, index: number) {
+  return page.evaluate((i) => {
+    const app = (
+      window as unknown as {
+        jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+      }
+    ).jupyterapp;
+    const plot = app?.shell.currentWidget?.content?.widgets[i]?.node.querySelector('.js-plotly-plot');
+    const svg = plot?.querySelector('svg.main-svg');
+    const legend = plot?.querySelector('g.legend');
+    if (!plot || !svg || !legend) return null;
+    const box = (r: DOMRect) => ({
+      left: Math.round(r.left),
+      top: Math.round(r.top),
+      right: Math.round(r.right),
+      bottom: Math.round(r.bottom),
+    });
+    // An SVG element's box takes in its children, even the part a scrolled legend clips.
+    return {
+      chart: box(svg.getBoundingClientRect()),
+      legend: box(legend.getBoundingClientRect()),
+      entries: Array.from(legend.querySelectorAll('.traces')).map((t) => t.textContent ?? ''),
+      scrollbar: Math.round(legend.querySelector('.scrollbar')?.getBoundingClientRect().height ?? 0),
+    };
+  }, index);
+}
+
 /** Figures per notebook, for the report. */
 const record: Record<string, unknown> = {};
 
@@ -387,6 +465,70 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
         await page.screenshot({ path: join(ARTIFACTS, 'draw-digit.png') });
         record.drawing = { predicted, answer };
         assert.equal(predicted, '7', `the pad read the 7 as ${predicted} (${answer})`);
+      });
+    }
+
+    if (name !== '04-predictions') {
+      it(`${name}: no test accuracy in any output above the final test table (validation for choices, test once)`, async () => {
+        const notebook = notebooks.get(name)!;
+        const final = notebook.cells.findIndex((c) => c.cell_type === 'code' && FINAL_TEST_TABLE.test(sourceOf(c)));
+        assert.ok(final >= 0, `${name}: no final test table (a code cell matching ${FINAL_TEST_TABLE})`);
+        const texts = await outputText(page);
+        assert.match(
+          texts[final] ?? '',
+          TEST_ACCURACY,
+          `${name}: the final test table (cell ${final}) shows the test accuracy`,
+        );
+        const above = texts.slice(0, final).flatMap((text, i) =>
+          text
+            .split('\n')
+            .filter((line) => TEST_ACCURACY.test(line))
+            .map((line) => `cell ${i}: ${line.trim().slice(0, 160)}`),
+        );
+        record[`${name} test accuracy above the final table`] = above;
+        assert.deepEqual(above, [], `${name}: test accuracy shown above the final test table (cell ${final})`);
+      });
+    }
+
+    if (name === '03-hyperparameters') {
+      it("03: the sweep chart's legend sits inside the chart, with at most one entry per variant", async () => {
+        const notebook = notebooks.get(name)!;
+        const sweep = cellWith(notebook, SWEEP_MARKER, '03');
+        const variants = [
+          ...sourceOf(notebook.cells[cellWith(notebook, VARIANTS_MARKER, '03')]).matchAll(/\{ name: '([^']+)'/g),
+        ].map((m) => m[1]);
+        assert.ok(variants.length > 0, 'no variants found in 03');
+        const legend = await legendOf(page, sweep);
+        assert.ok(legend !== null, `no chart with a legend in cell ${sweep} of 03`);
+        record['03 sweep legend'] = { ...legend, variants: variants.length };
+        // The chart at the top of the view, its table under it.
+        await page.evaluate((i) => {
+          const app = (
+            window as unknown as {
+              jupyterapp?: { shell: { currentWidget: { content?: { widgets: { node: HTMLElement }[] } } | null } };
+            }
+          ).jupyterapp;
+          app?.shell.currentWidget?.content?.widgets[i]?.node.querySelector('.js-plotly-plot')?.scrollIntoView();
+        }, sweep);
+        await new Promise((r) => setTimeout(r, 500));
+        await page.screenshot({ path: join(ARTIFACTS, '03-sweep-chart.png') });
+        const { chart, legend: box } = legend;
+        assert.ok(
+          box.left >= chart.left && box.right <= chart.right && box.top >= chart.top && box.bottom <= chart.bottom,
+          `the legend ${JSON.stringify(box)} leaves the chart ${JSON.stringify(chart)}`,
+        );
+        assert.equal(legend.scrollbar, 0, 'the legend scrolls');
+        assert.ok(
+          legend.entries.length <= variants.length,
+          `${legend.entries.length} legend entries for ${variants.length} variants`,
+        );
+        for (const entry of legend.entries)
+          assert.ok(variants.includes(entry), `the legend entry "${entry}" is not a variant`);
+        assert.equal(
+          new Set(legend.entries).size,
+          legend.entries.length,
+          `a variant twice in the legend: ${legend.entries.join(', ')}`,
+        );
       });
     }
   };

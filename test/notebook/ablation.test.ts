@@ -231,6 +231,16 @@ describe('summarizeVariants and compareWithBaseline', () => {
       variantRuns([summaries[0], summaries[3]]).map((r) => r.name),
       ['full recipe, seed 1', 'full recipe, seed 2', 'full recipe, seed 3', 'learning rate 2.0'],
     );
+    // Grouped by variant: one colour and legend entry per variant in compareFigure, a line style per seed.
+    assert.deepEqual(
+      variantRuns([summaries[0], summaries[3]]).map((r) => [r.group, r.member]),
+      [
+        ['full recipe', 'seed 1'],
+        ['full recipe', 'seed 2'],
+        ['full recipe', 'seed 3'],
+        ['learning rate 2.0', 'seed 1'],
+      ],
+    );
   });
 });
 

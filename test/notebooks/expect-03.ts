@@ -85,6 +85,22 @@ export function check(o: Outputs): void {
   assert.ok(rate !== undefined, 'the dead units of learning rate 2.0');
   assert.match(rate[2], /^\d+ of 500$/);
 
+  // Validation for choices, test once: no test accuracy printed before the final test table, and the live view of
+  // the sweep (a table of its variants under the chart) shows validation accuracy only.
+  const finalTable = o.text.search(/^variant\s+seeds\s+n\s+test mean \(%\)/m);
+  assert.ok(finalTable > 0, 'the final test table is printed');
+  assert.doesNotMatch(
+    o.text.slice(0, finalTable),
+    /test accuracy|\btest\b[^\n%]{0,30}?\d+(?:\.\d+)?\s?%/i,
+    'no test accuracy printed above the final test table',
+  );
+  const sweepTables = o.html.match(/<div class="mnist-sweep-status"[\s\S]*?<\/table>/g) ?? [];
+  assert.ok(sweepTables.length > 0, 'the sweep shows a table of its runs');
+  for (const sweepTable of sweepTables) {
+    assert.match(sweepTable, /validation \(%\)/, 'the sweep table shows validation accuracy');
+    assert.doesNotMatch(sweepTable, /test/i, 'the sweep table shows no test accuracy');
+  }
+
   const test = table(
     o.text,
     /^variant\s+seeds\s+n\s+test mean \(%\)\s+sd\s+min–max\s+vs baseline \(points\)\s+rule$/,

@@ -288,9 +288,13 @@ describe('liveSweep', () => {
     assert.equal(live.stats.redraws, 2);
     assert.equal(outputs.length, 1, 'plotly.js in an output of its own');
     assert.equal(slots.length, 1);
-    assert.match(slots[0][1], /run 0: step 10/);
-    assert.match(slots[0][1], /run 1: step 10/);
+    assert.match(slots[0][1], /<td[^>]*>run 0<\/td><td[^>]*><\/td><td[^>]*>step 10\/100<\/td><td[^>]*>51\.00<\/td>/);
+    assert.match(slots[0][1], /<td[^>]*>run 1<\/td><td[^>]*><\/td><td[^>]*>step 10\/100<\/td>/);
     assert.match(slots[0][1], /"name":"run 1"/);
+    assert.ok(
+      slots[0][1].indexOf('data-chart-slot') < slots[0][1].indexOf('mnist-sweep-status'),
+      'the chart first, the table under it',
+    );
     const final = histories.map((history, i) => ({
       ...history,
       status: 'completed' as const,
@@ -309,13 +313,65 @@ describe('liveSweep', () => {
     );
     const last = slots[0].at(-1)!;
     assert.match(last, /<img class="mnist-chart-fallback"/);
-    assert.match(last, /run 1: completed.*\(saved run\)/);
+    assert.match(
+      last,
+      /<td[^>]*>run 1<\/td><td[^>]*><\/td><td[^>]*>completed \(saved run\)<\/td><td[^>]*>51\.00<\/td>/,
+    );
+    assert.match(last, /2 of 2 runs done/);
+    assert.doesNotMatch(last, /test/i, 'validation only: the test set is looked at once, at the end');
     // The session now has plotly.js: the next chart of the notebook does not carry it again.
     assert.equal(charts.libraryInlined, true);
     assert.doesNotMatch(
       charts.outputHtml([compareFigure([{ name: 'run 0', history: final[0] }], 'validationAccuracy')]),
       /\/\* plotly \*\//,
     );
+  });
+});
+
+describe('liveSweep of variants over seeds', () => {
+  it('a colour and legend entry per variant, a dash per seed, a table row per variant under the chart', async () => {
+    const slots: string[] = [];
+    const output: NotebookOutput = {
+      html: () => undefined,
+      newDisplay: () => ({ html: (html) => slots.push(html) }),
+      note: (line) => assert.fail(line),
+    };
+    const charts = createNotebookCharts({ output, renderSvg: null, library: '/* plotly */' });
+    const runs = [
+      { variant: 'full recipe', seed: 1 },
+      { variant: 'full recipe', seed: 2 },
+      { variant: 'no L2', seed: 1 },
+    ];
+    const live = liveSweep({ charts, output, intervalMs: 0, runs });
+    const results = runs.map((run, i): SweepResult => {
+      const history = newHistory('wasm', makeConfig({ seed: run.seed }), 'test');
+      history.status = 'completed';
+      history.evaluations = [0, 10].map((step) => ({ step, validationAccuracy: 0.9 + i / 100, testAccuracy: 0.5 }));
+      history.final = { step: 10, validationAccuracy: 0.9 + i / 100, testAccuracy: 0.5 };
+      return { name: `run-${i}`, config: history.config, history, reused: false, run: null, error: null };
+    });
+    await live.finish(results);
+    const html = slots.at(-1)!;
+    const figures = JSON.parse(/figures = (\[.*?\]), config =/s.exec(html)![1]) as {
+      data: { name: string; legendgroup: string; showlegend?: boolean; line: { color: string; dash: string } }[];
+    }[];
+    const data = figures[0].data;
+    assert.deepEqual(
+      data.map((t) => [t.name, t.legendgroup, t.showlegend !== false, t.line.dash]),
+      [
+        ['full recipe', 'full recipe', true, 'solid'],
+        ['full recipe', 'full recipe', false, 'dash'],
+        ['no L2', 'no L2', true, 'solid'],
+      ],
+    );
+    assert.equal(data[0].line.color, data[1].line.color);
+    assert.notEqual(data[0].line.color, data[2].line.color);
+    assert.match(
+      html,
+      /<td[^>]*>full recipe<\/td><td[^>]*>1 2<\/td><td[^>]*>2 completed<\/td><td[^>]*>90\.00 · 91\.00<\/td>/,
+    );
+    assert.match(html, /<td[^>]*>no L2<\/td><td[^>]*>1<\/td><td[^>]*>completed<\/td><td[^>]*>92\.00<\/td>/);
+    assert.ok(html.indexOf('data-chart-slot') < html.indexOf('mnist-sweep-status'), 'the chart first');
   });
 });
 
@@ -337,6 +393,7 @@ describe('npm run sweep', () => {
     assert.deepEqual(options.runs[0], {
       config: { learningRateBase: 0.1, seed: 1, trainingSteps: 200 },
       label: 'learning-rate-0.1_seed-1',
+      group: 'learning-rate 0.1',
     });
     assert.deepEqual(options.runs[5].config, { learningRateBase: 0.4, seed: 3, trainingSteps: 200 });
     assert.equal(options.workers, 2);
