@@ -142,6 +142,11 @@ export interface FigureOptions {
 export interface AccuracyFigureOptions extends FigureOptions {
   /** Add the accuracy the tutorial reported, as a dashed reference curve. */
   reference?: boolean;
+  /**
+   * Draw the test accuracy beside the validation accuracy (default true). False keeps the test set out of sight
+   * while a run trains: validation is for choices, the test set is looked at once, at the end.
+   */
+  testAccuracy?: boolean;
 }
 
 /**
@@ -619,7 +624,7 @@ function zoomed(fig: Figure, options: FigureOptions): Figure {
  */
 function pairedTraces(
   resolved: NamedRun[],
-  metrics: readonly [Metric, Metric],
+  metrics: readonly Metric[],
   label: (metric: Metric) => string,
   options: FigureOptions,
   logY: boolean,
@@ -638,15 +643,16 @@ function pairedTraces(
   );
 }
 
-/** Validation and test accuracy (%) against the training step. */
+/** Validation and test accuracy (%) against the training step (validation only with `testAccuracy: false`). */
 export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}): Figure {
   const chart = 'accuracyFigure';
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
   const logY = options.logY ?? false;
+  const withTest = options.testAccuracy ?? true;
   const data = pairedTraces(
     resolved,
-    ['validationAccuracy', 'testAccuracy'],
+    withTest ? ['validationAccuracy', 'testAccuracy'] : ['validationAccuracy'],
     (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'),
     options,
     logY,
@@ -657,7 +663,7 @@ export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}):
     {
       data,
       layout: layout(
-        chartTitle('Validation and test accuracy', resolved, runs),
+        chartTitle(withTest ? 'Validation and test accuracy' : 'Validation accuracy', resolved, runs),
         ACCURACY_AXIS,
         options,
         logY,

@@ -19,6 +19,11 @@ export interface LiveTrainingOptions {
   intervalMs?: number;
   /** Add the tutorial's reported accuracy to the accuracy chart. */
   reference?: boolean;
+  /**
+   * Also draw the test accuracy (default false: the notebooks choose on validation and look at the test set once,
+   * at the end).
+   */
+  showTestAccuracy?: boolean;
   /** Smoothing weight in [0, 1) of the loss chart (default 0.9; see `FigureOptions.smoothing`). */
   smoothing?: number;
   /**
@@ -75,6 +80,7 @@ function liveSettings(options: LiveTrainingOptions) {
   return {
     intervalMs,
     reference: options.reference,
+    testAccuracy: options.showTestAccuracy ?? false,
     smoothing: options.smoothing ?? 0.9,
     maxPoints: options.maxPoints ?? 400,
     height: options.height ?? 360,
@@ -86,9 +92,9 @@ type LiveSettings = ReturnType<typeof liveSettings>;
 
 /** The accuracy and loss charts: live updates carry few points, the final charts more (still above a chart's width). */
 function liveFigures(run: Run, settings: LiveSettings, live: boolean): Figure[] {
-  const { reference, smoothing, height, maxPoints } = settings;
+  const { reference, testAccuracy, smoothing, height, maxPoints } = settings;
   return [
-    accuracyFigure(run, { reference, height }),
+    accuracyFigure(run, { reference, testAccuracy, height }),
     lossFigure(run, { smoothing, height, maxPoints: live ? maxPoints : Math.max(maxPoints, FINAL_MAX_POINTS) }),
   ];
 }

@@ -177,6 +177,12 @@ describe('accuracyFigure', () => {
     for (const trace of fig.data) assert.equal(trace.type, 'scatter');
   });
 
+  it('keeps the test set out of sight with testAccuracy: false', () => {
+    const fig = accuracyFigure(makeHistory(), { testAccuracy: false });
+    assert.deepEqual(names(fig), ['validation']);
+    assert.match(fig.layout.title.text, /^Validation accuracy/);
+  });
+
   it('adds the tutorial reported curve as a dashed trace with reference: true', () => {
     const fig = accuracyFigure(reaching(30_000), { reference: true });
     assert.equal(fig.data.length, 3);

@@ -55,6 +55,21 @@ describe('liveTraining', () => {
     assert.ok(!last.includes(FAKE_LIBRARY));
   });
 
+  it('draws validation accuracy only, unless asked for the test accuracy too', async () => {
+    const frames = (showTestAccuracy?: boolean) => {
+      const { output, slots } = fakeOutput();
+      const charts = createNotebookCharts({ output, renderSvg: null, library: FAKE_LIBRARY });
+      charts
+        .liveTraining({ now: () => 0, intervalMs: 0, showTestAccuracy })
+        .onProgress(progressOf(makeHistory(), 10, 100));
+      return slots[0].slice(1).join('\n');
+    };
+    const hidden = frames();
+    assert.match(hidden, /Validation accuracy/);
+    assert.doesNotMatch(hidden, /test|Test/);
+    assert.match(frames(true), /Validation and test accuracy/);
+  });
+
   it('keeps each update small and cheap for a long run', () => {
     const { output, slots } = fakeOutput();
     const charts = createNotebookCharts({ output, renderSvg: null, library: FAKE_LIBRARY });
