@@ -129,11 +129,36 @@ export function inference(
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const value = (v: tf.Variable) => (avgClass === null ? v : avgClass.average(v));
-    const first = tf.add(tf.matMul(input, value(weights1)), value(biases1)) as tf.Tensor2D;
-    if (weights2 === null || biases2 === null) return first;
-    const hidden = activation === 'relu' ? tf.relu(first) : first;
-    return tf.add(tf.matMul(hidden, value(weights2)), value(biases2)) as tf.Tensor2D;
+    if (weights2 === null || biases2 === null) return dense(input, value(weights1), value(biases1));
+    const { hidden } = hiddenForward(input, value(weights1), value(biases1), activation);
+    return dense(hidden, value(weights2), value(biases2));
   });
+}
+
+/** A dense layer before its activation: `x W + b`. */
+export function dense(input: tf.Tensor2D, weights: tf.Tensor, biases: tf.Tensor): tf.Tensor2D {
+  return tf.add(tf.matMul(input, weights), biases) as tf.Tensor2D;
+}
+
+/** The hidden layer's values that its backward pass needs: `z1 = x W1 + b1` and the activation of it. */
+export interface HiddenForward {
+  z1: tf.Tensor2D;
+  /** `relu(z1)`, or `z1` itself for the linear activation. */
+  hidden: tf.Tensor2D;
+}
+
+/**
+ * The hidden layer's forward pass for the units whose columns `weights1` and `biases1` hold: all of
+ * them (one thread), or one worker's block of them (the split step). Call inside `tf.tidy`.
+ */
+export function hiddenForward(
+  input: tf.Tensor2D,
+  weights1: tf.Tensor,
+  biases1: tf.Tensor,
+  activation: Activation,
+): HiddenForward {
+  const z1 = dense(input, weights1, biases1);
+  return { z1, hidden: activation === 'relu' ? tf.relu(z1) : z1 };
 }
 
 /** `inference` over a `Params` object. */

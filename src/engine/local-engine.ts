@@ -1,6 +1,7 @@
 /** The training step on this thread, with this thread's TensorFlow.js backend. */
 import * as tf from '@tensorflow/tfjs';
 import { BatchSampler, type Batch, type DataSet } from '../data/mnist';
+import { chunksAccuracy, imageChunks } from '../core/accuracy';
 import type { StepRecord } from '../core/history';
 import { DivergenceError, divergedLoss } from '../core/divergence';
 import { l2Regularization, learningRateAt, manualGradients, type Gradients } from '../core/loss';
@@ -30,17 +31,8 @@ interface EvalSet {
   labels: Uint8Array;
 }
 
-const EVAL_CHUNK = 5000;
-
 function evalSet(data: DataSet): EvalSet {
-  const chunks: tf.Tensor2D[] = [];
-  for (let start = 0; start < data.count; start += EVAL_CHUNK) {
-    const end = Math.min(data.count, start + EVAL_CHUNK);
-    chunks.push(
-      tf.tensor2d(data.images.subarray(start * data.imageSize, end * data.imageSize), [end - start, data.imageSize]),
-    );
-  }
-  return { chunks, labels: data.labels };
+  return { chunks: imageChunks(data), labels: data.labels };
 }
 
 /** The step on this thread, with this thread's TensorFlow.js backend. */
@@ -151,16 +143,8 @@ export class LocalEngine implements StepEngine {
   }
 
   private setAccuracy(set: EvalSet): number {
-    let correct = 0;
-    let offset = 0;
-    for (const chunk of set.chunks) {
-      const predicted = tf.tidy(() =>
-        tf.argMax(forward(chunk, this.params, this.average, this.setup.config.activation), 1).dataSync(),
-      );
-      for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[offset + i]) correct++;
-      offset += predicted.length;
-    }
-    return correct / set.labels.length;
+    const { config } = this.setup;
+    return chunksAccuracy(set.chunks, set.labels, (x) => forward(x, this.params, this.average, config.activation));
   }
 
   accuracy(): { validationAccuracy: number; testAccuracy: number } {

@@ -21,7 +21,7 @@ import {
 } from '../core/model';
 import { DivergenceError } from '../core/divergence';
 import { type AdvanceOptions, type EngineSetup, type EngineState, type StepEngine } from './step-engine';
-import { shareMnist } from './shared-data';
+import { shareMnist, type SharedMnist } from './shared-data';
 import { errorMessage } from '../util/text';
 import {
   allocateShared,
@@ -99,58 +99,70 @@ export class SplitEngine implements StepEngine {
     private readonly setup: EngineSetup,
     readonly workers: number,
   ) {
-    const { config, data, resume } = setup;
+    const { config, data } = setup;
     if (config.layer1Node < workers)
       throw new Error(`cannot split ${config.layer1Node} hidden units between ${workers} workers`);
     this.layout = paramLayout(config);
     this.shared = allocateShared(config, workers, data.validation.count + data.test.count);
-    if (resume !== undefined) {
-      flatten(resume.params, this.layout, this.shared.params, 'params');
-      if (config.useMovingAverage) flatten(resume.averages, this.layout, this.shared.averages, 'moving averages');
-    } else {
-      // The same initial values as the one-thread step: drawn here, then split.
-      const params = createParams(config);
-      try {
-        for (const [name, v] of paramList(params)) this.shared.params.set(v.dataSync(), this.layout[name]);
-      } finally {
-        disposeParams(params);
-      }
-      this.shared.averages.set(this.shared.params);
-    }
-    this.globalStepValue = resume?.globalStep ?? 0;
+    this.writeStartValues();
+    this.globalStepValue = setup.resume?.globalStep ?? 0;
     const shared = shareMnist(data);
-    const file = join(__dirname, 'split-worker.js');
-    splitUnits(config.layer1Node, workers).forEach(([first, end], index) => {
-      const init: SplitWorkerData = {
-        index,
-        workers,
-        first,
-        end,
-        config,
-        decaySteps: setup.decaySteps,
-        divergenceThreshold: setup.divergenceThreshold,
-        backend: tf.getBackend(),
-        globalStep: this.globalStepValue,
-        sampler: resume?.sampler ?? null,
-        data: shared,
-        shared: this.shared,
-      };
-      const worker = new Worker(file, { workerData: init });
-      worker.on('message', () => this.listener?.());
-      worker.on('error', (error) => this.fail(`split-step worker ${index} failed: ${error.message}`));
-      worker.on('exit', (code) => {
-        if (!this.disposed) this.fail(`split-step worker ${index} exited (code ${code})`);
-      });
-      // An idle engine must not keep the process alive; `advance` holds it while it runs.
-      worker.unref();
-      this.threads.push(worker);
-    });
+    splitUnits(config.layer1Node, workers).forEach(([first, end], index) =>
+      this.threads.push(this.startWorker({ ...this.workerSetup(shared), index, first, end })),
+    );
     try {
       this.waitSync(CTL.ready, workers, 'start');
     } catch (error) {
       this.dispose();
       throw error;
     }
+  }
+
+  /** The parameters and averages the workers start from: the resumed ones, or fresh ones. */
+  private writeStartValues(): void {
+    const { config, resume } = this.setup;
+    if (resume !== undefined) {
+      flatten(resume.params, this.layout, this.shared.params, 'params');
+      if (config.useMovingAverage) flatten(resume.averages, this.layout, this.shared.averages, 'moving averages');
+      return;
+    }
+    // The same initial values as the one-thread step: drawn here, then split.
+    const params = createParams(config);
+    try {
+      for (const [name, v] of paramList(params)) this.shared.params.set(v.dataSync(), this.layout[name]);
+    } finally {
+      disposeParams(params);
+    }
+    this.shared.averages.set(this.shared.params);
+  }
+
+  /** What every worker starts with (all but its index and units). */
+  private workerSetup(data: SharedMnist): Omit<SplitWorkerData, 'index' | 'first' | 'end'> {
+    const { config, decaySteps, divergenceThreshold, resume } = this.setup;
+    return {
+      workers: this.workers,
+      config,
+      decaySteps,
+      divergenceThreshold,
+      backend: tf.getBackend(),
+      globalStep: this.globalStepValue,
+      sampler: resume?.sampler ?? null,
+      data,
+      shared: this.shared,
+    };
+  }
+
+  private startWorker(init: SplitWorkerData): Worker {
+    const { index } = init;
+    const worker = new Worker(join(__dirname, 'split-worker.js'), { workerData: init });
+    worker.on('message', () => this.listener?.());
+    worker.on('error', (error) => this.fail(`split-step worker ${index} failed: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (!this.disposed) this.fail(`split-step worker ${index} exited (code ${code})`);
+    });
+    // An idle engine must not keep the process alive; `advance` holds it while it runs.
+    worker.unref();
+    return worker;
   }
 
   private fail(message: string): void {
@@ -216,26 +228,39 @@ export class SplitEngine implements StepEngine {
     return end;
   }
 
-  private record(index: number): StepRecord {
+  /** A field of recorded step `index`: summed over the workers, or the first worker's (the same in all). */
+  private recordField(index: number, field: number, of: 'sum' | 'leader' = 'sum'): number {
     const { records } = this.shared;
+    if (of === 'leader') return records[index * this.workers * RECORD.size + field];
+    let total = 0;
+    for (let w = 0; w < this.workers; w++) total += records[(index * this.workers + w) * RECORD.size + field];
+    return total;
+  }
+
+  private record(index: number): StepRecord {
     const { config } = this.setup;
-    const sum = (field: number) => {
-      let total = 0;
-      for (let w = 0; w < this.workers; w++) total += records[(index * this.workers + w) * RECORD.size + field];
-      return total;
+    const sum = (field: number) => this.recordField(index, field);
+    const crossEntropy = this.recordField(index, RECORD.crossEntropy, 'leader');
+    const l2 = config.regularizationRate * (sum(RECORD.squaredWeights1) / 2 + sum(RECORD.squaredWeights2) / 2);
+    return {
+      step: this.globalStepValue,
+      learningRate: this.recordField(index, RECORD.learningRate, 'leader'),
+      crossEntropy,
+      totalLoss: crossEntropy + l2,
+      ...this.recordedGradients(index),
     };
-    const leader = (field: number) => records[index * this.workers * RECORD.size + field];
-    const crossEntropy = leader(RECORD.crossEntropy);
-    const learningRate = leader(RECORD.learningRate);
-    const shapes = paramShapes(config);
+  }
+
+  /** The mean absolute gradients of recorded step `index`, per parameter and over all of them. */
+  private recordedGradients(index: number): Pick<StepRecord, 'meanAbsGradient' | 'meanAbsGradients'> {
     const sizes = Object.fromEntries(
-      Object.entries(shapes).map(([name, shape]) => [name, shape.reduce((a, b) => a * b, 1)]),
+      Object.entries(paramShapes(this.setup.config)).map(([name, shape]) => [name, shape.reduce((a, b) => a * b, 1)]),
     ) as Record<ParamName, number>;
     const abs: Record<ParamName, number> = {
-      weights2: sum(RECORD.absWeights2),
-      biases2: leader(RECORD.absBiases2),
-      weights1: sum(RECORD.absWeights1),
-      biases1: sum(RECORD.absBiases1),
+      weights2: this.recordField(index, RECORD.absWeights2),
+      biases2: this.recordField(index, RECORD.absBiases2, 'leader'),
+      weights1: this.recordField(index, RECORD.absWeights1),
+      biases1: this.recordField(index, RECORD.absBiases1),
     };
     const meanAbsGradients: StepRecord['meanAbsGradients'] = {};
     let absSum = 0;
@@ -246,16 +271,7 @@ export class SplitEngine implements StepEngine {
       absSum += abs[name];
       count += sizes[name];
     }
-    const l2 = config.regularizationRate * (sum(RECORD.squaredWeights1) / 2 + sum(RECORD.squaredWeights2) / 2);
-    const step = this.globalStepValue;
-    return {
-      step,
-      learningRate,
-      crossEntropy,
-      totalLoss: crossEntropy + l2,
-      meanAbsGradient: absSum / count,
-      meanAbsGradients,
-    };
+    return { meanAbsGradient: absSum / count, meanAbsGradients };
   }
 
   /** After an `advance` command: the records from `next` on, the new step, and a divergence. */
@@ -308,47 +324,9 @@ export class SplitEngine implements StepEngine {
       const startStep = this.globalStepValue;
       const seq = Atomics.load(this.shared.control, CTL.seq) + 1;
       const end = this.startAdvance(until, options.recordEvery);
-      let next = 0;
       for (const worker of this.threads) worker.ref();
       try {
-        await new Promise<void>((resolve, reject) => {
-          const poll = setInterval(() => {
-            if (options.shouldStop()) Atomics.store(this.shared.control, CTL.stop, 1);
-          }, STOP_POLL_MS);
-          const finish = (error?: unknown) => {
-            clearInterval(poll);
-            this.listener = null;
-            if (error === undefined) resolve();
-            else reject(error);
-          };
-          this.listener = () => {
-            try {
-              if (Atomics.load(this.shared.control, CTL.failed) !== 0)
-                return finish(new SplitStepError(failureMessage(this.shared)));
-              const handled = next;
-              next = this.drainRecords(next, options.recordEvery, startStep, options.onRecord);
-              if (next > handled) {
-                // The workers wait at each recorded step until it is handled: a stop asked for by
-                // the callbacks takes effect right there, as in the one-thread loop. The decision
-                // is written once per record, before the records are acknowledged.
-                if (options.shouldStop()) Atomics.store(this.shared.control, CTL.stopAtRecord, next);
-                Atomics.store(this.shared.control, CTL.acknowledged, next);
-                Atomics.notify(this.shared.control, CTL.acknowledged);
-              }
-              if (options.shouldStop()) Atomics.store(this.shared.control, CTL.stop, 1);
-              if (
-                Atomics.load(this.shared.control, CTL.seq) === seq &&
-                Atomics.load(this.shared.control, CTL.done) === this.workers
-              )
-                finish();
-            } catch (error) {
-              // A record callback that throws ends the run like an error in the one-thread loop;
-              // the workers, waiting for the record to be handled, are released as after a failure.
-              reportFailure(this.shared, `the run ended with an error in a progress callback: ${errorMessage(error)}`);
-              finish(error);
-            }
-          };
-        });
+        await this.whileWorkersRun(seq, startStep, options);
       } finally {
         for (const worker of this.threads) worker.unref();
       }
@@ -358,34 +336,88 @@ export class SplitEngine implements StepEngine {
     }
   }
 
+  /**
+   * Until the workers finish the command numbered `seq` (begun at `startStep`): hands on their
+   * records as they arrive and passes on requests to stop; rejects when a worker fails.
+   */
+  private whileWorkersRun(seq: number, startStep: number, options: AdvanceOptions): Promise<void> {
+    const { control } = this.shared;
+    let next = 0;
+    return new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (options.shouldStop()) Atomics.store(control, CTL.stop, 1);
+      }, STOP_POLL_MS);
+      const finish = (error?: unknown) => {
+        clearInterval(poll);
+        this.listener = null;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.listener = () => {
+        try {
+          if (Atomics.load(control, CTL.failed) !== 0) return finish(new SplitStepError(failureMessage(this.shared)));
+          next = this.handleRecords(next, startStep, options);
+          if (options.shouldStop()) Atomics.store(control, CTL.stop, 1);
+          if (Atomics.load(control, CTL.seq) === seq && Atomics.load(control, CTL.done) === this.workers) finish();
+        } catch (error) {
+          // A record callback that throws ends the run like an error in the one-thread loop;
+          // the workers, waiting for the record to be handled, are released as after a failure.
+          reportFailure(this.shared, `the run ended with an error in a progress callback: ${errorMessage(error)}`);
+          finish(error);
+        }
+      };
+    });
+  }
+
+  /** Hands on the records that arrived from `next` on and lets the workers go on past them; returns the next one. */
+  private handleRecords(next: number, startStep: number, options: AdvanceOptions): number {
+    const { control } = this.shared;
+    const handled = next;
+    next = this.drainRecords(next, options.recordEvery, startStep, options.onRecord);
+    if (next > handled) {
+      // The workers wait at each recorded step until it is handled: a stop asked for by the
+      // callbacks takes effect right there, as in the one-thread loop. The decision is written
+      // once per record, before the records are acknowledged.
+      if (options.shouldStop()) Atomics.store(control, CTL.stopAtRecord, next);
+      Atomics.store(control, CTL.acknowledged, next);
+      Atomics.notify(control, CTL.acknowledged);
+    }
+    return next;
+  }
+
   accuracy(): { validationAccuracy: number; testAccuracy: number } {
     this.runSync(COMMAND.evaluate, 'evaluate');
+    const { validation, test } = this.setup.data;
+    return {
+      validationAccuracy: this.evaluatedAccuracy(validation.labels, 0),
+      testAccuracy: this.evaluatedAccuracy(test.labels, validation.count),
+    };
+  }
+
+  /**
+   * The accuracy of an `evaluate` command on the rows from `firstRow` on: each row's logits are the
+   * sum of the workers' parts and the output bias; the prediction, their first maximum (as argMax).
+   */
+  private evaluatedAccuracy(labels: Uint8Array, firstRow: number): number {
     const { data, config } = this.setup;
     const output = config.outputNode;
     const rows = data.validation.count + data.test.count;
     const { evalLogits, evalBias } = this.shared;
-    const accuracyOf = (labels: Uint8Array, firstRow: number) => {
-      let correct = 0;
-      for (let i = 0; i < labels.length; i++) {
-        let best = 0;
-        let bestValue = -Infinity;
-        for (let j = 0; j < output; j++) {
-          let value = evalBias[j];
-          for (let w = 0; w < this.workers; w++) value += evalLogits[(w * rows + firstRow + i) * output + j];
-          // The first maximum, as argMax takes it.
-          if (value > bestValue) {
-            bestValue = value;
-            best = j;
-          }
+    let correct = 0;
+    for (let i = 0; i < labels.length; i++) {
+      let best = 0;
+      let bestValue = -Infinity;
+      for (let j = 0; j < output; j++) {
+        let value = evalBias[j];
+        for (let w = 0; w < this.workers; w++) value += evalLogits[(w * rows + firstRow + i) * output + j];
+        if (value > bestValue) {
+          bestValue = value;
+          best = j;
         }
-        if (best === labels[i]) correct++;
       }
-      return correct / labels.length;
-    };
-    return {
-      validationAccuracy: accuracyOf(data.validation.labels, 0),
-      testAccuracy: accuracyOf(data.test.labels, data.validation.count),
-    };
+      if (best === labels[i]) correct++;
+    }
+    return correct / labels.length;
   }
 
   state(): EngineState {

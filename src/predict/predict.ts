@@ -5,10 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from '../core/config';
 import { MNIST_SIDE } from './digit-preprocess';
+import { forEachChunk } from '../core/accuracy';
 import { forward, type Params } from '../core/model';
 import type { RunModel } from '../store/run-model';
-
-const PREDICT_CHUNK = 2000;
 
 function isRunModel(model: Params | RunModel): model is RunModel {
   return 'evaluated' in model && 'config' in model;
@@ -33,15 +32,12 @@ export function predict(
     throw new Error(`predict: ${n} images of ${inputSize} pixels need ${n * inputSize} values, got ${images.length}`);
   }
   const rows: number[][] = [];
-  for (let start = 0; start < n; start += PREDICT_CHUNK) {
-    const end = Math.min(n, start + PREDICT_CHUNK);
-    const { values, classes } = tf.tidy(() => {
-      const input = tf.tensor2d(images.subarray(start * inputSize, end * inputSize), [end - start, inputSize]);
-      const probabilities = tf.softmax(forward(input, params, null, act));
-      return { values: probabilities.dataSync() as Float32Array, classes: probabilities.shape[1] as number };
-    });
-    for (let i = 0; i < end - start; i++) rows.push(Array.from(values.subarray(i * classes, (i + 1) * classes)));
-  }
+  forEachChunk({ images, count: n, imageSize: inputSize }, (input) => {
+    const probabilities = tf.softmax(forward(input, params, null, act));
+    const [chunkRows, classes] = probabilities.shape;
+    const values = probabilities.dataSync();
+    for (let i = 0; i < chunkRows; i++) rows.push(Array.from(values.subarray(i * classes, (i + 1) * classes)));
+  });
   return rows;
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { after, before, describe, it } from 'node:test';
 import { setupBackend } from '../../src/engine/backend';
+import { EVAL_CHUNK } from '../../src/core/accuracy';
 import { makeConfig } from '../../src/core/config';
 import { createParams, disposeParams, forward } from '../../src/core/model';
 import { DigitImageError, preprocessDigitImage } from '../../src/predict/digit-image';
@@ -40,21 +41,29 @@ describe('predict', () => {
   it('gives softmax probabilities of the evaluated model, in chunks, without leaking tensors', () => {
     const config = makeConfig({ layer1Node: 12 });
     const params = createParams(config);
-    const count = 2500; // more than one chunk
+    const count = EVAL_CHUNK + 500; // more than one chunk
     const images = new Float32Array(count * 784).map((_, i) => ((i * 7919) % 1000) / 1000);
     const before = tf.memory().numTensors;
     const probabilities = predict(params, images, count);
     assert.equal(tf.memory().numTensors, before);
     assert.equal(probabilities.length, count);
-    for (const row of [probabilities[0], probabilities[2100]]) {
+    for (const row of [probabilities[0], probabilities[EVAL_CHUNK + 100]]) {
       assert.equal(row.length, 10);
       assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
       assert.ok(row.every((p) => p >= 0 && p <= 1));
     }
     const logits = tf.tidy(() =>
-      tf.softmax(forward(tf.tensor2d(images.subarray(2100 * 784, 2101 * 784), [1, 784]), params, null)).dataSync(),
+      tf
+        .softmax(
+          forward(
+            tf.tensor2d(images.subarray((EVAL_CHUNK + 100) * 784, (EVAL_CHUNK + 101) * 784), [1, 784]),
+            params,
+            null,
+          ),
+        )
+        .dataSync(),
     );
-    probabilities[2100].forEach((p, i) => assert.ok(Math.abs(p - logits[i]) < 1e-6));
+    probabilities[EVAL_CHUNK + 100].forEach((p, i) => assert.ok(Math.abs(p - logits[i]) < 1e-6));
     assert.deepEqual(
       predictedClasses([
         [0.1, 0.7, 0.2],
