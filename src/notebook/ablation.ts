@@ -11,7 +11,8 @@ import { formatDuration } from '../util/text';
 import type { NamedRun } from '../charts/figures';
 import { makeConfig, type Activation, type TrainingConfig } from '../core/config';
 import type { DataSet, MnistData } from '../data/mnist';
-import { forward, type Params } from '../core/model';
+import { dense, forward, type Params } from '../core/model';
+import { forEachChunk, setAccuracy } from '../core/accuracy';
 import { liveSweep, type LiveSweep } from './live-sweep';
 import { spread, type Spread } from '../sweep/summary';
 import { runSweep, type SweepOptions, type SweepResult, type SweepRun } from '../sweep/sweep';
@@ -325,19 +326,7 @@ export function formatChance(chance: number): string {
 /** Accuracy of `params` on a data set, in chunks, releasing every tensor. */
 export function datasetAccuracy(params: Params, activation: Activation, set: DataSet, chunk = 5000): number {
   if (set.count === 0) throw new RangeError('datasetAccuracy: the data set is empty');
-  let correct = 0;
-  for (let start = 0; start < set.count; start += chunk) {
-    const end = Math.min(set.count, start + chunk);
-    const predicted = tf.tidy(() => {
-      const input = tf.tensor2d(set.images.subarray(start * set.imageSize, end * set.imageSize), [
-        end - start,
-        set.imageSize,
-      ]);
-      return tf.argMax(forward(input, params, null, activation), 1).dataSync();
-    });
-    for (let i = 0; i < predicted.length; i++) if (predicted[i] === set.labels[start + i]) correct++;
-  }
-  return correct / set.count;
+  return setAccuracy(set, (input) => forward(input, params, null, activation), chunk);
 }
 
 /**
@@ -348,17 +337,14 @@ export function deadUnits(params: Params, set: DataSet, chunk = 5000): { dead: n
   if (params.weights2 === null) return null;
   const units = params.weights1.shape[1] as number;
   const highest = new Float32Array(units).fill(Number.NEGATIVE_INFINITY);
-  for (let start = 0; start < set.count; start += chunk) {
-    const end = Math.min(set.count, start + chunk);
-    const max = tf.tidy(() => {
-      const input = tf.tensor2d(set.images.subarray(start * set.imageSize, end * set.imageSize), [
-        end - start,
-        set.imageSize,
-      ]);
-      return tf.max(tf.add(tf.matMul(input, params.weights1), params.biases1), 0).dataSync();
-    });
-    for (let u = 0; u < units; u++) highest[u] = Math.max(highest[u], max[u]);
-  }
+  forEachChunk(
+    set,
+    (input) => {
+      const max = tf.max(dense(input, params.weights1, params.biases1), 0).dataSync();
+      for (let u = 0; u < units; u++) highest[u] = Math.max(highest[u], max[u]);
+    },
+    chunk,
+  );
   return { dead: highest.filter((value) => !(value > 0)).length, units };
 }
 
