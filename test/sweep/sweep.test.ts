@@ -352,7 +352,7 @@ describe('liveSweep of variants over seeds', () => {
     });
     await live.finish(results);
     const html = slots.at(-1)!;
-    const figures = JSON.parse(/figures = (\[.*?\]), config =/s.exec(html)![1]) as {
+    const figures = JSON.parse(/"figures":(\[.*?\]),"config":/s.exec(html)![1]) as {
       data: { name: string; legendgroup: string; showlegend?: boolean; line: { color: string; dash: string } }[];
     }[];
     const data = figures[0].data;
