@@ -643,95 +643,113 @@ function pairedTraces(
   );
 }
 
-/** Validation and test accuracy (%) against the training step (validation only with `testAccuracy: false`). */
-export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}): Figure {
-  const chart = 'accuracyFigure';
+/** What a chart of runs draws: its traces and the text around them. */
+interface RunsChart {
+  data: Trace[];
+  title: string;
+  yTitle: string;
+  showlegend: boolean;
+  legendTitle?: string | null;
+}
+
+/**
+ * The frame every chart of runs shares: its options checked and its runs resolved (errors name `chart`), the
+ * traces and titles `draw` makes, laid out and zoomed to `options.yRange`.
+ */
+function runsFigure(
+  chart: string,
+  runs: Runs,
+  options: FigureOptions,
+  logYByDefault: boolean,
+  draw: (resolved: NamedRun[], logY: boolean) => RunsChart,
+): Figure {
   checkOptions(options, chart);
   const resolved = resolveRuns(runs, chart);
-  const logY = options.logY ?? false;
+  const logY = options.logY ?? logYByDefault;
+  const { data, title, yTitle, showlegend, legendTitle = null } = draw(resolved, logY);
+  return zoomed({ data, layout: layout(title, yTitle, options, logY, showlegend, data, legendTitle) }, options);
+}
+
+/** Validation and test accuracy (%) against the training step (validation only with `testAccuracy: false`). */
+export function accuracyFigure(runs: Runs, options: AccuracyFigureOptions = {}): Figure {
   const withTest = options.testAccuracy ?? true;
-  const data = pairedTraces(
-    resolved,
-    withTest ? ['validationAccuracy', 'testAccuracy'] : ['validationAccuracy'],
-    (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'),
-    options,
-    logY,
-    true,
-  );
-  if (options.reference === true) addReference(data, resolved);
-  return zoomed(
-    {
-      data,
-      layout: layout(
-        chartTitle(withTest ? 'Validation and test accuracy' : 'Validation accuracy', resolved, runs),
-        ACCURACY_AXIS,
-        options,
-        logY,
-        true,
-        data,
-      ),
-    },
-    options,
-  );
+  return runsFigure('accuracyFigure', runs, options, false, (resolved, logY) => {
+    const data = pairedTraces(
+      resolved,
+      withTest ? ['validationAccuracy', 'testAccuracy'] : ['validationAccuracy'],
+      (metric) => (metric === 'validationAccuracy' ? 'validation' : 'test'),
+      options,
+      logY,
+      true,
+    );
+    if (options.reference === true) addReference(data, resolved);
+    const title = chartTitle(withTest ? 'Validation and test accuracy' : 'Validation accuracy', resolved, runs);
+    return { data, title, yTitle: ACCURACY_AXIS, showlegend: true };
+  });
 }
 
 /** Mean cross-entropy and total loss (cross-entropy + L2) per recorded training step. */
 export function lossFigure(runs: Runs, options: FigureOptions = {}): Figure {
-  const chart = 'lossFigure';
-  checkOptions(options, chart);
-  const resolved = resolveRuns(runs, chart);
-  const logY = options.logY ?? false;
-  const data = pairedTraces(
-    resolved,
-    ['crossEntropy', 'totalLoss'],
-    (metric) => METRIC_INFO[metric].label,
-    options,
-    logY,
-    false,
-  );
-  return zoomed(
-    {
-      data,
-      layout: layout(
-        chartTitle('Training loss', resolved, runs),
-        'loss (nats)',
-        options,
-        logY,
-        true,
-        data,
-        smoothingNote(options),
-      ),
-    },
-    options,
-  );
+  return runsFigure('lossFigure', runs, options, false, (resolved, logY) => ({
+    data: pairedTraces(
+      resolved,
+      ['crossEntropy', 'totalLoss'],
+      (metric) => METRIC_INFO[metric].label,
+      options,
+      logY,
+      false,
+    ),
+    title: chartTitle('Training loss', resolved, runs),
+    yTitle: 'loss (nats)',
+    showlegend: true,
+    legendTitle: smoothingNote(options),
+  }));
 }
 
 /** The learning rate (staircase exponential decay) per recorded training step. */
 export function learningRateFigure(runs: Runs, options: FigureOptions = {}): Figure {
-  const chart = 'learningRateFigure';
-  checkOptions(options, chart);
-  const resolved = resolveRuns(runs, chart);
-  const logY = options.logY ?? false;
-  const data = resolved.map((run, i) =>
-    line(resolved.length === 1 ? 'learning rate' : run.name, metricSeries(run.history, 'learningRate', options), logY, {
-      color: color(i),
-      shape: 'hv',
-    }),
-  );
-  return zoomed(
-    {
-      data,
-      layout: layout(
-        chartTitle('Learning rate', resolved, runs),
-        'learning rate',
-        options,
+  return runsFigure('learningRateFigure', runs, options, false, (resolved, logY) => ({
+    data: resolved.map((run, i) =>
+      line(
+        resolved.length === 1 ? 'learning rate' : run.name,
+        metricSeries(run.history, 'learningRate', options),
         logY,
-        resolved.length > 1,
-        data,
+        {
+          color: color(i),
+          shape: 'hv',
+        },
       ),
-    },
-    options,
-  );
+    ),
+    title: chartTitle('Learning rate', resolved, runs),
+    yTitle: 'learning rate',
+    showlegend: resolved.length > 1,
+  }));
+}
+
+/** One run's gradient traces: over all parameters, then per parameter it has. */
+function gradientTraces(resolved: readonly NamedRun[], i: number, options: FigureOptions, logY: boolean): Trace[] {
+  const dashes = ['dot', 'dash', 'longdash', 'dashdot'] as const;
+  const run = resolved[i];
+  const single = resolved.length === 1;
+  const group = single ? undefined : run.name;
+  const data = [
+    line(traceName(resolved, run, 'all parameters'), metricSeries(run.history, 'meanAbsGradient', options), logY, {
+      color: color(single ? 0 : i),
+      group,
+    }),
+  ];
+  GRADIENT_PARAMS.forEach((param, k) => {
+    if (!run.history.steps.some((r) => r.meanAbsGradients?.[param] !== undefined)) return;
+    const series = stepSeries(run.history, (r) => r.meanAbsGradients?.[param], options, true);
+    data.push(
+      line(traceName(resolved, run, param), series, logY, {
+        color: color(single ? k + 1 : i),
+        dash: single ? 'solid' : dashes[k],
+        group,
+      }),
+    );
+  });
+  return data;
 }
 
 /**
@@ -739,48 +757,13 @@ export function learningRateFigure(runs: Runs, options: FigureOptions = {}): Fig
  * (weights1, biases1, weights2, biases2; parameters a run does not have are left out). Log y by default.
  */
 export function gradientFigure(runs: Runs, options: FigureOptions = {}): Figure {
-  const chart = 'gradientFigure';
-  checkOptions(options, chart);
-  const resolved = resolveRuns(runs, chart);
-  const logY = options.logY ?? true;
-  const dashes = ['dot', 'dash', 'longdash', 'dashdot'] as const;
-  const data: Trace[] = [];
-  resolved.forEach((run, i) => {
-    const single = resolved.length === 1;
-    const group = single ? undefined : run.name;
-    data.push(
-      line(traceName(resolved, run, 'all parameters'), metricSeries(run.history, 'meanAbsGradient', options), logY, {
-        color: color(single ? 0 : i),
-        group,
-      }),
-    );
-    GRADIENT_PARAMS.forEach((param, k) => {
-      if (!run.history.steps.some((r) => r.meanAbsGradients?.[param] !== undefined)) return;
-      const series = stepSeries(run.history, (r) => r.meanAbsGradients?.[param], options, true);
-      data.push(
-        line(traceName(resolved, run, param), series, logY, {
-          color: color(single ? k + 1 : i),
-          dash: single ? 'solid' : dashes[k],
-          group,
-        }),
-      );
-    });
-  });
-  return zoomed(
-    {
-      data,
-      layout: layout(
-        chartTitle('Mean absolute gradient', resolved, runs),
-        'mean absolute gradient',
-        options,
-        logY,
-        true,
-        data,
-        smoothingNote(options),
-      ),
-    },
-    options,
-  );
+  return runsFigure('gradientFigure', runs, options, true, (resolved, logY) => ({
+    data: resolved.flatMap((_, i) => gradientTraces(resolved, i, options, logY)),
+    title: chartTitle('Mean absolute gradient', resolved, runs),
+    yTitle: 'mean absolute gradient',
+    showlegend: true,
+    legendTitle: smoothingNote(options),
+  }));
 }
 
 /**
@@ -841,46 +824,37 @@ export function compareFigure(runs: Runs, metric: Metric, options: AccuracyFigur
   const chart = 'compareFigure';
   if (!METRICS.includes(metric))
     throw new Error(`${chart}: unknown metric ${JSON.stringify(metric)}; choose one of ${METRICS.join(', ')}`);
-  checkOptions(options, chart);
-  const resolved = resolveRuns(runs, chart);
   const info = METRIC_INFO[metric];
-  const logY = options.logY ?? info.logByDefault;
-  const grouped = resolved.some((run) => run.group !== undefined)
-    ? groupedTraces(resolved, metric, options, logY)
-    : null;
-  const data =
-    grouped?.data ??
-    resolved.map((run, i) =>
-      line(run.name, metricSeries(run.history, metric, options), logY, {
-        color: color(i),
-        shape: info.shape,
-        markers: info.source === 'evaluation',
-      }),
-    );
-  if (options.reference === true) {
-    if (metric !== 'validationAccuracy')
-      throw new Error(
-        `${chart}: the tutorial reported validation accuracy only; reference: true needs metric 'validationAccuracy', not '${metric}'`,
+  return runsFigure(chart, runs, options, info.logByDefault, (resolved, logY) => {
+    const grouped = resolved.some((run) => run.group !== undefined)
+      ? groupedTraces(resolved, metric, options, logY)
+      : null;
+    const data =
+      grouped?.data ??
+      resolved.map((run, i) =>
+        line(run.name, metricSeries(run.history, metric, options), logY, {
+          color: color(i),
+          shape: info.shape,
+          markers: info.source === 'evaluation',
+        }),
       );
-    addReference(data, resolved);
-  }
-  const notes = [info.smoothable ? smoothingNote(options) : null, grouped?.key ?? null].filter((n) => n !== null);
-  const note = notes.length > 0 ? notes.join('<br>') : null;
-  return zoomed(
-    {
+    if (options.reference === true) {
+      if (metric !== 'validationAccuracy')
+        throw new Error(
+          `${chart}: the tutorial reported validation accuracy only; reference: true needs metric 'validationAccuracy', not '${metric}'`,
+        );
+      addReference(data, resolved);
+    }
+    const notes = [info.smoothable ? smoothingNote(options) : null, grouped?.key ?? null].filter((n) => n !== null);
+    const legendTitle = notes.length > 0 ? notes.join('<br>') : null;
+    return {
       data,
-      layout: layout(
-        `${info.label[0].toUpperCase()}${info.label.slice(1)}`,
-        info.axis,
-        options,
-        logY,
-        true,
-        data,
-        note,
-      ),
-    },
-    options,
-  );
+      title: `${info.label[0].toUpperCase()}${info.label.slice(1)}`,
+      yTitle: info.axis,
+      showlegend: true,
+      legendTitle,
+    };
+  });
 }
 
 /** The charts of one run, as `exportRunCharts` writes them. */

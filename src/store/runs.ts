@@ -26,20 +26,8 @@ import {
 } from './run-format';
 import { Workspace } from './workspace';
 
-export {
-  canonicalJson,
-  checkRunName,
-  dataFingerprint,
-  HISTORY_FILE,
-  METRICS_FILE,
-  readRunMeta,
-  RUN_FILE,
-  RunError,
-  runKey,
-  timestamp,
-  writeRunFolder,
-  type RunMeta,
-} from './run-format';
+// The run-folder format's names are reached through this module too.
+export * from './run-format';
 
 /** A saved run read back. */
 export interface SavedRun {

@@ -86,6 +86,201 @@ function percent(value: number | undefined): string {
   return value === undefined ? 'n/a' : formatPercent(value);
 }
 
+/** Each run's settings, its name checked and used once only. */
+function checkRuns(runs: readonly SweepRun[]): TrainingConfig[] {
+  const names = new Set<string>();
+  return runs.map((run, i) => {
+    checkRunName(run.name);
+    if (names.has(run.name))
+      throw new Error(`runSweep: run name "${run.name}" appears twice (runs[${i}]); each run needs its own name`);
+    names.add(run.name);
+    return makeConfig(run.config);
+  });
+}
+
+/** How many workers to start: as asked (or one per core), no more than the runs, at least one. */
+function workerCount(options: SweepOptions, runs: number): number {
+  const asked =
+    options.workers === undefined ? defaultSweepWorkers() : checkWorkers(options.workers, 'options.workers');
+  return Math.max(1, Math.min(asked, runs));
+}
+
+/** The log line of a result. Validation accuracy only: the test set is looked at once, in the summary at the end. */
+function resultLine(result: SweepResult): string {
+  const h = result.history;
+  if (result.error !== null) return `${result.name}: failed: ${result.error}`;
+  if (result.reused)
+    return `${result.name}: reused saved run ${result.run?.name}: validation accuracy ${percent(h.final?.validationAccuracy)}`;
+  const outcome =
+    h.final !== null ? `, validation accuracy ${percent(h.final.validationAccuracy)}` : h.error ? `: ${h.error}` : '';
+  return `${result.name}: ${h.status}${outcome} in ${h.wallTimeSeconds.toFixed(1)} s`;
+}
+
+/** One sweep under way: its workers, the runs handed out and the results known. */
+class Sweep {
+  readonly stop = new AbortController();
+  /** Resolves when every run has a result. */
+  readonly finished: Promise<void>;
+  private readonly slots: Slot[] = [];
+  private readonly histories: History[];
+  // Runs of the same settings are trained once: the first of them is the one dispatched.
+  private readonly keys: string[];
+  private readonly results: (SweepResult | null)[];
+  private readonly log: (line: string) => void;
+  /** The next run to hand out. */
+  private next = 0;
+  private settle: () => void = () => undefined;
+
+  constructor(
+    private readonly runs: readonly SweepRun[],
+    private readonly configs: readonly TrainingConfig[],
+    private readonly options: SweepOptions,
+    backend: string,
+    description: string,
+  ) {
+    this.log = options.log ?? (() => undefined);
+    this.histories = runs.map((_, i) => newHistory(backend, configs[i], description));
+    this.keys = configs.map((config) => canonicalJson(config));
+    this.results = runs.map(() => null);
+    this.finished = new Promise<void>((resolve) => (this.settle = resolve));
+  }
+
+  /** Every result, in the order of the runs, once `finished` has resolved. */
+  get all(): SweepResult[] {
+    return this.results as SweepResult[];
+  }
+
+  private primary(index: number): boolean {
+    return this.keys.indexOf(this.keys[index]) === index;
+  }
+
+  /** Starts worker `w`: it trains one run on one core, so its own step must not spawn workers in turn. */
+  startWorker(w: number, workerData: SweepWorkerData): void {
+    const worker = new Worker(join(__dirname, 'worker.js'), {
+      workerData,
+      env: { ...process.env, [WORKERS_ENV]: '1' },
+    });
+    const slot: Slot = { worker, running: -1, alive: true };
+    this.slots.push(slot);
+    worker.on('message', (message: SweepToMain) => this.receive(slot, message));
+    worker.on('error', (error) => this.lose(slot, `worker ${w} failed: ${error.message}`));
+    worker.on('exit', (code) => this.lose(slot, `worker ${w} exited (code ${code})`));
+  }
+
+  /** Stops every run after its current step; runs not handed out yet end as stopped. */
+  interrupt(): void {
+    this.log('interrupt: stopping every run after its current step');
+    for (const slot of this.slots) if (slot.alive) slot.worker.postMessage({ type: 'stop' } satisfies SweepToWorker);
+    for (let i = this.next; i < this.runs.length; i++)
+      if (this.primary(i)) this.notStarted(i, 'not started: the sweep was stopped');
+    this.next = this.runs.length;
+    this.checkDone();
+  }
+
+  /** Stops and ends every worker. */
+  async close(): Promise<void> {
+    for (const slot of this.slots) slot.alive = false;
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private receive(slot: Slot, message: SweepToMain): void {
+    if (message.type === 'ready') return this.dispatch(slot);
+    if (message.type === 'failed' && message.id === -1) return this.lose(slot, message.message);
+    const index = message.id;
+    if (message.type === 'progress') return this.progress(index, message);
+    if (message.type === 'result')
+      this.finish(index, { history: message.history, reused: message.reused, run: message.run, error: null });
+    else
+      this.finish(index, {
+        history: message.history ?? { ...this.histories[index], status: 'failed', error: message.message },
+        reused: false,
+        run: null,
+        error: message.message,
+      });
+    slot.running = -1;
+    this.dispatch(slot);
+  }
+
+  private progress(index: number, message: Extract<SweepToMain, { type: 'progress' }>): void {
+    const history = this.histories[index];
+    history.status = 'running';
+    history.steps.push(...message.steps);
+    history.evaluations.push(...message.evaluations);
+    this.options.onProgress?.({ index, name: this.runs[index].name, progress: { ...message.progress, history } });
+  }
+
+  /** Hands the slot the next run to train, if any is left and the sweep goes on. */
+  private dispatch(slot: Slot): void {
+    if (!slot.alive || slot.running !== -1) return;
+    while (this.next < this.runs.length && !this.primary(this.next)) this.next++;
+    if (this.stop.signal.aborted || this.next >= this.runs.length) return this.checkDone();
+    const index = this.next++;
+    slot.running = index;
+    this.log(`${this.runs[index].name}: started`);
+    const message: SweepToWorker = {
+      type: 'run',
+      id: index,
+      name: this.runs[index].name,
+      config: this.runs[index].config ?? {},
+      force: this.options.force === true,
+    };
+    slot.worker.postMessage(message);
+  }
+
+  /** Records a run's result, and the same for the later runs of its settings. */
+  private finish(index: number, result: Omit<SweepResult, 'name' | 'config'>): void {
+    if (this.results[index] !== null) return;
+    const full: SweepResult = { name: this.runs[index].name, config: this.configs[index], ...result };
+    this.results[index] = full;
+    this.keys.forEach((key, other) => {
+      if (other !== index && key === this.keys[index] && this.results[other] === null) {
+        const copy: SweepResult = {
+          ...full,
+          name: this.runs[other].name,
+          config: this.configs[other],
+          reused: full.error === null && full.history.status === 'completed',
+        };
+        this.results[other] = copy;
+        this.options.onResult?.(copy, other);
+      }
+    });
+    this.log(resultLine(full));
+    this.options.onResult?.(full, index);
+  }
+
+  private notStarted(index: number, why: string): void {
+    const history = this.histories[index];
+    history.status = 'stopped';
+    history.error = why;
+    this.finish(index, { history, reused: false, run: null, error: null });
+  }
+
+  private checkDone(): void {
+    if (this.results.every((r) => r !== null)) this.settle();
+  }
+
+  /** A worker is gone: its run fails, and when it was the last, so do the runs not handed out. */
+  private lose(slot: Slot, why: string): void {
+    if (!slot.alive) return;
+    slot.alive = false;
+    if (slot.running !== -1) {
+      const history = this.histories[slot.running];
+      history.status = 'failed';
+      history.error = why;
+      this.finish(slot.running, { history, reused: false, run: null, error: why });
+      slot.running = -1;
+    }
+    if (this.slots.every((s) => !s.alive)) this.failRemaining(`not run: every worker failed (last: ${why})`);
+    this.checkDone();
+  }
+
+  private failRemaining(error: string): void {
+    for (let i = this.next; i < this.runs.length; i++)
+      if (this.primary(i)) this.finish(i, { history: this.histories[i], reused: false, run: null, error });
+    this.next = this.runs.length;
+  }
+}
+
 /**
  * Trains (or loads) every run of the list, `workers` at a time, and resolves with a result per
  * run in the order of the list. Runs with the same settings (seed included) are trained once:
@@ -98,174 +293,29 @@ export async function runSweep(
   runs: readonly SweepRun[],
   options: SweepOptions = {},
 ): Promise<SweepResult[]> {
-  const names = new Set<string>();
-  const configs = runs.map((run, i) => {
-    checkRunName(run.name);
-    if (names.has(run.name))
-      throw new Error(`runSweep: run name "${run.name}" appears twice (runs[${i}]); each run needs its own name`);
-    names.add(run.name);
-    return makeConfig(run.config);
-  });
-  const log = options.log ?? (() => undefined);
+  const configs = checkRuns(runs);
   const backend = options.backend ?? (tf.getBackend() === 'cpu' ? 'cpu' : 'wasm');
   const runsDir = resolve(options.runsDir ?? defaultRunsDir());
-  const count = Math.max(
-    1,
-    Math.min(
-      options.workers === undefined ? defaultSweepWorkers() : checkWorkers(options.workers, 'options.workers'),
-      runs.length,
-    ),
-  );
-  const histories = runs.map((_, i) => newHistory(backend, configs[i], data.description));
-  // Runs of the same settings are trained once: the first of them is the one dispatched.
-  const keys = configs.map((config) => canonicalJson(config));
-  const primary = (index: number) => keys.indexOf(keys[index]) === index;
-  const results: (SweepResult | null)[] = runs.map(() => null);
+  const count = workerCount(options, runs.length);
+  const sweep = new Sweep(runs, configs, options, backend, data.description);
   if (runs.length === 0) return [];
 
-  const stop = new AbortController();
+  const stop = sweep.stop;
   // As in Trainer.run: SIGINT stops the sweep instead of tslab failing the cell.
   const interrupts = options.stopOnSigint ? await takeInterrupts(() => stop.abort()) : null;
   const onAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) stop.abort();
+  stop.signal.addEventListener('abort', () => sweep.interrupt());
 
-  const shared = shareMnist(data);
-  const workerData: SweepWorkerData = { data: shared, backend, runsDir };
-  const slots: Slot[] = [];
-  let next = 0;
-  let settle: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (settle = resolve));
-
-  const finish = (index: number, result: Omit<SweepResult, 'name' | 'config'>) => {
-    if (results[index] !== null) return;
-    const full: SweepResult = { name: runs[index].name, config: configs[index], ...result };
-    results[index] = full;
-    keys.forEach((key, other) => {
-      if (other !== index && key === keys[index] && results[other] === null) {
-        const copy: SweepResult = {
-          ...full,
-          name: runs[other].name,
-          config: configs[other],
-          reused: full.error === null && full.history.status === 'completed',
-        };
-        results[other] = copy;
-        options.onResult?.(copy, other);
-      }
-    });
-    // Validation accuracy only: the test set is looked at once, in the summary at the end.
-    const h = full.history;
-    if (full.error !== null) log(`${full.name}: failed: ${full.error}`);
-    else if (full.reused)
-      log(
-        `${full.name}: reused saved run ${full.run?.name}: validation accuracy ${percent(h.final?.validationAccuracy)}`,
-      );
-    else
-      log(
-        `${full.name}: ${h.status}${h.final !== null ? `, validation accuracy ${percent(h.final.validationAccuracy)}` : h.error ? `: ${h.error}` : ''} in ${h.wallTimeSeconds.toFixed(1)} s`,
-      );
-    options.onResult?.(full, index);
-  };
-  const notStarted = (index: number, why: string) => {
-    const history = histories[index];
-    history.status = 'stopped';
-    history.error = why;
-    finish(index, { history, reused: false, run: null, error: null });
-  };
-  const checkDone = () => {
-    if (results.every((r) => r !== null)) settle();
-  };
-  const dispatch = (slot: Slot) => {
-    if (!slot.alive || slot.running !== -1) return;
-    while (next < runs.length && !primary(next)) next++;
-    if (stop.signal.aborted || next >= runs.length) return checkDone();
-    const index = next++;
-    slot.running = index;
-    log(`${runs[index].name}: started`);
-    const message: SweepToWorker = {
-      type: 'run',
-      id: index,
-      name: runs[index].name,
-      config: runs[index].config ?? {},
-      force: options.force === true,
-    };
-    slot.worker.postMessage(message);
-  };
-  const lose = (slot: Slot, why: string) => {
-    if (!slot.alive) return;
-    slot.alive = false;
-    if (slot.running !== -1) {
-      const history = histories[slot.running];
-      history.status = 'failed';
-      history.error = why;
-      finish(slot.running, { history, reused: false, run: null, error: why });
-      slot.running = -1;
-    }
-    if (slots.every((s) => !s.alive)) {
-      for (let i = next; i < runs.length; i++)
-        if (primary(i))
-          finish(i, {
-            history: histories[i],
-            reused: false,
-            run: null,
-            error: `not run: every worker failed (last: ${why})`,
-          });
-      next = runs.length;
-    }
-    checkDone();
-  };
-
-  stop.signal.addEventListener('abort', () => {
-    log('interrupt: stopping every run after its current step');
-    for (const slot of slots) if (slot.alive) slot.worker.postMessage({ type: 'stop' } satisfies SweepToWorker);
-    for (let i = next; i < runs.length; i++) if (primary(i)) notStarted(i, 'not started: the sweep was stopped');
-    next = runs.length;
-    checkDone();
-  });
-
-  for (let w = 0; w < count; w++) {
-    // Each worker trains one run on one core: its own step must not spawn workers in turn.
-    const worker = new Worker(join(__dirname, 'worker.js'), {
-      workerData,
-      env: { ...process.env, [WORKERS_ENV]: '1' },
-    });
-    const slot: Slot = { worker, running: -1, alive: true };
-    slots.push(slot);
-    worker.on('message', (message: SweepToMain) => {
-      if (message.type === 'ready') return dispatch(slot);
-      if (message.type === 'failed' && message.id === -1) return lose(slot, message.message);
-      const index = message.id;
-      if (message.type === 'progress') {
-        const history = histories[index];
-        history.status = 'running';
-        history.steps.push(...message.steps);
-        history.evaluations.push(...message.evaluations);
-        options.onProgress?.({ index, name: runs[index].name, progress: { ...message.progress, history } });
-        return;
-      }
-      if (message.type === 'result')
-        finish(index, { history: message.history, reused: message.reused, run: message.run, error: null });
-      else
-        finish(index, {
-          history: message.history ?? { ...histories[index], status: 'failed', error: message.message },
-          reused: false,
-          run: null,
-          error: message.message,
-        });
-      slot.running = -1;
-      dispatch(slot);
-    });
-    worker.on('error', (error) => lose(slot, `worker ${w} failed: ${error.message}`));
-    worker.on('exit', (code) => lose(slot, `worker ${w} exited (code ${code})`));
-  }
-
+  const workerData: SweepWorkerData = { data: shareMnist(data), backend, runsDir };
+  for (let w = 0; w < count; w++) sweep.startWorker(w, workerData);
   try {
-    await finished;
+    await sweep.finished;
   } finally {
     interrupts?.restore();
     options.signal?.removeEventListener('abort', onAbort);
-    for (const slot of slots) slot.alive = false;
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await sweep.close();
   }
-  return results as SweepResult[];
+  return sweep.all;
 }
