@@ -304,9 +304,10 @@ export async function runSweep(
   // As in Trainer.run: SIGINT stops the sweep instead of tslab failing the cell.
   const interrupts = options.stopOnSigint ? await takeInterrupts(() => stop.abort()) : null;
   const onAbort = () => stop.abort();
+  // Listen before looking at a signal aborted already: every run then ends as not started.
+  stop.signal.addEventListener('abort', () => sweep.interrupt());
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) stop.abort();
-  stop.signal.addEventListener('abort', () => sweep.interrupt());
 
   const workerData: SweepWorkerData = { data: shareMnist(data), backend, runsDir };
   for (let w = 0; w < count; w++) sweep.startWorker(w, workerData);

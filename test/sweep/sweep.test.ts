@@ -114,6 +114,21 @@ describe('runSweep', () => {
     assert.equal(existsSync(join(runsDir, 'long-3')), false);
   });
 
+  it('a signal aborted before the sweep starts ends it at once: every run not started', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const runs = [1, 2].map((seed) => ({ name: `never-${seed}`, config: { ...tiny, seed } }));
+    const results = await runSweep(data, runs, {
+      workers: 2,
+      runsDir: join(dir, 'aborted'),
+      signal: controller.signal,
+    });
+    assert.deepEqual(
+      results.map((r) => [r.history.status, r.history.error, r.run]),
+      runs.map(() => ['stopped', 'not started: the sweep was stopped', null]),
+    );
+  });
+
   it('trains runs of the same settings once; the others get its result', async () => {
     const indexes = new Set<number>();
     const results = await runSweep(
