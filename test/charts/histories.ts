@@ -1,6 +1,7 @@
 /** Small hand-made training histories for the chart tests. */
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import type { History, StepRecord } from '../../src/core/history';
+import type { Progress } from '../../src/train/events';
 
 /** Per-step values of the default history (steps 0, 10, ..., 50). */
 export const STEPS = [0, 10, 20, 30, 40, 50];
@@ -75,4 +76,18 @@ export function longHistory(count = 3000, recordEvery = 10): History {
   }
   history.config = { ...history.config, trainingSteps: last, evalEvery: 1000 };
   return history;
+}
+
+/** Where a run of `history` would be at `step` of `totalSteps`, at 250 steps/s. */
+export function progressOf(history: History, step: number, totalSteps: number): Progress {
+  return {
+    step,
+    totalSteps,
+    learningRate: 0.8,
+    crossEntropy: 0.5,
+    stepsPerSecond: 250,
+    secondsLeft: (totalSteps - step) / 250,
+    latestEvaluation: history.evaluations.at(-1) ?? null,
+    history,
+  };
 }

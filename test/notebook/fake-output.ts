@@ -1,9 +1,7 @@
 /** A notebook output that records what a notebook would receive, and what to look for in chart outputs. */
-import type { History } from '../../src/core/history';
 import type { SvgRenderer } from '../../src/notebook/display';
 import { FALLBACK_CLASS } from '../../src/notebook/chart-html';
 import type { DisplaySlot, NotebookOutput } from '../../src/notebook/kernel-output';
-import type { Progress } from '../../src/train/trainer';
 
 export const FAKE_LIBRARY = '/* FAKE PLOTLY LIBRARY */ window.Plotly = window.Plotly || {};';
 export const FAKE_SVG =
@@ -39,17 +37,4 @@ export function fallbackSvgs(html: string): string[] {
     ),
   ];
   return images.map((m) => Buffer.from(m[1], 'base64').toString('utf8'));
-}
-
-export function progressOf(history: History, step: number, totalSteps: number): Progress {
-  return {
-    step,
-    totalSteps,
-    learningRate: 0.8,
-    crossEntropy: 0.5,
-    stepsPerSecond: 250,
-    secondsLeft: (totalSteps - step) / 250,
-    latestEvaluation: history.evaluations.at(-1) ?? null,
-    history,
-  };
 }

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { createNotebookCharts, type SvgRenderer } from '../../src/notebook/display';
 import type { NotebookOutput } from '../../src/notebook/kernel-output';
 import { lossFigure } from '../../src/charts/figures';
-import { longHistory, makeHistory } from '../charts/histories';
-import { count, DEFINE_HIDE, FAKE_LIBRARY, FAKE_SVG, fakeOutput, fallbackSvgs, progressOf } from './fake-output';
+import { longHistory, makeHistory, progressOf } from '../charts/histories';
+import { count, DEFINE_HIDE, FAKE_LIBRARY, FAKE_SVG, fakeOutput, fallbackSvgs } from './fake-output';
 
 describe('liveTraining', () => {
   it('redraws one output at most every intervalMs, without the library or images', async () => {

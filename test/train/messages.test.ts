@@ -1,23 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { History } from '../../src/core/history';
 import { formatProgress, formatSummary, renderEvent } from '../../src/train/messages';
-import type { Progress } from '../../src/train/trainer';
 import { formatDuration } from '../../src/util/text';
-import { longHistory, makeHistory } from '../charts/histories';
-
-function progressOf(history: History, step: number, totalSteps: number): Progress {
-  return {
-    step,
-    totalSteps,
-    learningRate: 0.8,
-    crossEntropy: 0.5,
-    stepsPerSecond: 250,
-    secondsLeft: (totalSteps - step) / 250,
-    latestEvaluation: history.evaluations.at(-1) ?? null,
-    history,
-  };
-}
+import { longHistory, makeHistory, progressOf } from '../charts/histories';
 
 describe('progress text', () => {
   it('formats durations', () => {
