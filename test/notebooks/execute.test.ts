@@ -165,7 +165,7 @@ describe('notebook display helpers', () => {
 describe('runInNotebook', () => {
   test('runs the trainer with stopOnSigint on, unless told otherwise', async () => {
     const calls: RunOptions[] = [];
-    const history = { status: 'completed' } as History;
+    const history = { status: 'completed', stop: { reason: 'completed', step: 3, of: 3, message: null } } as History;
     const trainer = { run: async (options: RunOptions) => (calls.push(options), history) } as unknown as Trainer;
     const log = () => undefined;
     assert.equal(await runInNotebook(trainer, { log }), history);
