@@ -29,10 +29,9 @@ type Name = (typeof NAMES)[number];
 const TOLERANCE_PX = 3;
 /**
  * The smallest colour difference between two traces of different legend groups: CIE76 ΔE (CIELAB
- * distance) of the colours as drawn on the white page. ΔE 2.3 is the smallest difference seen
- * side by side on large patches; thin lines far apart need much more: 10 keeps e.g. plotly's blue
- * (#1f77b4) apart from a pure blue (#0000ff), and catches two shades of one hue a legend cannot
- * tell apart.
+ * distance) of the colours as drawn on the white page. ΔE 2.3 is just noticeable on large patches
+ * side by side; thin lines apart need several times more. 10 flags two shades of one hue (#1f77b4
+ * and #2a7fba: ΔE 3.5), while the 13 variant colours of 03's sweep chart are at least 27 apart.
  */
 const MIN_DELTA_E = 10;
 
@@ -343,6 +342,88 @@ async function shutdownKernels(lab: Lab): Promise<void> {
   const sessions = (await (await fetch(`${lab.url}api/sessions`, { headers })).json()) as { id: string }[];
   for (const session of sessions) await fetch(`${lab.url}api/sessions/${session.id}`, { method: 'DELETE', headers });
 }
+
+describe('the checks on a measured chart', () => {
+  const box = (left: number, top: number, right: number, bottom: number): Box => ({ left, top, right, bottom });
+  const trace = (name: string, rgb: [number, number, number], group = ''): TraceColour => ({
+    name,
+    type: 'scatter',
+    group,
+    rgb,
+    pointRgbs: [],
+  });
+  const chart = (changes: Partial<Chart>): Chart => ({
+    cell: 3,
+    kind: 'plotly',
+    title: 'Validation accuracy',
+    box: box(100, 100, 570, 460),
+    clip: box(90, 90, 1000, 1000),
+    labels: [{ kind: 'legend', text: 'validation', box: box(110, 420, 300, 450) }],
+    legendEntries: ['validation'],
+    legendScrollbar: 0,
+    traces: [trace('validation', [31, 119, 180]), trace('tutorial', [85, 85, 85])],
+    ...changes,
+  });
+
+  it('passes a chart whose labels are inside it and whose colours differ', () => {
+    assert.deepEqual(chartProblems(chart({})), []);
+  });
+
+  it('reports a legend outside its chart, a title cut by the output area, a scrolling legend', () => {
+    const problems = chartProblems(
+      chart({
+        labels: [
+          { kind: 'legend', text: 'validation', box: box(580, 200, 700, 230) },
+          { kind: 'title', text: 'Validation accuracy', box: box(200, 100, 400, 120) },
+        ],
+        clip: box(90, 110, 1000, 1000),
+        legendScrollbar: 40,
+      }),
+    );
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.match(problems[0], /the chart .* is cut by its output area/);
+    assert.match(problems[1], /legend "validation" .* leaves the chart/);
+    assert.match(problems[2], /title "Validation accuracy" .* is cut by/);
+    assert.match(problems[3], /the legend scrolls/);
+  });
+
+  it('reports two groups in close colours, not the seeds of one group, and close colours of points', () => {
+    const close = chart({
+      traces: [
+        trace('full recipe', [31, 119, 180], 'full recipe'),
+        trace('full recipe', [31, 119, 180], 'full recipe'),
+        trace('hidden 100', [42, 127, 186], 'hidden 100'),
+      ],
+    });
+    const problems = chartProblems(close);
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.ok(problems.every((p) => /"full recipe" #1f77b4 and "hidden 100" #2a7fba differ by ΔE/.test(p)));
+    const points = chart({
+      traces: [
+        {
+          ...trace('accuracy', [31, 119, 180]),
+          rgb: null,
+          pointRgbs: [
+            [31, 119, 180],
+            [198, 40, 40],
+            [200, 42, 40],
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(
+      chartProblems(points).map((p) => p.replace(/ΔE [\d.]+/, 'ΔE')),
+      ['cell 3 "Validation accuracy": points of "accuracy" in #c62828 and #c82a28 differ by ΔE (< 10)'],
+    );
+  });
+
+  it('measures CIE76 ΔE: 0 for one colour, about 100 from black to white, small for near shades', () => {
+    assert.equal(deltaE([31, 119, 180], [31, 119, 180]), 0);
+    assert.ok(Math.abs(deltaE([0, 0, 0], [255, 255, 255]) - 100) < 0.1);
+    assert.ok(deltaE([31, 119, 180], [42, 127, 186]) < MIN_DELTA_E);
+    assert.ok(deltaE([31, 119, 180], [0, 0, 255]) > MIN_DELTA_E);
+  });
+});
 
 describe('every chart of the committed notebooks in JupyterLab at the default width', { skip }, () => {
   let lab: Lab;
