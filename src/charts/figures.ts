@@ -539,6 +539,7 @@ function line(
     shape?: 'linear' | 'hv';
     markers?: boolean;
     group?: string;
+    width?: number;
   },
 ): Trace {
   const trace: Trace = {
@@ -547,7 +548,7 @@ function line(
     name,
     x: series.x,
     y: plotValues(series.y, logY),
-    line: { color: style.color, dash: style.dash ?? 'solid', width: 2, shape: style.shape ?? 'linear' },
+    line: { color: style.color, dash: style.dash ?? 'solid', width: style.width ?? 2, shape: style.shape ?? 'linear' },
   };
   if (style.markers === true) trace.marker = { color: style.color, size: 5 };
   if (style.group !== undefined) trace.legendgroup = style.group;
@@ -733,9 +734,11 @@ function gradientTraces(resolved: readonly NamedRun[], i: number, options: Figur
   const single = resolved.length === 1;
   const group = single ? undefined : run.name;
   const data = [
+    // Alone, wide and dashed: weights1 holds most parameters, so its solid line runs on top of this one.
     line(traceName(resolved, run, 'all parameters'), metricSeries(run.history, 'meanAbsGradient', options), logY, {
       color: color(single ? 0 : i),
       group,
+      ...(single ? { dash: 'dash' as const, width: 5 } : {}),
     }),
   ];
   GRADIENT_PARAMS.forEach((param, k) => {

@@ -300,7 +300,8 @@ export function digitsFigure(
       titleColor: wrong ? MISTAKE_COLOR : RIGHT_COLOR,
     };
   });
-  return imagesFigure(list, { cellSize: 100, ...options });
+  // 10 columns of 88 px (920 px) fit a notebook's output area at JupyterLab's default width.
+  return imagesFigure(list, { cellSize: 88, ...options });
 }
 
 /**
