@@ -126,12 +126,12 @@ function count(text: string | undefined, flag: string, min: number): number {
   return value;
 }
 
-/** Runs the parallel modes the flags ask for on the current backend; prints a JSON line each. */
+/** Runs the parallel modes the flags ask for on the current backend; prints a JSON line each; returns the steps. */
 export async function benchParallel(
   data: MnistData,
   values: { [K in keyof typeof PARALLEL_BENCH_OPTIONS]?: string | boolean },
   print: (line: string) => void = console.log,
-): Promise<void> {
+): Promise<StepBench[]> {
   const workers =
     values.workers === undefined
       ? availableParallelism()
@@ -143,9 +143,14 @@ export async function benchParallel(
         Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])),
       ),
     );
+  const stepLines: StepBench[] = [];
   if (values['no-split'] !== true) {
     const steps = count(values['split-steps'] as string, 'split-steps', 10);
-    for (const n of workers > 1 ? [1, workers] : [1]) show(await benchStep(data, n, steps));
+    for (const n of workers > 1 ? [1, workers] : [1]) {
+      const line = await benchStep(data, n, steps);
+      stepLines.push(line);
+      show(line);
+    }
   }
   if (values.sweep === true)
     show(
@@ -156,4 +161,5 @@ export async function benchParallel(
         workers,
       ),
     );
+  return stepLines;
 }
