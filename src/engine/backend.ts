@@ -66,18 +66,29 @@ export interface SetupOptions {
   config?: Partial<ProbeSizes>;
   /** Step threads given by the user (--workers): `auto` then takes the first backend that starts, unmeasured. */
   workers?: number;
-  /** Measure again even when a probe is cached (also `MNIST_REPROBE=1`). */
+  /** Measure again even when a probe is cached (also `MNIST_PROBE=again`). */
   reprobe?: boolean;
   /** The measurement (default `measureEngines`; tests pass a stand-in). */
   probe?: EngineProbe;
   /** Where the probe is cached (default `~/.cache/mnist-tfjs-tutorial`, or under `$XDG_CACHE_HOME`). */
   cacheDir?: string;
-  /** The environment read for `MNIST_BACKEND`, `MNIST_WORKERS` and `MNIST_REPROBE` (default `process.env`). */
+  /** The environment read for `MNIST_BACKEND`, `MNIST_WORKERS` and `MNIST_PROBE` (default `process.env`). */
   env?: NodeJS.ProcessEnv;
 }
 
-/** Environment variable that makes `auto` measure again (`1`). */
-export const REPROBE_ENV = 'MNIST_REPROBE';
+/**
+ * Environment variable for `auto`'s probe: `again` measures again, `off` takes the fixed order
+ * (tensorflow > wasm > cpu) without measuring (the tests' child processes, for a known backend).
+ */
+export const PROBE_ENV = 'MNIST_PROBE';
+
+/** Reads `MNIST_PROBE`: unset or empty is `cached` (measure once, then reuse). */
+export function probeFromEnv(env: NodeJS.ProcessEnv = process.env): 'cached' | 'again' | 'off' {
+  const value = env[PROBE_ENV]?.trim() ?? '';
+  if (value === '') return 'cached';
+  if (value === 'again' || value === 'off') return value;
+  throw new BackendError(`${PROBE_ENV} must be "again", "off" or empty; got "${value}"`);
+}
 
 /**
  * A near tie goes to native TensorFlow: it also evaluates ~6x faster (15,000 images every 1,000
@@ -204,7 +215,9 @@ async function measuredChoice(options: SetupOptions, env: NodeJS.ProcessEnv): Pr
     batchSize: options.config?.batchSize ?? DEFAULT_CONFIG.batchSize,
   };
   const split = splitWorkersFor(sizes);
-  if (!isMainThread || options.workers !== undefined || workersFromEnvSet(env) || split < 2) return null;
+  const mode = probeFromEnv(env);
+  if (mode === 'off' || !isMainThread || options.workers !== undefined || workersFromEnvSet(env) || split < 2)
+    return null;
   try {
     loadWasm();
   } catch {
@@ -216,7 +229,7 @@ async function measuredChoice(options: SetupOptions, env: NodeJS.ProcessEnv): Pr
   ];
   const dir = options.cacheDir ?? defaultProbeCacheDir(env);
   const key = probeKey(sizes, candidates);
-  const reprobe = options.reprobe === true || env[REPROBE_ENV]?.trim() === '1';
+  const reprobe = options.reprobe === true || mode === 'again';
   const cached = reprobe ? null : readCachedProbe(dir, key);
   let measurement = cached?.measurement;
   let file: string | null = null;
@@ -256,7 +269,7 @@ const engineName = (c: EngineCandidate) => (c.workers > 1 ? `${c.backend} split 
 
 /**
  * `auto: wasm split 2 (4.70 ms/step) faster than tensorflow (5.00 ms/step), measured now in 1.8 s,
- * cached in FILE (MNIST_REPROBE=1 measures again)`.
+ * cached in FILE (MNIST_PROBE=again measures again)`.
  */
 export function describeAuto(auto: AutoChoice): string {
   const chosen = auto.figures.find((f) => f.backend === auto.chosen.backend);
@@ -271,5 +284,5 @@ export function describeAuto(auto: AutoChoice): string {
     ? `measured now in ${(auto.probeMs / 1000).toFixed(1)} s`
     : `measured ${auto.date.slice(0, 16).replace('T', ' ')}`;
   const cache = auto.file === null ? 'not cached (the cache folder is not writable)' : `cached in ${auto.file}`;
-  return `auto: ${verdict}, ${when}, ${cache} (${REPROBE_ENV}=1 measures again)`;
+  return `auto: ${verdict}, ${when}, ${cache} (${PROBE_ENV}=again measures again)`;
 }

@@ -11,6 +11,7 @@ import {
   describeBackend,
   fasterEngine,
   parseBackendChoice,
+  probeFromEnv,
 } from '../../src/engine/backend';
 import { defaultProbeCacheDir } from '../../src/engine/engine-probe';
 import { packageRoot } from '../../src/util/package-root';
@@ -33,7 +34,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /**
  * Runs a script in a fresh process (the backend registry is per process); returns its last line.
- * `auto` takes the fixed order there (MNIST_WORKERS set: no probe, see "auto's probe" below),
+ * `auto` takes the fixed order there (MNIST_PROBE=off; its probe is tested in "auto's probe" below),
  * and any cache goes to a temporary folder.
  */
 function runInChild(script: string, native: Native, env: NodeJS.ProcessEnv = {}): string {
@@ -42,8 +43,7 @@ function runInChild(script: string, native: Native, env: NodeJS.ProcessEnv = {})
     env: {
       ...process.env,
       MNIST_BACKEND: '',
-      MNIST_WORKERS: '1',
-      MNIST_REPROBE: '',
+      MNIST_PROBE: 'off',
       XDG_CACHE_HOME: tmp,
       FAKE_NATIVE: native,
       ...env,
@@ -169,7 +169,7 @@ function autoInChild(
       }
       console.log(JSON.stringify(out));
     })().catch((error) => console.log(JSON.stringify({ error: error.message })));`;
-  const result = JSON.parse(runInChild(script, 'fake', { MNIST_WORKERS: '', ...env }));
+  const result = JSON.parse(runInChild(script, 'fake', { MNIST_PROBE: '', MNIST_WORKERS: '', ...env }));
   if (!Array.isArray(result)) throw new Error(result.error);
   return result;
 }
@@ -185,7 +185,7 @@ describe("auto's probe (2 cores or more)", () => {
     assert.match(
       first.line,
       new RegExp(
-        `^backend: wasm \\(@tensorflow/tfjs-backend-wasm\\) - auto: wasm split ${split} \\(4\\.70 ms/step\\) faster than tensorflow \\(5\\.00 ms/step\\), measured now in 1\\.2 s, cached in .*probe-cache-1/engine-probe\\.json \\(MNIST_REPROBE=1 measures again\\)$`,
+        `^backend: wasm \\(@tensorflow/tfjs-backend-wasm\\) - auto: wasm split ${split} \\(4\\.70 ms/step\\) faster than tensorflow \\(5\\.00 ms/step\\), measured now in 1\\.2 s, cached in .*probe-cache-1/engine-probe\\.json \\(MNIST_PROBE=again measures again\\)$`,
       ),
     );
     // The second call reads the cache: no new probe, the same answer, said to be from the cache.
@@ -213,7 +213,7 @@ describe("auto's probe (2 cores or more)", () => {
     assert.match(near.line, /auto: tensorflow \(5\.00 ms\/step\) within 5 % of wasm split \d+ \(4\.90 ms\/step\)/);
   });
 
-  it('measures again when asked (option or MNIST_REPROBE=1) or when the sizes change', () => {
+  it('measures again when asked (option or MNIST_PROBE=again) or when the sizes change', () => {
     const dir = join(tmp, 'probe-cache-4');
     const runs = autoInChild(
       [{}, { options: { reprobe: true } }, { options: { config: { layer1Node: 300 } } }, {}],
@@ -225,7 +225,7 @@ describe("auto's probe (2 cores or more)", () => {
       [1, 2, 3, 4],
     );
     assert.match(runs[2].probes[2], / at 300 units$/);
-    const [again] = autoInChild([{}], { tensorflow: 5, wasm: 6 }, dir, { MNIST_REPROBE: '1' });
+    const [again] = autoInChild([{}], { tensorflow: 5, wasm: 6 }, dir, { MNIST_PROBE: 'again' });
     assert.equal(again.probes.length, 1);
     assert.equal(again.auto?.measuredNow, true);
   });
@@ -256,6 +256,12 @@ describe("auto's probe (2 cores or more)", () => {
     assert.deepEqual([fromEnv.name, fromEnv.probes.length], ['tensorflow', 0]);
     const [forced] = autoInChild([{}], { tensorflow: 5, wasm: 1 }, dir, { MNIST_BACKEND: 'tensorflow' });
     assert.deepEqual([forced.name, forced.probes.length], ['tensorflow', 0]);
+    const [off] = autoInChild([{}], { tensorflow: 5, wasm: 1 }, dir, { MNIST_PROBE: 'off' });
+    assert.deepEqual([off.name, off.probes.length], ['tensorflow', 0]);
+    assert.throws(
+      () => probeFromEnv({ MNIST_PROBE: 'yes' }),
+      /^BackendError: MNIST_PROBE must be "again", "off" or empty; got "yes"$/,
+    );
   });
 
   it('decides and describes from the figures alone', () => {
@@ -275,7 +281,7 @@ describe("auto's probe (2 cores or more)", () => {
         probeMs: 900,
         file: null,
       }),
-      'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, not cached (the cache folder is not writable) (MNIST_REPROBE=1 measures again)',
+      'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, not cached (the cache folder is not writable) (MNIST_PROBE=again measures again)',
     );
     assert.equal(defaultProbeCacheDir({ XDG_CACHE_HOME: '/x/cache' }), '/x/cache/mnist-tfjs-tutorial');
   });
