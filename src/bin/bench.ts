@@ -7,7 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { BACKENDS, parseBackendChoice, setupBackend, type BackendName } from '../engine/backend';
+import { BACKENDS, fasterEngine, parseBackendChoice, setupBackend, type BackendName } from '../engine/backend';
+import { measureEngines } from '../engine/engine-probe';
+import { splitWorkersFor } from '../engine/workers';
+import { DEFAULT_CONFIG } from '../core/config';
 import { createNotebookCharts } from '../notebook/display';
 import { loadMnist, type MnistData } from '../data/mnist';
 import { Trainer } from '../train/trainer';
@@ -196,11 +199,12 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       'peer-steps': { type: 'string', default: '1000' },
       ...PARALLEL_BENCH_OPTIONS,
       checkpoint: { type: 'boolean', default: false },
+      probe: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint]
+    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint] [--probe]
                        [--peer-torch seed_torch.py] [--peer-tf1 seed_tf1.py] [--peer-python PYTHON]
                        [--peer-tf1-python PYTHON] [--peer-steps N]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
@@ -213,7 +217,9 @@ that many steps of the tutorial and samples tensors and memory at every evaluati
 (default 1000); --peer-python runs both with another Python, --peer-tf1-python only the
 latter. The last line compares them all, each of our steps as a multiple of each peer's
 ("timesPeer");
---checkpoint measures what the default checkpoints cost as a share of training time.
+--checkpoint measures what the default checkpoints cost as a share of training time;
+--probe only runs auto's probe, now (native TensorFlow against the split wasm step, not
+cached), and prints its figures, its choice and what it cost (probeMs).
 Prints one JSON line per backend and measurement, then one comparing them.
 ${PARALLEL_BENCH_USAGE}`);
     return 0;
@@ -227,6 +233,20 @@ ${PARALLEL_BENCH_USAGE}`);
     values.backend === 'all'
       ? [...BACKENDS]
       : [parseBackendChoice(values.backend as string, '--backend') as BackendName];
+  if (values.probe) {
+    // Both backends must start: auto's probe compares them.
+    for (const name of ['wasm', 'tensorflow'] as const) await setupBackend(name);
+    const candidates = [
+      { backend: 'tensorflow' as const, workers: 1 },
+      { backend: 'wasm' as const, workers: splitWorkersFor(DEFAULT_CONFIG) },
+    ];
+    const measured = await measureEngines(candidates, DEFAULT_CONFIG);
+    const chosen = fasterEngine(measured.figures);
+    console.log(
+      JSON.stringify({ probe: { ...measured, chosen } }, (_, v: unknown) => (typeof v === 'number' ? round(v) : v)),
+    );
+    return 0;
+  }
   const data = await loadMnist();
   const peerSteps = Number(values['peer-steps']);
   if (!Number.isInteger(peerSteps) || peerSteps < 1) {
