@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import type { MnistData } from '../data/mnist';
 import { runSweep } from '../sweep/sweep';
 import { checkWorkers } from '../engine/workers';
@@ -51,6 +52,13 @@ export interface SplitGainBench {
   gains: number[];
   /** Where the split step's time went (ms per step, over all rounds): each worker's parts, the main thread's. */
   timings: SplitTimings;
+  /**
+   * What the machine gave two threads in the same rounds: the speed of `workers` threads each
+   * running the step's largest product at once, as a multiple of one alone (2 on two idle cores).
+   * The split step's gain cannot exceed it; `gain / capacity` is what the split's own costs leave.
+   */
+  capacity: number;
+  capacities: number[];
   /** The machine's 1-minute load average before and after. */
   load: [number, number];
 }
@@ -72,6 +80,8 @@ export async function benchSplitGain(
   const setup = { data, config, decaySteps: decayStepsFor(config, data.train.count), divergenceThreshold: Infinity };
   const split = new SplitEngine(setup, workers);
   const one = new LocalEngine(setup);
+  const units = Math.ceil(config.layer1Node / workers);
+  const products = await ProductWorkers.start(workers, config.batchSize, config.inputNode, units);
   try {
     const run = async (engine: StepEngine, steps: number) => {
       const start = performance.now();
@@ -86,7 +96,9 @@ export async function benchSplitGain(
     await run(split, WARM_UP);
     split.stepTimings(true);
     const times: [number[], number[]] = [[], []];
+    const capacities: number[] = [];
     for (let round = 0; round < rounds; round++) {
+      capacities.push(await products.capacity(workers, 100));
       if (round % 2 === 0) {
         times[0].push(await run(one, stepsPerRound));
         times[1].push(await run(split, stepsPerRound));
@@ -107,11 +119,81 @@ export async function benchSplitGain(
       gain: median(gains),
       gains,
       timings: split.stepTimings(),
+      capacity: median(capacities),
+      capacities,
       load: [load0, loadavg()[0]],
     };
   } finally {
     split.dispose();
     one.dispose();
+    await products.dispose();
+  }
+}
+
+/**
+ * A worker thread that runs the split step's largest product (its half of the hidden layer: a
+ * [batch, 784] x [784, units] matMul on wasm) when asked, and answers with the time it took.
+ */
+const PRODUCT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const tf = require(workerData.tfjs);
+require(workerData.wasm);
+tf.setBackend('wasm').then(() => {
+  const x = tf.randomUniform([workerData.batch, workerData.input]);
+  const w = tf.randomUniform([workerData.input, workerData.units]);
+  const run = (n) => { for (let i = 0; i < n; i++) tf.tidy(() => tf.matMul(x, w).dataSync()); };
+  run(5);
+  parentPort.on('message', (n) => { const t = performance.now(); run(n); parentPort.postMessage(performance.now() - t); });
+  parentPort.postMessage(0);
+});`;
+
+/** Threads running the split step's largest product on demand, to measure how much parallel speed the machine gives. */
+class ProductWorkers {
+  private readonly threads: Worker[];
+  private constructor(threads: Worker[]) {
+    this.threads = threads;
+  }
+
+  static async start(count: number, batch: number, input: number, units: number): Promise<ProductWorkers> {
+    const workerData = {
+      tfjs: require.resolve('@tensorflow/tfjs'),
+      wasm: require.resolve('@tensorflow/tfjs-backend-wasm'),
+      batch,
+      input,
+      units,
+    };
+    const threads = Array.from({ length: count }, () => new Worker(PRODUCT_WORKER, { eval: true, workerData }));
+    const workers = new ProductWorkers(threads);
+    await Promise.all(threads.map((t) => workers.next(t)));
+    return workers;
+  }
+
+  private next(thread: Worker): Promise<number> {
+    return new Promise((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', reject);
+    });
+  }
+
+  /** Runs `n` products on the first `count` threads at once; the slowest one's time. */
+  async run(count: number, n: number): Promise<number> {
+    const answers = this.threads.slice(0, count).map((t) => {
+      const answer = this.next(t);
+      t.postMessage(n);
+      return answer;
+    });
+    return Math.max(...(await Promise.all(answers)));
+  }
+
+  /** `count` threads' speed together as a multiple of one thread's alone. */
+  async capacity(count: number, n: number): Promise<number> {
+    const alone = await this.run(1, n);
+    const together = await this.run(count, n);
+    return (count * alone) / together;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.terminate()));
   }
 }
 
@@ -203,8 +285,9 @@ export const PARALLEL_BENCH_USAGE = `Parallel modes (wasm): {"mode":"step"} line
 across --workers threads (default: one per core) over --split-steps steps (default 1000;
 --no-split skips them); --split-gain ROUNDS adds a {"mode":"split-gain"} line: both steps side
 by side, taking turns for ROUNDS rounds of --split-steps/ROUNDS steps each, with the median
-gain and where the split step's time goes (ms per step: each worker's compute and waits, and
-the main thread's part); --sweep adds a {"mode":"sweep"} line: --sweep-runs runs (default 4)
+gain, where the split step's time goes (ms per step: each worker's compute and waits, and the
+main thread's part), and the machine's capacity in the same rounds (two threads' speed at once
+running the step's largest product, as a multiple of one's alone: the gain's ceiling); --sweep adds a {"mode":"sweep"} line: --sweep-runs runs (default 4)
 of --sweep-steps steps (default 2000) one after the other, then on the workers at once.`;
 
 function count(text: string | undefined, flag: string, min: number): number {
