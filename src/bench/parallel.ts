@@ -170,8 +170,16 @@ class ProductWorkers {
 
   private next(thread: Worker): Promise<number> {
     return new Promise((resolve, reject) => {
-      thread.once('message', resolve);
-      thread.once('error', reject);
+      const onError = (error: Error) => {
+        thread.off('message', onMessage);
+        reject(error);
+      };
+      const onMessage = (ms: number) => {
+        thread.off('error', onError);
+        resolve(ms);
+      };
+      thread.once('message', onMessage);
+      thread.once('error', onError);
     });
   }
 
