@@ -5,12 +5,14 @@
  * (cached). The choice is reported, never silent.
  */
 import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { DEFAULT_CONFIG } from '../core/config';
 import { firstLine } from '../util/text';
 import {
   defaultProbeCacheDir,
   measureEngines,
+  PROBE_FILE,
   probeKey,
   readCachedProbe,
   writeCachedProbe,
@@ -190,7 +192,7 @@ export async function setupBackend(choice?: BackendChoice, options: SetupOptions
       continue;
     }
     if (wanted === 'auto' && name === 'tensorflow') {
-      const auto = await measuredChoice(options, env);
+      const auto = await measuredChoice(options, env, skipped);
       if (auto !== null) {
         const chosen = auto.chosen.backend;
         return { name: chosen, provider: await start(chosen), skipped, auto };
@@ -207,7 +209,11 @@ export async function setupBackend(choice?: BackendChoice, options: SetupOptions
  * cores; null when there is nothing to measure: in a worker thread, with a worker count given, on
  * one core, or when wasm does not start.
  */
-async function measuredChoice(options: SetupOptions, env: NodeJS.ProcessEnv): Promise<AutoChoice | null> {
+async function measuredChoice(
+  options: SetupOptions,
+  env: NodeJS.ProcessEnv,
+  skipped: BackendInfo['skipped'],
+): Promise<AutoChoice | null> {
   const sizes: ProbeSizes = {
     inputNode: options.config?.inputNode ?? DEFAULT_CONFIG.inputNode,
     layer1Node: options.config?.layer1Node ?? DEFAULT_CONFIG.layer1Node,
@@ -236,9 +242,15 @@ async function measuredChoice(options: SetupOptions, env: NodeJS.ProcessEnv): Pr
     } catch {
       return null;
     }
-    measurement = await (options.probe ?? measureEngines)(candidates, sizes);
+    try {
+      measurement = await (options.probe ?? measureEngines)(candidates, sizes);
+    } catch (error) {
+      // Native TensorFlow started: a failed measurement only loses the comparison.
+      skipped.push({ name: 'wasm', reason: `auto's probe failed: ${firstLine(error)}` });
+      return null;
+    }
     file = writeCachedProbe(dir, { key, measurement, date });
-  } else file = `${dir}/engine-probe.json`;
+  } else file = join(dir, PROBE_FILE);
   return {
     chosen: fasterEngine(measurement.figures),
     figures: measurement.figures,

@@ -264,6 +264,16 @@ describe("auto's probe (2 cores or more)", () => {
     );
   });
 
+  it('keeps native TensorFlow and says so when the probe fails', () => {
+    const script = `require(${JSON.stringify(join(root, 'dist', 'engine', 'backend.js'))})
+      .setupBackend(undefined, { probe: async () => { throw new Error('worker 1 exited'); }, cacheDir: ${JSON.stringify(join(tmp, 'probe-cache-6'))} })
+      .then((info) => console.log(JSON.stringify(info)), (error) => console.log(JSON.stringify({ error: error.message })));`;
+    const info = JSON.parse(runInChild(script, 'fake', { MNIST_PROBE: '', MNIST_WORKERS: '' }));
+    assert.equal(info.name, 'tensorflow');
+    assert.deepEqual(info.skipped, [{ name: 'wasm', reason: "auto's probe failed: worker 1 exited" }]);
+    assert.equal(info.auto, undefined);
+  });
+
   it('decides and describes from the figures alone', () => {
     const figures = (native: number, wasm: number) => [
       { backend: 'tensorflow' as const, workers: 1, msPerStep: native },
