@@ -7,14 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { BACKENDS, parseBackendChoice, setupBackend, type BackendName } from '../engine/backend';
+import { BACKENDS, fasterEngine, parseBackendChoice, setupBackend, type BackendName } from '../engine/backend';
+import { measureEngines } from '../engine/engine-probe';
+import { splitWorkersFor } from '../engine/workers';
+import { DEFAULT_CONFIG } from '../core/config';
 import { createNotebookCharts } from '../notebook/display';
 import { loadMnist, type MnistData } from '../data/mnist';
 import { Trainer } from '../train/trainer';
 import { type GradientMode } from '../core/loss';
 import { runCommand } from './command';
-import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE } from '../bench/parallel';
-import { benchTorchPeer, comparison } from '../bench/peer';
+import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE, type StepBench } from '../bench/parallel';
+import { benchPeer, comparison, type PeerName, type PeerResult } from '../bench/peer';
 import { benchCheckpoint } from '../bench/checkpoint';
 import { median } from '../bench/median';
 import { firstLine } from '../util/text';
@@ -190,21 +193,33 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       live: { type: 'boolean', default: false },
       soak: { type: 'string' },
       'peer-torch': { type: 'string' },
+      'peer-tf1': { type: 'string' },
       'peer-python': { type: 'string' },
+      'peer-tf1-python': { type: 'string' },
+      'peer-steps': { type: 'string', default: '1000' },
       ...PARALLEL_BENCH_OPTIONS,
       checkpoint: { type: 'boolean', default: false },
+      probe: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint]
-                       [--peer-torch seed_torch.py [--peer-python PYTHON]]
+    console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint] [--probe]
+                       [--peer-torch seed_torch.py] [--peer-tf1 seed_tf1.py] [--peer-python PYTHON]
+                       [--peer-tf1-python PYTHON] [--peer-steps N]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
 pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;
 --live measures the notebook's live charts during a run of 10 x N steps; --soak STEPS trains
 that many steps of the tutorial and samples tensors and memory at every evaluation;
---peer-torch also times the PyTorch port (N steps, one thread, Debian's python3 by default);
---checkpoint measures what the default checkpoints cost as a share of training time.
+--peer-torch also times the PyTorch port (one thread, Debian's python3 by default);
+--peer-tf1 the tutorial's TensorFlow 1 program (TensorFlow's default threads, the Python of
+.venv by default: npm run bench:setup installs TensorFlow there); --peer-steps N steps each
+(default 1000); --peer-python runs both with another Python, --peer-tf1-python only the
+latter. The last line compares them all, each of our steps as a multiple of each peer's
+("timesPeer");
+--checkpoint measures what the default checkpoints cost as a share of training time;
+--probe only runs auto's probe, now (native TensorFlow against the split wasm step, not
+cached), and prints its figures, its choice and what it cost (probeMs).
 Prints one JSON line per backend and measurement, then one comparing them.
 ${PARALLEL_BENCH_USAGE}`);
     return 0;
@@ -218,8 +233,28 @@ ${PARALLEL_BENCH_USAGE}`);
     values.backend === 'all'
       ? [...BACKENDS]
       : [parseBackendChoice(values.backend as string, '--backend') as BackendName];
+  if (values.probe) {
+    // Both backends must start: auto's probe compares them.
+    for (const name of ['wasm', 'tensorflow'] as const) await setupBackend(name);
+    const candidates = [
+      { backend: 'tensorflow' as const, workers: 1 },
+      { backend: 'wasm' as const, workers: splitWorkersFor(DEFAULT_CONFIG) },
+    ];
+    const measured = await measureEngines(candidates, DEFAULT_CONFIG);
+    const chosen = fasterEngine(measured.figures);
+    console.log(
+      JSON.stringify({ probe: { ...measured, chosen } }, (_, v: unknown) => (typeof v === 'number' ? round(v) : v)),
+    );
+    return 0;
+  }
   const data = await loadMnist();
+  const peerSteps = Number(values['peer-steps']);
+  if (!Number.isInteger(peerSteps) || peerSteps < 1) {
+    console.error(`error: --peer-steps must be a whole number of steps, got "${values['peer-steps']}"`);
+    return 2;
+  }
   const results: BenchResult[] = [];
+  const stepLines: StepBench[] = [];
   for (const name of wanted) {
     try {
       await setupBackend(name);
@@ -281,13 +316,21 @@ ${PARALLEL_BENCH_USAGE}`);
         }),
       );
     }
-    if (name === 'wasm') await benchParallel(data, values);
+    if (name === 'wasm') stepLines.push(...(await benchParallel(data, values)));
   }
-  const peerScript = values['peer-torch'];
-  const peer =
-    peerScript === undefined ? null : await benchTorchPeer(peerScript, { steps, python: values['peer-python'] });
-  if (peer !== null) console.log(JSON.stringify(peer));
-  const compared = comparison(results, peer);
+  const peers: PeerResult[] = [];
+  const scripts: [PeerName, string | undefined][] = [
+    ['pytorch', values['peer-torch']],
+    ['tensorflow1', values['peer-tf1']],
+  ];
+  for (const [peer, script] of scripts) {
+    if (script === undefined) continue;
+    const python = (peer === 'tensorflow1' ? values['peer-tf1-python'] : undefined) ?? values['peer-python'];
+    const result = await benchPeer(peer, script, { steps: peerSteps, python });
+    peers.push(result);
+    console.log(JSON.stringify(result));
+  }
+  const compared = comparison(results, peers, stepLines);
   if (Object.keys(compared.compare.msPerStep).length > 1) console.log(JSON.stringify(compared));
   return 0;
 }

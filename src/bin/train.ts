@@ -466,7 +466,7 @@ async function setUp(
   // Read first: a missing checkpoint or a run of other settings must not leave an empty output folder behind.
   const start = await findStart(options, out);
   await ensureWritableDir(out);
-  const backend = await setupBackend(options.backend);
+  const backend = await setupBackend(options.backend, { config: options.config, workers: options.workers });
   progress.info(describeBackend(backend));
   const data = await loadMnist(options.source);
   progress.info(

@@ -35,6 +35,7 @@ import {
   reportFailure,
   splitUnits,
   STATUS,
+  TIMING,
   type ParamLayout,
   type SplitShared,
   type SplitWorkerData,
@@ -52,6 +53,14 @@ export class SplitStepError extends Error {
     super(message);
     this.name = 'SplitStepError';
   }
+}
+
+/** Where a split step's time goes, in ms per step (see `TIMING`): each worker's parts, and the main thread's. */
+export interface SplitTimings {
+  steps: number;
+  workers: Record<Exclude<keyof typeof TIMING, 'steps' | 'size'>, number>[];
+  /** The main thread's handling of recorded steps (records, progress callbacks), per step. */
+  main: number;
 }
 
 /** Where each parameter ends in the flat layout (the next one starts there). */
@@ -94,6 +103,8 @@ export class SplitEngine implements StepEngine {
   private mirror: { params: Params; average: ExponentialMovingAverage | null } | null = null;
   /** Called when a worker sends a message or dies (the `advance` under way listens). */
   private listener: (() => void) | null = null;
+  /** Time this thread spent handling the workers' messages during `advance`, in ms. */
+  private mainMs = 0;
 
   constructor(
     private readonly setup: EngineSetup,
@@ -354,6 +365,7 @@ export class SplitEngine implements StepEngine {
         else reject(error);
       };
       this.listener = () => {
+        const start = performance.now();
         try {
           if (Atomics.load(control, CTL.failed) !== 0) return finish(new SplitStepError(failureMessage(this.shared)));
           next = this.handleRecords(next, startStep, options);
@@ -364,6 +376,8 @@ export class SplitEngine implements StepEngine {
           // the workers, waiting for the record to be handled, are released as after a failure.
           reportFailure(this.shared, `the run ended with an error in a progress callback: ${errorMessage(error)}`);
           finish(error);
+        } finally {
+          this.mainMs += performance.now() - start;
         }
       };
     });
@@ -383,6 +397,29 @@ export class SplitEngine implements StepEngine {
       Atomics.notify(control, CTL.acknowledged);
     }
     return next;
+  }
+
+  /**
+   * Where the steps' time went since the start or the last reset (for the bench): per worker and
+   * part, and on this thread, in ms per step. Read between commands.
+   */
+  stepTimings(reset = false): SplitTimings {
+    const { timings } = this.shared;
+    const steps = timings[TIMING.steps] || 1;
+    const parts = Object.entries(TIMING).filter(([name]) => name !== 'steps' && name !== 'size');
+    const workers = Array.from(
+      { length: this.workers },
+      (_, w) =>
+        Object.fromEntries(
+          parts.map(([name, at]) => [name, timings[w * TIMING.size + at] / steps]),
+        ) as SplitTimings['workers'][number],
+    );
+    const result = { steps: timings[TIMING.steps], workers, main: this.mainMs / steps };
+    if (reset) {
+      timings.fill(0);
+      this.mainMs = 0;
+    }
+    return result;
   }
 
   accuracy(): { validationAccuracy: number; testAccuracy: number } {

@@ -59,6 +59,25 @@ export const RECORD = {
   size: 8,
 } as const;
 
+/**
+ * Where a worker's time goes, summed over its steps (ms) for the bench: its own work (batch,
+ * forward, the summed logits' softmax in JS, backward and update, moving averages, recorded
+ * metrics) and its waits (for the other workers at the barrier, for the main thread to handle a
+ * recorded step).
+ */
+export const TIMING = {
+  steps: 0,
+  batch: 1,
+  forward: 2,
+  barrier: 3,
+  softmax: 4,
+  backward: 5,
+  average: 6,
+  record: 7,
+  acknowledge: 8,
+  size: 9,
+} as const;
+
 /** Recorded steps one `advance` command can hold; the main thread cuts longer runs into pieces. */
 export const RECORD_CAPACITY = 256;
 
@@ -100,6 +119,8 @@ export interface SplitShared {
   evalBias: Float32Array;
   /** The first failure's message (UTF-8, zero-padded). */
   error: Uint8Array;
+  /** Each worker's time per part of its steps, [workers][TIMING.size]. */
+  timings: Float64Array;
 }
 
 export function allocateShared(config: TrainingConfig, workers: number, evalRows: number): SplitShared {
@@ -117,6 +138,7 @@ export function allocateShared(config: TrainingConfig, workers: number, evalRows
     evalLogits: floats(workers * evalRows * outputNode),
     evalBias: floats(outputNode),
     error: new Uint8Array(new SharedArrayBuffer(ERROR_BYTES)),
+    timings: new Float64Array(new SharedArrayBuffer(8 * workers * TIMING.size)),
   };
 }
 

@@ -24,6 +24,7 @@ import {
   RECORD,
   reportFailure,
   STATUS,
+  TIMING,
   type ParamLayout,
   type SplitShared,
   type SplitWorkerData,
@@ -111,6 +112,9 @@ class SplitWorker {
   private readonly dBiases2: Float64Array;
   /** The validation and test images as tensors, built at the first evaluation. */
   private evalChunks: tf.Tensor2D[][] | null = null;
+  /** This worker's row of `shared.timings`, and when the part under way began. */
+  private readonly timings: Float64Array;
+  private mark = 0;
 
   constructor(private readonly init: SplitWorkerData) {
     const { config, shared, index, first, end } = init;
@@ -134,6 +138,14 @@ class SplitWorker {
     this.logits = new Float64Array(batchSize * output);
     this.dLogits = new Float32Array(batchSize * output);
     this.dBiases2 = new Float64Array(output);
+    this.timings = shared.timings.subarray(index * TIMING.size, (index + 1) * TIMING.size);
+  }
+
+  /** Adds the time since the last mark to `part` of the timings (a few calls per step: ~1 us). */
+  private lap(part: number): void {
+    const now = performance.now();
+    this.timings[part] += now - this.mark;
+    this.mark = now;
   }
 
   private restoredAverage(values: BlockValues): ExponentialMovingAverage {
@@ -224,6 +236,7 @@ class SplitWorker {
     const recordEvery = Atomics.load(control, CTL.recordEvery);
     let recorded = 0;
     let status: number = STATUS.reachedUntil;
+    this.mark = performance.now();
     while (this.globalStep < until) {
       const recording = this.globalStep % recordEvery === 0;
       if (!this.step(recording ? recorded : -1)) {
@@ -231,9 +244,13 @@ class SplitWorker {
         break;
       }
       this.updateAverages();
+      this.lap(TIMING.average);
+      this.timings[TIMING.steps]++;
       const stopAfter = Atomics.load(control, CTL.decision + (this.globalStep % 2)) !== 0;
       this.globalStep++;
-      if ((recording && this.publishRecord(recorded++, until)) || (stopAfter && this.globalStep < until)) {
+      const stopAtRecord = recording && this.publishRecord(recorded++, until);
+      if (recording) this.lap(TIMING.acknowledge);
+      if (stopAtRecord || (stopAfter && this.globalStep < until)) {
         status = STATUS.stopped;
         break;
       }
@@ -271,9 +288,11 @@ class SplitWorker {
     const learningRate = learningRateAt(config, this.globalStep, this.init.decaySteps);
     return tf.tidy(() => {
       const images = tf.tensor2d(batch.images, [config.batchSize, config.inputNode]);
+      this.lap(TIMING.batch);
       const hidden = hiddenForward(images, this.weights1, this.biases1, config.activation);
       this.exchangeLogits(tf.matMul(hidden.hidden, this.weights2).dataSync() as Float32Array);
       const crossEntropy = this.outputGradient(batch);
+      this.lap(TIMING.softmax);
       if (divergedLoss(crossEntropy, this.init.divergenceThreshold)) {
         this.reportDivergence(crossEntropy, learningRate);
         return false;
@@ -281,8 +300,14 @@ class SplitWorker {
       const dLogits = tf.tensor2d(this.dLogits, [config.batchSize, config.outputNode]);
       const weights = { weights1: this.weights1, weights2: this.weights2 };
       const grads = hiddenBackward(images, hidden, dLogits, weights, config);
-      if (recordIndex >= 0) this.writeRecord(recordIndex, crossEntropy, learningRate, grads);
+      if (recordIndex >= 0) {
+        this.lap(TIMING.backward);
+        this.writeRecord(recordIndex, crossEntropy, learningRate, grads);
+        this.lap(TIMING.record);
+      }
       this.applyGradients(grads, learningRate);
+      // The update's ops run when queued (wasm is synchronous): its time is the backward part's.
+      this.lap(TIMING.backward);
       return true;
     });
   }
@@ -299,7 +324,9 @@ class SplitWorker {
     const parity = this.globalStep % 2;
     partials.set(partial, (parity * workers + index) * size);
     if (this.leader) Atomics.store(control, CTL.decision + parity, Atomics.load(control, CTL.stop));
+    this.lap(TIMING.forward);
     this.barrier();
+    this.lap(TIMING.barrier);
     // Every worker sums the partial logits in the same order: the same numbers everywhere.
     logits.fill(0);
     for (let w = 0; w < workers; w++) {

@@ -27,7 +27,18 @@ export function defaultStepWorkers(config: TrainingConfig, env: NodeJS.ProcessEn
   if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'auto')
     return checkWorkers(Number(fromEnv), WORKERS_ENV, fromEnv);
   if (!isMainThread || tf.getBackend() !== 'wasm') return 1;
+  return splitWorkersFor(config);
+}
+
+/** Threads the wasm step is split across on this machine: one per core, each with `MIN_UNITS_PER_WORKER` units. */
+export function splitWorkersFor(config: Pick<TrainingConfig, 'layer1Node'>): number {
   return Math.max(1, Math.min(availableParallelism(), Math.floor(config.layer1Node / MIN_UNITS_PER_WORKER)));
+}
+
+/** True when `MNIST_WORKERS` sets a count (not unset, empty or `auto`). */
+export function workersFromEnvSet(env: NodeJS.ProcessEnv = process.env): boolean {
+  const fromEnv = env[WORKERS_ENV]?.trim();
+  return fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'auto';
 }
 
 /** Checks a worker count given by a user; `source` names where it came from. */

@@ -62,7 +62,8 @@ export function runCli(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       cwd: root,
-      env: { ...process.env, MNIST_BACKEND: '' },
+      // MNIST_PROBE=off: auto's fixed order, not a measured (machine-dependent) choice.
+      env: { ...process.env, MNIST_BACKEND: '', MNIST_PROBE: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
