@@ -13,9 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 export const EVAL_CHUNK = 5000;
 
 /**
- * Rows per chunk on native TensorFlow: over the 15,000 validation and test images, chunks of
- * 1,000 or 2,000 rows took 140-160 ms where 5,000 took 265-375 ms (a chunk's pixels and hidden
- * layer then stay within the processor's caches); on wasm, 1,000 rows were slower than 5,000.
+ * Rows per chunk on native TensorFlow. Over the 15,000 validation and test images: with the
+ * machine busy, chunks of 1,000 or 2,000 rows took 140-160 ms where 5,000 took 265-375 ms (the
+ * smaller chunk's pixels and hidden layer stay in the processor's caches); with it nearly idle,
+ * 2,000 took 135-170 ms and 5,000 130-155 ms (the product is 12 GFLOP, near the arithmetic's
+ * limit either way). On wasm, 1,000 rows were slower than 5,000.
  */
 export const NATIVE_EVAL_CHUNK = 2000;
 
