@@ -4,8 +4,10 @@ import { before, describe, it } from 'node:test';
 import { setupBackend } from '../../src/engine/backend';
 import {
   EVAL_CHUNK,
+  NATIVE_EVAL_CHUNK,
   chunksAccuracy,
   countCorrect,
+  evalChunk,
   forEachChunk,
   imageChunks,
   setAccuracy,
@@ -98,5 +100,20 @@ describe('chunked accuracy', () => {
   it('is NaN for no rows', () => {
     assert.ok(Number.isNaN(setAccuracy(rows(0).set, identity)));
     assert.ok(Number.isNaN(chunksAccuracy([], new Uint8Array(0), identity)));
+  });
+
+  it('takes smaller chunks on native TensorFlow, the default chunk elsewhere and on the current backend', () => {
+    assert.equal(evalChunk('tensorflow'), NATIVE_EVAL_CHUNK);
+    assert.ok(NATIVE_EVAL_CHUNK < EVAL_CHUNK);
+    assert.equal(evalChunk('wasm'), EVAL_CHUNK);
+    assert.equal(evalChunk('cpu'), EVAL_CHUNK);
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(evalChunk(), EVAL_CHUNK);
+    const chunks = imageChunks(rows(EVAL_CHUNK + 1).set);
+    assert.deepEqual(
+      chunks.map((c) => c.shape[0]),
+      [EVAL_CHUNK, 1],
+    );
+    tf.dispose(chunks);
   });
 });
