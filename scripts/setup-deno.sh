@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Deno's Jupyter kernel beside tslab: a pinned Deno from PyPI (the `deno` wheel puts the binary into
 # the environment's bin/) in the project's .venv/ (or $MNIST_VENV), and a kernelspec named "deno"
-# registered with that environment's Jupyter and, with --system, with Debian's Jupyter
-# (/usr/bin/python3, which runs the nbclient tests). Safe to run again.
+# registered with that environment's Jupyter and, with --register-with PYTHON, with that Python's
+# Jupyter too (the tests: Debian's /usr/bin/python3, which runs nbclient). Safe to run again.
 # Needs the environment made by scripts/setup-jupyterlab.sh (or any venv with pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Pinned exactly: the notebooks and the tests were checked with this Deno (TypeScript 6.0, V8 15.0).
 DENO_VERSION=2.9.8
 venv="${MNIST_VENV:-.venv}"
-system=0
-for arg in "$@"; do
-  case "$arg" in
-    --system) system=1 ;;
-    *) echo "usage: $0 [--system]" >&2; exit 2 ;;
+others=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --register-with) [ $# -ge 2 ] || { echo "--register-with needs a Python" >&2; exit 2; }; others+=("$2"); shift 2 ;;
+    *) echo "usage: $0 [--register-with PYTHON]..." >&2; exit 2 ;;
   esac
 done
 if [ ! -x "$venv/bin/python" ]; then
@@ -39,11 +39,12 @@ cat >"$spec/deno/kernel.json" <<JSON
   "language": "typescript"
 }
 JSON
-"$venv/bin/python" -m jupyter_client.kernelspecapp install --sys-prefix --name deno "$spec/deno" >/dev/null
+"$venv/bin/python" -W ignore::DeprecationWarning -m jupyter_client.kernelspecapp install --sys-prefix --name deno "$spec/deno" >/dev/null
 "$venv/bin/python" -c 'from jupyter_client.kernelspec import KernelSpecManager as M; s = M().find_kernel_specs(); assert "deno" in s, s; print("jupyter kernels:", ", ".join(sorted(s)))'
-if [ "$system" = 1 ]; then
-  where="--user"
-  if [ "$(id -u)" = 0 ]; then where=""; fi
-  /usr/bin/python3 -m jupyter_client.kernelspecapp install $where --name deno "$spec/deno" >/dev/null
-  /usr/bin/python3 -c 'from jupyter_client.kernelspec import KernelSpecManager as M; s = M().find_kernel_specs(); assert "deno" in s, s; print("/usr/bin/python3 jupyter kernels:", ", ".join(sorted(s)))'
-fi
+# Another Jupyter: system-wide as root (as tslab's kernel is), else for this user.
+where="--user"
+if [ "$(id -u)" = 0 ]; then where="--prefix=/usr/local"; fi
+for python in "${others[@]}"; do
+  "$python" -W ignore::DeprecationWarning -m jupyter_client.kernelspecapp install "$where" --name deno "$spec/deno" >/dev/null
+  "$python" -c 'import sys; from jupyter_client.kernelspec import KernelSpecManager as M; s = M().find_kernel_specs(); assert "deno" in s, s; print(sys.argv[1], "jupyter kernels:", ", ".join(sorted(s)))' "$python"
+done
