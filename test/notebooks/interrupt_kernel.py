@@ -85,7 +85,28 @@ def collect(kc, msg_id, timeout=300, seen=""):
             errors += 1
             err.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
-            return "".join(out), "".join(err), errors, time.monotonic()
+            idle = time.monotonic()
+            late_out, late_err = late_streams(kc, msg_id)
+            return "".join(out + late_out), "".join(err + late_err), errors, idle
+
+
+# Deno's kernel (2.9.8) may send a cell's last printed lines just after its idle status (a race in
+# its output forwarding; they come within milliseconds): read on this long for them.
+LATE_GRACE_SECONDS = 0.3
+
+
+def late_streams(kc, msg_id):
+    """Stream output of the cell `msg_id` that arrives within LATE_GRACE_SECONDS after its idle status."""
+    out, err = [], []
+    deadline = time.monotonic() + LATE_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            msg = next_msg(kc, msg_id, timeout=max(0.01, deadline - time.monotonic()))
+        except Empty:
+            break
+        if msg["msg_type"] == "stream":
+            (out if msg["content"]["name"] == "stdout" else err).append(msg["content"]["text"])
+    return out, err
 
 
 def run_cell(kc, code, timeout=300):
