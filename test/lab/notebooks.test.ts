@@ -4,7 +4,7 @@
  * training cell, the committed notebooks opened untrusted, the drawing pad drawn on with the mouse.
  *
  * The notebooks are copies of `notebooks/*.ipynb` (outputs cleared) in the server's root folder,
- * beside links to the compiled package, node_modules and test/ (their `../dist` and
+ * beside links to the compiled package, node_modules, package.json and test/ (their `../dist` and
  * `../test/fixtures` work as in the repository); the kernels get MNIST_STEPS (300 unless
  * MNIST_LAB_STEPS says otherwise), a temporary MNIST_RUNS_DIR and MNIST_BACKEND=wasm. Cells are
  * found by stable markers in their source, not by their numbers. Screenshots go to
@@ -378,6 +378,8 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
         dist: join(REPO_ROOT, 'dist'),
         node_modules: join(REPO_ROOT, 'node_modules'),
         test: join(REPO_ROOT, 'test'),
+        // Deno resolves a cell's npm imports through the package.json above the notebook.
+        'package.json': join(REPO_ROOT, 'package.json'),
       },
       env: LAB_ENV(runsDir),
       timeoutSeconds: 240, // a loaded machine starts Jupyter slowly
