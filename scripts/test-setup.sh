@@ -6,7 +6,8 @@
 #   rendered to HTML (whose pages load libjs-requirejs and libjs-mathjax);
 # - fonts: Chinese glyphs for the tutorial's log lines in the screenshots;
 # - JupyterLab and Notebook 7 from PyPI in the project's .venv/ (scripts/setup-jupyterlab.sh), for
-#   the tests that drive their UI;
+#   the tests that drive their UI, and Deno from PyPI there too, its kernel registered with both
+#   Jupyters (the notebooks also run under Deno's kernel);
 # - the native TensorFlow backend (scripts/setup-native-tf.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,5 @@ fi
 bash scripts/setup-native-tf.sh
 # JupyterLab 4.6 and Notebook 7 (pinned) in .venv/, with the tslab kernel registered there.
 bash scripts/setup-jupyterlab.sh
+# Deno (pinned) in .venv/, its kernel registered there and with Debian's Jupyter (nbclient's).
+bash scripts/setup-deno.sh --register-with /usr/bin/python3

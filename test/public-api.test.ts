@@ -150,6 +150,7 @@ const ENTRIES: Entry[] = [
       'separationChance',
       'showFigure',
       'showPredictionFigure',
+      'showPng',
       'summarizePairs',
       'summarizeVariants',
       'summaryTable',

@@ -1,6 +1,6 @@
 /**
- * `npm run notebooks`: finds a Jupyter (JupyterLab first), registers the tslab kernel with it and
- * starts it in notebooks/. An entry point, not part of the library.
+ * `npm run notebooks`: finds a Jupyter (JupyterLab first), registers the tslab kernel with it (or,
+ * with `--kernel deno`, Deno's) and starts it in notebooks/. An entry point, not part of the library.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -84,6 +84,37 @@ export function findJupyter(
   );
 }
 
+/** The TypeScript kernels the notebooks run in: tslab (Node, the default) and Deno's `deno jupyter`. */
+export type NotebookKernel = 'tslab' | 'deno';
+
+/** `--kernel NAME` (or `--kernel=NAME`) taken out of the arguments; the rest go to Jupyter. */
+export function kernelArgument(args: readonly string[]): { kernel: NotebookKernel; rest: string[] } {
+  let kernel: string = 'tslab';
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--kernel') {
+      if (i + 1 >= args.length) throw new Error('--kernel needs a name: tslab or deno');
+      kernel = args[++i];
+    } else if (args[i].startsWith('--kernel=')) kernel = args[i].slice('--kernel='.length);
+    else rest.push(args[i]);
+  }
+  if (kernel !== 'tslab' && kernel !== 'deno') throw new Error(`--kernel: "${kernel}" is not tslab or deno`);
+  return { kernel, rest };
+}
+
+/**
+ * Installs the pinned Deno into the project's environment and registers its kernel there and, for another
+ * Jupyter, with that Python too (scripts/setup-deno.sh); throws when it fails.
+ */
+function registerDeno(root: string, python: string, venvPython: string, env: NodeJS.ProcessEnv): void {
+  const args = [join(root, 'scripts', 'setup-deno.sh'), ...(python === venvPython ? [] : ['--register-with', python])];
+  const result = spawnSync('bash', args, { cwd: root, env, stdio: 'inherit' });
+  if (result.status !== 0)
+    throw new Error(
+      `could not install or register the Deno kernel (scripts/setup-deno.sh exited with ${result.status ?? result.signal}); see its output above`,
+    );
+}
+
 /** Asks a yes/no question on the terminal; Enter means yes. */
 async function askYes(question: string): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
@@ -134,10 +165,12 @@ async function chooseJupyter(root: string, env: NodeJS.ProcessEnv): Promise<Jupy
 }
 
 /**
- * Registers the tslab kernel with that Python's Jupyter and starts Jupyter in notebooks/,
- * passing `extraArgs` on (e.g. `--no-browser --port 8890`). Resolves with Jupyter's exit status.
+ * Registers the tslab kernel (or with `--kernel deno`, Deno's) with that Python's Jupyter and starts
+ * Jupyter in notebooks/, passing the other arguments on (e.g. `--no-browser --port 8890`). Resolves
+ * with Jupyter's exit status.
  */
-export async function launchNotebooks(extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function launchNotebooks(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { kernel, rest: extraArgs } = kernelArgument(argv);
   const root = PACKAGE_ROOT;
   const bin = join(root, 'node_modules', '.bin');
   // The kernelspec runs `tslab` from PATH: this package's, whoever starts Jupyter.
@@ -145,7 +178,9 @@ export async function launchNotebooks(extraArgs: string[] = [], env: NodeJS.Proc
   const launch = await chooseJupyter(root, childEnv);
   console.log(`Jupyter: ${launch.python} -m ${launch.app}`);
   // In the project's environment the kernel goes into the environment itself.
-  const where = launch.python === join(projectVenv(env, root), 'bin', 'python') ? ['--sys-prefix'] : [];
+  const venvPython = join(projectVenv(env, root), 'bin', 'python');
+  const where = launch.python === venvPython ? ['--sys-prefix'] : [];
+  // tslab stays registered: the notebooks name it, and Jupyter offers both kernels.
   const install = spawnSync(
     process.execPath,
     [join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'install', `--python=${launch.python}`, ...where],
@@ -153,13 +188,14 @@ export async function launchNotebooks(extraArgs: string[] = [], env: NodeJS.Proc
   );
   if (install.status !== 0)
     throw new Error(`could not register the tslab kernel with ${launch.python} (exit ${install.status})`);
+  if (kernel === 'deno') registerDeno(root, launch.python, venvPython, childEnv);
   const args = ['-m', launch.app, ...launch.args];
   // Jupyter refuses to run as root without this flag (containers, CI machines).
   if (process.getuid?.() === 0 && !extraArgs.includes('--allow-root')) args.push('--allow-root');
   args.push(...extraArgs);
   const steps = env[STEPS_ENV];
   console.log(
-    `notebooks: ${join(root, 'notebooks')}; training steps: ${steps ? `${steps} (MNIST_STEPS)` : `${TUTORIAL_STEPS} (set MNIST_STEPS for a quick run)`}`,
+    `notebooks: ${join(root, 'notebooks')}; kernel: ${kernel === 'deno' ? 'Deno (choose "Deno" in Kernel -> Change Kernel)' : 'tslab'}; training steps: ${steps ? `${steps} (MNIST_STEPS)` : `${TUTORIAL_STEPS} (set MNIST_STEPS for a quick run)`}`,
   );
   return new Promise((resolvePromise, reject) => {
     const child = spawn(launch.python, args, { cwd: join(root, 'notebooks'), env: childEnv, stdio: 'inherit' });

@@ -114,6 +114,10 @@ function loadNative(): string {
   const failures: string[] = [];
   // libtensorflow's C++ start-up notices (CPU features, XLA) are noise in notebooks and logs.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // tfjs-node 4.22 calls util.isNullOrUndefined, which Deno's node:util (and Node 23+) no longer has.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const util = require('node:util') as { isNullOrUndefined?: (value: unknown) => boolean };
+  util.isNullOrUndefined ??= (value) => value === null || value === undefined;
   for (const name of NATIVE_PACKAGES) {
     try {
       // The native addon registers the backend as a side effect of loading.

@@ -8,15 +8,15 @@
  *   charts are live only, with a one-line note.
  * - `liveTraining()` redraws one output in place while a model trains (`live-training.ts`).
  *
- * Outputs go to tslab's display functions by default (`kernel-output.ts`), loaded only when
- * something is displayed, so this module imports fine outside a kernel.
+ * Outputs go to the kernel's display functions by default (`kernel-output.ts`: tslab's, loaded only when
+ * something is displayed, or Deno's), so this module imports fine outside a kernel.
  */
 import { ChromiumNotFoundError, type ImageSize } from '../charts/chromium';
 import type { PlotlyFigure } from '../charts/figures';
 import { createSharedRenderer, type SharedRenderer, type SharedRendererOptions } from '../charts/shared-renderer';
 import { firstLine } from '../util/text';
 import { chartsHtml, libraryOnlyHtml, type ChartsHtmlOptions } from './chart-html';
-import { tslabOutput, type NotebookOutput } from './kernel-output';
+import { kernelOutput, type NotebookOutput } from './kernel-output';
 import { createLiveTraining, type LiveTraining, type LiveTrainingOptions } from './live-training';
 
 /** Renders static SVG images of figures; throws `ChromiumNotFoundError` when it cannot. */
@@ -24,7 +24,7 @@ export type SvgRenderer = (figures: readonly PlotlyFigure[], size?: ImageSize) =
 
 /** Options of `notebookCharts`: where outputs go and how static images are rendered. */
 export interface NotebookChartsOptions {
-  /** Default: tslab's display functions. */
+  /** Default: the kernel's display functions (tslab's or Deno's). */
   output?: NotebookOutput;
   /** Static images; default: headless Chromium; null: none (live charts only). */
   renderSvg?: SvgRenderer | null;
@@ -141,7 +141,7 @@ function rendererHold(shared: SharedRenderer | null): () => void {
  * its `show` and `liveTraining`. `showFigure` and `liveTraining` use a default one.
  */
 export function createNotebookCharts(options: NotebookChartsOptions = {}): NotebookCharts {
-  const output = options.output ?? tslabOutput();
+  const output = options.output ?? kernelOutput();
   const shared = options.renderSvg === undefined ? createSharedRenderer(options.renderer) : null;
   const library = libraryState();
   const staticImages = staticImageMaker(shared !== null ? chromiumSvgs(shared) : (options.renderSvg ?? null), output);

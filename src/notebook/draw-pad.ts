@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Activation } from '../core/config';
 import { digitPreprocessSource, preprocessRgba } from '../predict/digit-preprocess';
 import { jsonForScript, scriptElement } from '../charts/html';
-import { tslabOutput, type NotebookOutput } from './kernel-output';
+import { kernelOutput, type NotebookOutput } from './kernel-output';
 import type { Params } from '../core/model';
 import type { RunModel } from '../store/run-model';
 import {
@@ -132,6 +132,6 @@ export function drawDigit(
 ): DrawDigitOutput {
   const id = options.id ?? `mnist-draw-${randomBytes(6).toString('hex')}`;
   const html = drawDigitHtml(quantizeModel(model, options.activation), { ...options, id });
-  (options.output ?? tslabOutput()).html(html);
+  (options.output ?? kernelOutput()).html(html);
   return { id, html, bytes: Buffer.byteLength(html, 'utf8') };
 }

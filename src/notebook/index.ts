@@ -4,6 +4,7 @@
  * notebook. It exports what the notebooks and the docs use (test/public-api.test.ts pins it).
  */
 export { liveTraining, showFigure, showPredictionFigure } from './display';
+export { showPng } from './kernel-output';
 export { liveSweep } from './live-sweep';
 export { formatDuration } from '../util/text';
 export { drawDigit, drawDigitHtml } from './draw-pad';

@@ -7,7 +7,7 @@
  */
 import { chartsHtml } from './chart-html';
 import { notebookCharts, type NotebookCharts } from './display';
-import { tslabOutput, type DisplaySlot, type NotebookOutput } from './kernel-output';
+import { kernelOutput, type DisplaySlot, type NotebookOutput } from './kernel-output';
 import { compareFigure, type AccuracyFigureOptions, type Figure, type Metric, type NamedRun } from '../charts/figures';
 import { escapeHtml } from '../charts/html';
 import type { SweepProgress, SweepResult } from '../sweep/sweep';
@@ -28,7 +28,7 @@ export interface LiveSweepOptions {
   runs?: readonly { variant: string; seed: number }[];
   /** Redraw at most this often, in ms (default 2,000). */
   intervalMs?: number;
-  /** Default: the notebook's chart session and tslab's outputs. */
+  /** Default: the notebook's chart session and the kernel's outputs. */
   charts?: NotebookCharts;
   output?: NotebookOutput;
   /** Clock in ms (default `performance.now`), for tests. */
@@ -83,7 +83,7 @@ export function liveSweep(options: LiveSweepOptions = {}): LiveSweep {
     throw new RangeError(`liveSweep: intervalMs must be a number of ms >= 0, got ${intervalMs}`);
   const now = options.now ?? (() => performance.now());
   const charts = options.charts ?? notebookCharts();
-  const output = options.output ?? tslabOutput();
+  const output = options.output ?? kernelOutput();
   const given = options.runs ?? [];
   const seedsOf = new Map<string, number>();
   for (const run of given) seedsOf.set(run.variant, (seedsOf.get(run.variant) ?? 0) + 1);

@@ -150,7 +150,7 @@ function throttledRedraw(
     lastDraw = end;
     stats.redraws++;
     stats.redrawMs += end - start;
-    // The first redraw also loads tslab and warms up the code: not a fair cost estimate.
+    // The first redraw also loads the kernel's display module and warms up the code: not a fair cost estimate.
     lastCost = stats.redraws === 1 ? 0 : end - start;
   };
 }

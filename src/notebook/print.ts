@@ -49,7 +49,7 @@ export function asciiDigit(data: DataSet, index: number): string {
 
 /**
  * Images side by side in one PNG (black digits on white, each pixel drawn `scale` times
- * larger), e.g. for `tslab.display.png`.
+ * larger), e.g. for `showPng`.
  */
 export function digitsPng(data: DataSet, indices: number[], scale = 3): Uint8Array {
   if (indices.length === 0) throw new RangeError('no images to draw');

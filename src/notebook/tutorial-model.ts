@@ -8,7 +8,7 @@
  */
 import { escapeHtml } from '../charts/html';
 import { formatCount, formatDuration } from '../util/text';
-import { tslabOutput, type DisplaySlot } from './kernel-output';
+import { kernelOutput, type DisplaySlot } from './kernel-output';
 import type { TrainingConfig } from '../core/config';
 import type { MnistData } from '../data/mnist';
 import type { History } from '../core/history';
@@ -66,7 +66,7 @@ export async function loadTutorialModel(data: MnistData, options: TutorialModelO
   const name = options.name ?? `full-recipe-${config.trainingSteps}`;
   const log = options.log ?? ((line: string) => console.log(line));
   const every = options.progressEveryMs ?? 2000;
-  const makeSlot = options.progress ?? (() => tslabOutput().newDisplay());
+  const makeSlot = options.progress ?? (() => kernelOutput().newDisplay());
   let slot: DisplaySlot | null = null;
   let lastDraw = Number.NEGATIVE_INFINITY;
   const show = (line: string) => {

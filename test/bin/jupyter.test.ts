@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findJupyter, JUPYTERLAB_SETUP_COMMAND, projectVenv } from '../../src/bin/jupyter';
+import { findJupyter, JUPYTERLAB_SETUP_COMMAND, kernelArgument, projectVenv } from '../../src/bin/jupyter';
 
 describe('findJupyter and the project environment', () => {
   const has = (modules: Record<string, string[]>) => (python: string, code: string) =>
@@ -61,5 +61,21 @@ describe('findJupyter and the project environment', () => {
     assert.equal(projectVenv({}, '/repo'), '/repo/.venv');
     assert.equal(projectVenv({ MNIST_VENV: 'env/jl' }, '/repo'), '/repo/env/jl');
     assert.equal(projectVenv({ MNIST_VENV: '/abs/venv' }, '/repo'), '/abs/venv');
+  });
+});
+
+describe('kernelArgument', () => {
+  test('takes --kernel out of the arguments passed on to Jupyter; tslab by default', () => {
+    assert.deepEqual(kernelArgument(['--no-browser']), { kernel: 'tslab', rest: ['--no-browser'] });
+    assert.deepEqual(kernelArgument(['--kernel', 'deno', '--port', '8890']), {
+      kernel: 'deno',
+      rest: ['--port', '8890'],
+    });
+    assert.deepEqual(kernelArgument(['--kernel=tslab']), { kernel: 'tslab', rest: [] });
+  });
+
+  test('rejects another kernel or a missing name, naming the choices', () => {
+    assert.throws(() => kernelArgument(['--kernel', 'python3']), /"python3" is not tslab or deno/);
+    assert.throws(() => kernelArgument(['--kernel']), /--kernel needs a name: tslab or deno/);
   });
 });

@@ -250,7 +250,7 @@ interface JupyterApp {
   commands: { execute(id: string, args?: object): Promise<unknown> };
   shell: {
     currentWidget: {
-      sessionContext?: { session?: { kernel?: { status: string } | null } | null };
+      sessionContext?: { session?: { kernel?: { status: string; name: string } | null } | null };
       content?: { model?: { cells: { length: number; get(i: number): CellModel } } };
     } | null;
   };
@@ -263,6 +263,15 @@ interface CellModel {
   executionState?: string;
   sharedModel: { getSource(): string };
   outputs?: { length: number; get(i: number): { type: string; toJSON(): Record<string, unknown> } };
+}
+
+/** The current notebook's kernel name (tslab, deno, ...), or null without a kernel. */
+export async function kernelName(page: Page): Promise<string | null> {
+  return page.evaluate(
+    () =>
+      (window as unknown as { jupyterapp?: JupyterApp }).jupyterapp?.shell.currentWidget?.sessionContext?.session
+        ?.kernel?.name ?? null,
+  );
 }
 
 /** The current notebook's kernel status (idle, busy, starting, ...), or null without a kernel. */

@@ -4,7 +4,7 @@
  * training cell, the committed notebooks opened untrusted, the drawing pad drawn on with the mouse.
  *
  * The notebooks are copies of `notebooks/*.ipynb` (outputs cleared) in the server's root folder,
- * beside links to the compiled package, node_modules and test/ (their `../dist` and
+ * beside links to the compiled package, node_modules, package.json and test/ (their `../dist` and
  * `../test/fixtures` work as in the repository); the kernels get MNIST_STEPS (300 unless
  * MNIST_LAB_STEPS says otherwise), a temporary MNIST_RUNS_DIR and MNIST_BACKEND=wasm. Cells are
  * found by stable markers in their source, not by their numbers. Screenshots go to
@@ -23,6 +23,7 @@ import { drawStrokes, skeletonStrokes } from '../helpers/strokes';
 import {
   cellStates,
   kernelId,
+  kernelName,
   labCommand,
   labUnavailable,
   openBrowser,
@@ -87,6 +88,7 @@ interface NotebookCell {
 }
 interface NotebookFile {
   cells: NotebookCell[];
+  metadata?: Record<string, unknown>;
 }
 
 const sourceOf = (cell: NotebookCell): string => (Array.isArray(cell.source) ? cell.source.join('') : cell.source);
@@ -96,6 +98,14 @@ async function readNotebook(name: Name): Promise<NotebookFile> {
 }
 
 /** The notebook without outputs, as a user's fresh run starts. */
+/** Deno's kernel, as `deno jupyter --install` (and scripts/setup-deno.sh) registers it. */
+const DENO = { display_name: 'Deno', language: 'typescript', name: 'deno' };
+
+/** The notebook with another kernel named in its metadata. */
+function withKernel(notebook: NotebookFile, kernelspec: typeof DENO): NotebookFile {
+  return { ...notebook, metadata: { ...notebook.metadata, kernelspec } };
+}
+
 function cleared(notebook: NotebookFile): NotebookFile {
   return {
     ...notebook,
@@ -351,6 +361,12 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       // The committed notebook with its outputs, for the untrusted view.
       files[`committed/${name}.ipynb`] = JSON.stringify(notebook, null, 1);
     }
+    // 01 as a Deno user has it: the same cells, Deno's kernel in the metadata (as Kernel -> Change Kernel leaves it).
+    files['notebooks/01-deno.ipynb'] = JSON.stringify(
+      withKernel(cleared(notebooks.get('01-mnist-walkthrough')!), DENO),
+      null,
+      1,
+    );
     files['notebooks/01-interrupt.ipynb'] = JSON.stringify(
       interruptCopy(notebooks.get('01-mnist-walkthrough')!),
       null,
@@ -362,6 +378,8 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
         dist: join(REPO_ROOT, 'dist'),
         node_modules: join(REPO_ROOT, 'node_modules'),
         test: join(REPO_ROOT, 'test'),
+        // Deno resolves a cell's npm imports through the package.json above the notebook.
+        'package.json': join(REPO_ROOT, 'package.json'),
       },
       env: LAB_ENV(runsDir),
       timeoutSeconds: 240, // a loaded machine starts Jupyter slowly
@@ -797,6 +815,24 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
       await page7.close();
       await notebook7.stop();
     }
+  });
+  it("Run All of 01 with Deno's kernel: every cell executed without error or stderr, charts drawn", async () => {
+    const path = 'notebooks/01-deno.ipynb';
+    await reopen(page, lab, path);
+    assert.equal(await kernelName(page), 'deno', 'the notebook runs in the deno kernel');
+    const started = performance.now();
+    const states = await runAll(page, 600_000);
+    const seconds = (performance.now() - started) / 1000;
+    checkCells(states, '01 in Deno');
+    const charts = await drawnCharts(page, '01 in Deno', 1);
+    record.deno = {
+      cells: states.filter((c) => c.type === 'code').length,
+      seconds: Math.round(seconds),
+      ...summary(charts),
+    };
+    assert.ok(summary(charts).plots > 0, 'charts drawn');
+    await shot(page, charts.find((c) => c.plots > 0)!.index, '01-deno.png');
+    await shutdownKernels(lab);
   });
   // 03 trains thirteen runs: last, so that a slow machine delays nothing else.
   runAllTests('03-hyperparameters');

@@ -116,7 +116,7 @@ describe('NotebookCharts', () => {
     const charts = createNotebookCharts({ renderSvg: null, library: FAKE_LIBRARY });
     await assert.rejects(
       charts.show(lossFigure(makeHistory())),
-      /Jupyter notebook run by the tslab kernel.*exportFigure/,
+      /Jupyter notebook run by the tslab or the Deno kernel.*exportFigure/,
     );
   });
 });

@@ -142,6 +142,15 @@ describe('committed notebooks', () => {
         );
       });
 
+      test("its cells run in both kernels: imports name files, nothing of tslab's own", () => {
+        const code = all.filter((c) => c.cell_type === 'code').map((c) => joined(c.source));
+        // Deno resolves no directory imports ('../dist'); tslab's module works in tslab only.
+        const directoryImports = code.flatMap((source) => source.match(/from '\.\.\/dist(\/\w+)?'/g) ?? []);
+        assert.deepEqual(directoryImports, [], `${name}: write '../dist/index.js' (Deno needs the file)`);
+        const tslabOnly = code.flatMap((source) => source.match(/from 'tslab'|\btslab\.\w+/g) ?? []);
+        assert.deepEqual(tslabOnly, [], `${name}: use the package's showPng and showFigure, which find the kernel`);
+      });
+
       test('has outputs, none with an absolute path of the machine', () => {
         const text = visibleOutputText(all);
         assert.ok(text.trim().length > 0, `${name} is committed without outputs`);

@@ -1,9 +1,10 @@
 /**
  * The notebooks, run as a person runs them: every `notebooks/*.ipynb` is executed headlessly in
- * real Jupyter with the tslab kernel (Debian's Python, nbclient), checked for errors and for the
+ * real Jupyter with the tslab kernel, then with Deno's (Debian's Python, nbclient), checked for errors and for the
  * outputs it must show, rendered to HTML with nbconvert and opened in headless Chromium, where
  * every Plotly chart must be drawn. The executed copies, their HTML pages and full-page
- * screenshots are kept in test-artifacts/notebooks/.
+ * screenshots are kept in test-artifacts/notebooks/ (tslab) and test-artifacts/notebooks/deno/.
+ * `NOTEBOOK_KERNELS` (default `tslab,deno`) names the kernels.
  *
  * Training is short here: `MNIST_STEPS` is `NOTEBOOK_TEST_STEPS` (default 300) for the kernels.
  * Also unit tests of src/notebook.ts.
@@ -49,6 +50,13 @@ const PYTHON = process.env.NOTEBOOK_PYTHON ?? '/usr/bin/python3';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STEPS = process.env.NOTEBOOK_TEST_STEPS ?? '300';
 const CELL_TIMEOUT_SECONDS = Number(process.env.NOTEBOOK_CELL_TIMEOUT ?? 900);
+/** The kernels the notebooks run in: tslab (Node) and Deno's `deno jupyter`. */
+type KernelName = 'tslab' | 'deno';
+const KERNELS: KernelName[] = (process.env.NOTEBOOK_KERNELS ?? 'tslab,deno').split(',').map((name) => {
+  const kernel = name.trim();
+  if (kernel !== 'tslab' && kernel !== 'deno') throw new Error(`NOTEBOOK_KERNELS: "${kernel}" is not tslab or deno`);
+  return kernel;
+});
 
 // ---------------------------------------------------------------------------------------------
 // src/notebook.ts
@@ -303,14 +311,22 @@ function missingTools(): string | null {
   return null;
 }
 
-/** Registers the tslab kernel with Jupyter unless it is there already. */
-function ensureKernel(): void {
+/**
+ * Registers the tslab kernel with Jupyter unless it is there already; Deno's must be registered (by
+ * scripts/setup-deno.sh --system, which npm run test:setup runs).
+ */
+function ensureKernel(kernel: KernelName = 'tslab'): void {
   const listed = spawnSync(
     PYTHON,
     ['-c', 'from jupyter_client.kernelspec import KernelSpecManager as M; print("\\n".join(M().find_kernel_specs()))'],
     { encoding: 'utf8' },
   );
-  if (listed.status === 0 && listed.stdout.split('\n').includes('tslab')) return;
+  if (listed.status === 0 && listed.stdout.split('\n').includes(kernel)) return;
+  assert.equal(
+    kernel,
+    'tslab',
+    `the deno kernel is not registered with ${PYTHON}'s Jupyter: run npm run test:setup (or bash scripts/setup-deno.sh --system)`,
+  );
   const install = spawnSync(
     process.execPath,
     [join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'), 'install', `--python=${PYTHON}`],
@@ -414,143 +430,155 @@ describe('notebooks', () => {
   // notebooks run in order and may reuse each other's runs, as they do for a person.
   before(() => rmSync(join(ARTIFACTS, 'runs'), { recursive: true, force: true }));
 
-  for (const name of found) {
-    test(
-      `${name} runs in Jupyter (tslab kernel, MNIST_STEPS=${STEPS}) and its charts draw`,
-      { timeout: 40 * 60_000 },
-      async (t) => {
-        assert.equal(missing, null, missing ?? '');
-        assert.ok(
-          existsSync(join(ROOT, 'dist', 'index.js')),
-          'dist/ is missing: run `npm run build` first (the notebooks import ../dist)',
-        );
-        const source = JSON.parse(readFileSync(join(NOTEBOOKS, name), 'utf8')) as Notebook;
-        assert.equal(source.metadata.kernelspec?.name, 'tslab', `${name} must use the tslab kernel`);
-        ensureKernel();
-        mkdirSync(ARTIFACTS, { recursive: true });
-        const base = name.replace(/\.ipynb$/, '');
-        const executed = join(ARTIFACTS, name);
-        rmSync(executed, { force: true });
+  // Deno's pass comes second and shares the runs folder: its notebooks reuse the runs trained under tslab (the sweep
+  // of 03 above all), as a person's would, and so add a few minutes only; 01 trains under Deno whatever is saved.
+  for (const kernel of KERNELS)
+    for (const name of found) {
+      test(
+        `${name} runs in Jupyter (${kernel} kernel, MNIST_STEPS=${STEPS}) and its charts draw`,
+        { timeout: 40 * 60_000 },
+        async (t) => {
+          assert.equal(missing, null, missing ?? '');
+          assert.ok(
+            existsSync(join(ROOT, 'dist', 'index.js')),
+            'dist/ is missing: run `npm run build` first (the notebooks import ../dist)',
+          );
+          const source = JSON.parse(readFileSync(join(NOTEBOOKS, name), 'utf8')) as Notebook;
+          assert.equal(source.metadata.kernelspec?.name, 'tslab', `${name} must use the tslab kernel`);
+          ensureKernel(kernel);
+          const artifacts = kernel === 'tslab' ? ARTIFACTS : join(ARTIFACTS, kernel);
+          mkdirSync(artifacts, { recursive: true });
+          const base = name.replace(/\.ipynb$/, '');
+          const executed = join(artifacts, name);
+          rmSync(executed, { force: true });
 
-        const started = Date.now();
-        const execution = await run(
-          PYTHON,
-          [EXECUTOR, join(NOTEBOOKS, name), executed, '--kernel', 'tslab', '--timeout', String(CELL_TIMEOUT_SECONDS)],
-          { cwd: ROOT, env: kernelEnv() },
-        );
-        const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        assert.ok(
-          existsSync(executed),
-          `${name}: no executed copy was written (exit ${execution.status}):\n${tail(execution.stderr)}`,
-        );
-        const outputs = readOutputs(JSON.parse(readFileSync(executed, 'utf8')) as Notebook);
-        assert.deepEqual(
-          outputs.errors,
-          [],
-          `${name} shows errors (executed copy: ${executed}):\n${outputs.errors.join('\n')}`,
-        );
-        assert.equal(
-          execution.status,
-          0,
-          `${name} failed after ${seconds} s (executed copy: ${executed}):\n${tail(execution.stderr)}`,
-        );
-        assert.equal(outputs.notRun, 0, `${name}: ${outputs.notRun} code cells did not run`);
-        EXPECTED[name]?.(outputs);
-        t.diagnostic(`${name}: executed in ${seconds} s, ${outputs.charts} charts`);
+          const started = Date.now();
+          const execution = await run(
+            PYTHON,
+            [EXECUTOR, join(NOTEBOOKS, name), executed, '--kernel', kernel, '--timeout', String(CELL_TIMEOUT_SECONDS)],
+            { cwd: ROOT, env: kernelEnv() },
+          );
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          assert.ok(
+            existsSync(executed),
+            `${name}: no executed copy was written (exit ${execution.status}):\n${tail(execution.stderr)}`,
+          );
+          const outputs = readOutputs(JSON.parse(readFileSync(executed, 'utf8')) as Notebook);
+          assert.deepEqual(
+            outputs.errors,
+            [],
+            `${name} shows errors (executed copy: ${executed}):\n${outputs.errors.join('\n')}`,
+          );
+          assert.equal(
+            execution.status,
+            0,
+            `${name} failed after ${seconds} s (executed copy: ${executed}):\n${tail(execution.stderr)}`,
+          );
+          assert.equal(outputs.notRun, 0, `${name}: ${outputs.notRun} code cells did not run`);
+          EXPECTED[name]?.(outputs);
+          t.diagnostic(`${name} (${kernel}): executed in ${seconds} s, ${outputs.charts} charts`);
 
-        // The executed notebook as a web page, as nbconvert renders it, in a real browser.
-        const html = join(ARTIFACTS, `${base}.html`);
-        rmSync(html, { force: true });
-        const conversion = await run(PYTHON, ['-m', 'nbconvert', '--to', 'html', '--output-dir', ARTIFACTS, executed], {
-          cwd: ROOT,
-          env: kernelEnv(),
-        });
-        assert.equal(conversion.status, 0, `nbconvert failed for ${name}:\n${tail(conversion.stderr)}`);
-        assert.ok(existsSync(html), `nbconvert wrote no ${html}`);
-        const { report, pageErrors } = await inspectPage(html, join(ARTIFACTS, `${base}.png`));
-        assert.deepEqual(pageErrors, [], `${base}.html: errors in the page`);
-        assert.equal(
-          report.charts,
-          outputs.charts,
-          `${base}.html: ${outputs.charts} chart outputs in the notebook, ${report.charts} chart divs in the page`,
-        );
-        assert.equal(report.undrawn, 0, `${base}.html: ${report.undrawn} of ${report.charts} charts were not drawn`);
-        report.traces.forEach((traces, index) =>
-          assert.ok(traces >= 1, `${base}.html: chart ${index + 1} has no trace`),
-        );
-        t.diagnostic(`${base}.html: ${report.charts} charts drawn, traces per chart ${report.traces.join(' ')}`);
-      },
-    );
-  }
+          // The executed notebook as a web page, as nbconvert renders it, in a real browser.
+          const html = join(artifacts, `${base}.html`);
+          rmSync(html, { force: true });
+          const conversion = await run(
+            PYTHON,
+            ['-m', 'nbconvert', '--to', 'html', '--output-dir', artifacts, executed],
+            {
+              cwd: ROOT,
+              env: kernelEnv(),
+            },
+          );
+          assert.equal(conversion.status, 0, `nbconvert failed for ${name}:\n${tail(conversion.stderr)}`);
+          assert.ok(existsSync(html), `nbconvert wrote no ${html}`);
+          const { report, pageErrors } = await inspectPage(html, join(artifacts, `${base}.png`));
+          assert.deepEqual(pageErrors, [], `${base}.html: errors in the page`);
+          assert.equal(
+            report.charts,
+            outputs.charts,
+            `${base}.html: ${outputs.charts} chart outputs in the notebook, ${report.charts} chart divs in the page`,
+          );
+          assert.equal(report.undrawn, 0, `${base}.html: ${report.undrawn} of ${report.charts} charts were not drawn`);
+          report.traces.forEach((traces, index) =>
+            assert.ok(traces >= 1, `${base}.html: chart ${index + 1} has no trace`),
+          );
+          t.diagnostic(
+            `${base}.html (${kernel}): ${report.charts} charts drawn, traces per chart ${report.traces.join(' ')}`,
+          );
+        },
+      );
+    }
 });
 
 describe('interrupting the kernel during training', () => {
-  test(
-    'stops the run within a few steps with one calm line, runs the queued cell, keeps the history and the kernel, and frees every tensor on dispose',
-    { timeout: 10 * 60_000 },
-    () => {
-      assert.equal(missingTools(), null, missingTools() ?? '');
-      ensureKernel();
-      // The script trains in one cell, sends Jupyter's interrupt (SIGINT) once step 200 is passed,
-      // then asks the same kernel where the run stands.
-      const result = spawnSync(PYTHON, [INTERRUPTER, NOTEBOOKS], {
-        encoding: 'utf8',
-        env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
-        timeout: 9 * 60_000,
-      });
-      assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
-      const findings = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
-        interruptedCell: {
-          status: string;
-          secondsToIdle: number;
-          stdoutAfterMarker: string[];
-          stderr: string;
-          errorOutputs: number;
+  // Deno's kernel answers Jupyter's interrupt (SIGINT) as tslab does here: runInNotebook's listener takes it.
+  for (const kernel of KERNELS)
+    test(
+      `${kernel}: stops the run within a few steps with one calm line, runs the queued cell, keeps the history and the kernel, and frees every tensor on dispose`,
+      { timeout: 10 * 60_000 },
+      () => {
+        assert.equal(missingTools(), null, missingTools() ?? '');
+        ensureKernel(kernel);
+        // The script trains in one cell, sends Jupyter's interrupt (SIGINT) once step 200 is passed,
+        // then asks the same kernel where the run stands.
+        const result = spawnSync(PYTHON, [INTERRUPTER, NOTEBOOKS, kernel], {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
+          timeout: 9 * 60_000,
+        });
+        assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
+        const findings = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+          interruptedCell: {
+            status: string;
+            secondsToIdle: number;
+            stdoutAfterMarker: string[];
+            stderr: string;
+            errorOutputs: number;
+          };
+          queuedCell: { status: string; report: { status: string; step: number; recorded: number } | null };
+          afterInterrupt: { status: string; step: number; recorded: number; tensors: number };
+          threeSecondsLater: { step: number };
+          kernelAlive: boolean;
+          afterDispose: { tensors: number };
         };
-        queuedCell: { status: string; report: { status: string; step: number; recorded: number } | null };
-        afterInterrupt: { status: string; step: number; recorded: number; tensors: number };
-        threeSecondsLater: { step: number };
-        kernelAlive: boolean;
-        afterDispose: { tensors: number };
-      };
-      const cell = findings.interruptedCell;
-      assert.equal(cell.status, 'ok', 'the interrupted cell ends normally');
-      assert.equal(cell.stderr, '', 'nothing on stderr (no stack trace)');
-      assert.equal(cell.errorOutputs, 0, 'no error output');
-      assert.ok(cell.secondsToIdle < 5, `the kernel is idle ${cell.secondsToIdle} s after the interrupt`);
-      assert.equal(
-        cell.stdoutAfterMarker.length,
-        1,
-        `one line after the interrupt: ${JSON.stringify(cell.stdoutAfterMarker)}`,
-      );
-      assert.equal(
-        cell.stdoutAfterMarker[0],
-        `interrupted at step ${findings.afterInterrupt.step.toLocaleString('en-US')} of 100,000: the history so far is kept in trainer.history`,
-      );
-      assert.equal(findings.queuedCell.status, 'ok', 'the cell queued after the training cell runs');
-      assert.deepEqual(
-        findings.queuedCell.report,
-        {
-          ...findings.queuedCell.report,
-          status: 'stopped',
-          step: findings.afterInterrupt.step,
-          recorded: findings.afterInterrupt.recorded,
-        },
-        'and sees the history',
-      );
-      assert.equal(findings.kernelAlive, true, 'the kernel survives the interrupt');
-      assert.equal(findings.afterInterrupt.status, 'stopped');
-      assert.ok(
-        findings.afterInterrupt.step >= 200 && findings.afterInterrupt.step < 260,
-        `stopped at step ${findings.afterInterrupt.step}, soon after step 200`,
-      );
-      assert.equal(
-        findings.threeSecondsLater.step,
-        findings.afterInterrupt.step,
-        'no training goes on in the background',
-      );
-      assert.ok(findings.afterInterrupt.recorded >= 20, 'the history so far is kept');
-      assert.equal(findings.afterDispose.tensors, 0, 'no tensor left after dispose');
-    },
-  );
+        const cell = findings.interruptedCell;
+        assert.equal(cell.status, 'ok', 'the interrupted cell ends normally');
+        assert.equal(cell.stderr, '', 'nothing on stderr (no stack trace)');
+        assert.equal(cell.errorOutputs, 0, 'no error output');
+        assert.ok(cell.secondsToIdle < 5, `the kernel is idle ${cell.secondsToIdle} s after the interrupt`);
+        assert.equal(
+          cell.stdoutAfterMarker.length,
+          1,
+          `one line after the interrupt: ${JSON.stringify(cell.stdoutAfterMarker)}`,
+        );
+        assert.equal(
+          cell.stdoutAfterMarker[0],
+          `interrupted at step ${findings.afterInterrupt.step.toLocaleString('en-US')} of 100,000: the history so far is kept in trainer.history`,
+        );
+        assert.equal(findings.queuedCell.status, 'ok', 'the cell queued after the training cell runs');
+        assert.deepEqual(
+          findings.queuedCell.report,
+          {
+            ...findings.queuedCell.report,
+            status: 'stopped',
+            step: findings.afterInterrupt.step,
+            recorded: findings.afterInterrupt.recorded,
+          },
+          'and sees the history',
+        );
+        assert.equal(findings.kernelAlive, true, 'the kernel survives the interrupt');
+        assert.equal(findings.afterInterrupt.status, 'stopped');
+        assert.ok(
+          findings.afterInterrupt.step >= 200 && findings.afterInterrupt.step < 260,
+          `stopped at step ${findings.afterInterrupt.step}, soon after step 200`,
+        );
+        assert.equal(
+          findings.threeSecondsLater.step,
+          findings.afterInterrupt.step,
+          'no training goes on in the background',
+        );
+        assert.ok(findings.afterInterrupt.recorded >= 20, 'the history so far is kept');
+        assert.equal(findings.afterDispose.tensors, 0, 'no tensor left after dispose');
+      },
+    );
 });

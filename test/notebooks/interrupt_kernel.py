@@ -1,8 +1,8 @@
-"""Interrupts a training run in a real tslab kernel, as Jupyter's *Kernel -> Interrupt* does.
+"""Interrupts a training run in a real kernel, as Jupyter's *Kernel -> Interrupt* does.
 
-Usage: /usr/bin/python3 interrupt_kernel.py NOTEBOOKS_DIR
+Usage: /usr/bin/python3 interrupt_kernel.py NOTEBOOKS_DIR [KERNEL]
 
-Starts the tslab kernel in NOTEBOOKS_DIR, starts a long training run in one cell, interrupts the
+Starts the kernel KERNEL (default tslab; or deno) in NOTEBOOKS_DIR, starts a long training run in one cell, interrupts the
 kernel (SIGINT, Jupyter's default interrupt mode) once training is under way, and records what
 the interrupted cell printed, how soon the kernel was idle, and whether the cell queued after it
 ran; then asks the same kernel, in later cells, where the run stands. Prints one JSON line with what it found; exit
@@ -22,8 +22,8 @@ except ImportError as error:  # pragma: no cover - depends on the machine
 
 SETUP = """
 import * as tf from '@tensorflow/tfjs';
-import { setupBackend, loadMnist, Trainer } from '../dist';
-import { runInNotebook } from '../dist/notebook';
+import { setupBackend, loadMnist, Trainer } from '../dist/index.js';
+import { runInNotebook } from '../dist/notebook/index.js';
 await setupBackend('wasm');
 const data = await loadMnist();
 const trainer = new Trainer(data, { config: { trainingSteps: 100000, evalEvery: 100000, recordEvery: 10 } });
@@ -45,9 +45,9 @@ STASH = {}
 
 
 @contextmanager
-def tslab_kernel(cwd):
-    """A tslab kernel started in `cwd`, with its client; shut down on leaving, whatever happened."""
-    km, kc = start_new_kernel(kernel_name="tslab", cwd=cwd, startup_timeout=120)
+def started_kernel(name, cwd):
+    """The kernel `name` started in `cwd`, with its client; shut down on leaving, whatever happened."""
+    km, kc = start_new_kernel(kernel_name=name, cwd=cwd, startup_timeout=120)
     try:
         yield km, kc
     finally:
@@ -85,7 +85,28 @@ def collect(kc, msg_id, timeout=300, seen=""):
             errors += 1
             err.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
-            return "".join(out), "".join(err), errors, time.monotonic()
+            idle = time.monotonic()
+            late_out, late_err = late_streams(kc, msg_id)
+            return "".join(out + late_out), "".join(err + late_err), errors, idle
+
+
+# Deno's kernel (2.9.8) may send a cell's last printed lines just after its idle status (a race in
+# its output forwarding; they come within milliseconds): read on this long for them.
+LATE_GRACE_SECONDS = 0.3
+
+
+def late_streams(kc, msg_id):
+    """Stream output of the cell `msg_id` that arrives within LATE_GRACE_SECONDS after its idle status."""
+    out, err = [], []
+    deadline = time.monotonic() + LATE_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            msg = next_msg(kc, msg_id, timeout=max(0.01, deadline - time.monotonic()))
+        except Empty:
+            break
+        if msg["msg_type"] == "stream":
+            (out if msg["content"]["name"] == "stdout" else err).append(msg["content"]["text"])
+    return out, err
 
 
 def run_cell(kc, code, timeout=300):
@@ -139,11 +160,11 @@ def report(kc):
 
 
 def main(argv):
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     findings = {}
-    with tslab_kernel(argv[1]) as (km, kc):
+    with started_kernel(argv[2] if len(argv) == 3 else "tslab", argv[1]) as (km, kc):
         status, out, err = run_cell(kc, SETUP)
         if status != "ok":
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)

@@ -13,7 +13,7 @@ import json
 import sys
 
 # The interrupt test's script, beside this one, checks for Jupyter and runs cells.
-from interrupt_kernel import json_line, run_cell, stream_until, tslab_kernel
+from interrupt_kernel import json_line, run_cell, started_kernel, stream_until
 
 SETUP = """
 import { setupBackend, loadMnist, trainOrLoad, type TrainOrLoadResult } from '../dist';
@@ -45,7 +45,7 @@ def main(argv):
         return 2
     runs = json.dumps(argv[2])
     findings = {}
-    with tslab_kernel(argv[1]) as (km, kc):
+    with started_kernel("tslab", argv[1]) as (km, kc):
         _, out, err = run_cell(kc, f"const RUNS = {runs};\n" + SETUP)
         if err.strip():
             print(f"error: set-up cell failed: {out} {err}", file=sys.stderr)
