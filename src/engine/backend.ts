@@ -5,7 +5,8 @@
  * (cached). The choice is reported, never silent.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { join, sep } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { DEFAULT_CONFIG } from '../core/config';
 import { firstLine } from '../util/text';
@@ -281,6 +282,11 @@ export function describeBackend(info: BackendInfo): string {
   return `backend: ${info.name} (${info.provider})${skipped ? ` - skipped ${skipped}` : ''}${auto}`;
 }
 
+/** `path` with the home folder written `~`: shorter, and no user's folder in saved notebook outputs. */
+export function homeTilde(path: string, home: string = homedir()): string {
+  return home !== '' && path.startsWith(home + sep) ? `~${path.slice(home.length)}` : path;
+}
+
 /** An engine's name in reports: `tensorflow`, `wasm`, `wasm split 2`. */
 const engineName = (c: EngineCandidate) => (c.workers > 1 ? `${c.backend} split ${c.workers}` : c.backend);
 
@@ -300,6 +306,7 @@ export function describeAuto(auto: AutoChoice): string {
   const when = auto.measuredNow
     ? `measured now in ${(auto.probeMs / 1000).toFixed(1)} s`
     : `measured ${auto.date.slice(0, 16).replace('T', ' ')}`;
-  const cache = auto.file === null ? 'not cached (the cache folder is not writable)' : `cached in ${auto.file}`;
+  const cache =
+    auto.file === null ? 'not cached (the cache folder is not writable)' : `cached in ${homeTilde(auto.file)}`;
   return `auto: ${verdict}, ${when}, ${cache} (${PROBE_ENV}=again measures again)`;
 }

@@ -10,6 +10,7 @@ import {
   describeAuto,
   describeBackend,
   fasterEngine,
+  homeTilde,
   parseBackendChoice,
   probeFromEnv,
 } from '../../src/engine/backend';
@@ -294,5 +295,14 @@ describe("auto's probe (2 cores or more)", () => {
       'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, not cached (the cache folder is not writable) (MNIST_PROBE=again measures again)',
     );
     assert.equal(defaultProbeCacheDir({ XDG_CACHE_HOME: '/x/cache' }), '/x/cache/mnist-tfjs-tutorial');
+  });
+});
+
+describe('homeTilde', () => {
+  it('writes the home folder as ~ and leaves other paths alone', () => {
+    assert.equal(homeTilde('/home/ada/.cache/x/engine-probe.json', '/home/ada'), '~/.cache/x/engine-probe.json');
+    assert.equal(homeTilde('/home/adam/x.json', '/home/ada'), '/home/adam/x.json');
+    assert.equal(homeTilde('/tmp/x.json', '/home/ada'), '/tmp/x.json');
+    assert.equal(homeTilde('/tmp/x.json', ''), '/tmp/x.json');
   });
 });
