@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Optional: what `npm run bench -- --peer-tf1 seed_tf1.py --peer-torch seed_torch.py` needs to run
+# Optional: what `npm run bench -- --peer-tf1 scripts/peers/tutorial_tf1.py --peer-torch scripts/peers/recipe_torch.py` needs to run
 # the peer programs beside ours. Not needed to train, test or run the notebooks.
-# - the tutorial's TensorFlow 1 program: tensorflow-cpu (pinned, the version of the issue's
-#   figures) from PyPI into the project's virtual environment .venv/ (or $MNIST_VENV);
+# - the tutorial's TensorFlow 1 program: tensorflow-cpu (pinned, the version measured in
+#   docs/speed.md) from PyPI into the project's virtual environment .venv/ (or $MNIST_VENV);
 # - the PyTorch port: Debian's python3-torch with a threaded OpenBLAS (apt, as root or with sudo;
 #   skipped with --no-apt).
 # Safe to run again: what is already installed is left as it is.

@@ -1,6 +1,6 @@
 /**
- * Other programs of the same recipe as speed peers: the PyTorch port (`seed_torch.py`) and the
- * tutorial's own TensorFlow 1 graph (`seed_tf1.py`, run on `tensorflow-cpu` through
+ * Other programs of the same recipe as speed peers: the PyTorch port (`recipe_torch.py`) and the
+ * tutorial's own TensorFlow 1 graph (`tutorial_tf1.py`, run on `tensorflow-cpu` through
  * `tf.compat.v1`). Each runs on the same MNIST files and prints its time per step, read here.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -35,7 +35,7 @@ export interface PeerOptions {
   dataDir?: string;
 }
 
-/** The version of TensorFlow `npm run bench:setup` installs for the TensorFlow 1 peer (the issue's figures). */
+/** The version of TensorFlow `npm run bench:setup` installs for the TensorFlow 1 peer (measured in docs/speed.md). */
 export const TF1_PEER_PACKAGE = 'tensorflow-cpu==2.21.0';
 
 /** What to do when no Python has the module a peer needs. */
@@ -49,10 +49,10 @@ const MODULE: Record<PeerName, { module: string; label: string }> = {
 };
 const FLAG: Record<PeerName, string> = { pytorch: '--peer-torch', tensorflow1: '--peer-tf1' };
 
-/** seed_torch.py's last line: `final step 300 test acc 96.07%  train seconds 1.9  ms/step 6.32`. */
+/** recipe_torch.py's last line: `final step 300 test acc 96.07%  train seconds 1.9  ms/step 6.32`. */
 const TORCH_LINE = /^final step (\d+) test acc ([\d.]+)%\s+train seconds ([\d.]+)\s+ms\/step ([\d.]+)\s*$/m;
 /**
- * seed_tf1.py's last line, in the tutorial's words (训练轮数 "training steps", 准确率 "accuracy"):
+ * tutorial_tf1.py's last line, in the tutorial's words (训练轮数 "training steps", 准确率 "accuracy"):
  * `训练轮数: 1000 ,准确率: 97.62 %  test 97.73 %  train seconds 5.1  ms/step 5.07`.
  */
 const TF1_LINE =
@@ -108,9 +108,12 @@ export function pythonHasModule(python: string, module: string): boolean {
   }
 }
 
-/** The package's own virtual environment (`.venv` at its root), where `npm run bench:setup` installs TensorFlow. */
-export function packageVenvPython(): string {
-  return resolve(__dirname, '..', '..', '.venv', 'bin', 'python');
+/**
+ * The Python of the package's virtual environment (`$MNIST_VENV`, default `.venv` at its root), where
+ * `npm run bench:setup` installs TensorFlow.
+ */
+export function packageVenvPython(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(__dirname, '..', '..', env.MNIST_VENV ?? '.venv', 'bin', 'python');
 }
 
 /**

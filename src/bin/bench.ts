@@ -205,7 +205,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   });
   if (values.help) {
     console.log(`Usage: npm run bench -- [--backend all|tensorflow|wasm|cpu] [--steps N] [--autodiff] [--live] [--soak STEPS] [--checkpoint] [--probe]
-                       [--peer-torch seed_torch.py] [--peer-tf1 seed_tf1.py] [--peer-python PYTHON]
+                       [--peer-torch recipe_torch.py] [--peer-tf1 tutorial_tf1.py] [--peer-python PYTHON]
                        [--peer-tf1-python PYTHON] [--peer-steps N]
 Times the training step (median over 5 rounds of N/5 steps, after a warm-up) and one evaluation
 pass (15,000 images) on each backend that loads; --autodiff also times the autodiff gradients;

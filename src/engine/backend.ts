@@ -200,7 +200,12 @@ export async function setupBackend(choice?: BackendChoice, options: SetupOptions
       const auto = await measuredChoice(options, env, skipped);
       if (auto !== null) {
         const chosen = auto.chosen.backend;
-        return { name: chosen, provider: await start(chosen), skipped, auto };
+        try {
+          return { name: chosen, provider: await start(chosen), skipped, auto };
+        } catch (error) {
+          // The measured answer (perhaps cached) no longer starts: native TensorFlow, which did, runs.
+          skipped.push({ name: chosen, reason: `auto's choice could not be started: ${firstLine(error)}` });
+        }
       }
       await start(name);
     }

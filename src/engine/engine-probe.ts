@@ -119,6 +119,7 @@ export const measureEngines: EngineProbe = async (candidates, sizes) => {
 export interface ProbeKey {
   cpu: string;
   cores: number;
+  /** Node's version, with Deno's when Deno runs the code (its worker threads start differently). */
   node: string;
   package: string;
   /** A hash of the compiled engine and step code: a faster step is measured again. */
@@ -165,12 +166,18 @@ function codeIdentity(): { version: string; code: string } {
   return { version, code: hash.digest('hex').slice(0, 16) };
 }
 
+/** `v20.19.0`, or `v22.x (deno 2.9.8)` under Deno. */
+function runtimeVersion(): string {
+  const deno = (globalThis as { Deno?: { version?: { deno?: string } } }).Deno?.version?.deno;
+  return deno === undefined ? process.version : `${process.version} (deno ${deno})`;
+}
+
 export function probeKey(sizes: ProbeSizes, candidates: readonly EngineCandidate[]): ProbeKey {
   const { version, code } = codeIdentity();
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: availableParallelism(),
-    node: process.version,
+    node: runtimeVersion(),
     package: version,
     code,
     sizes: {

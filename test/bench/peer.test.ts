@@ -18,7 +18,7 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A stand-in for seed_torch.py that prints the real script's final line from what it was given. */
+/** A stand-in for recipe_torch.py that prints the real script's final line from what it was given. */
 function standIn(body: string): string {
   const file = join(tmp, `stand-in-${Math.random().toString(36).slice(2)}.py`);
   writeFileSync(file, body);
@@ -26,11 +26,11 @@ function standIn(body: string): string {
 }
 
 describe('PyTorch peer', () => {
-  it('reads the final line of seed_torch.py', () => {
+  it('reads the final line of recipe_torch.py', () => {
     const out = 'step 0 test acc 9.80%\nfinal step 300 test acc 96.07%  train seconds 1.9  ms/step 6.32\n';
-    assert.deepEqual(parseTorchOutput(out, 'seed_torch.py', 1), {
+    assert.deepEqual(parseTorchOutput(out, 'recipe_torch.py', 1), {
       peer: 'pytorch',
-      script: 'seed_torch.py',
+      script: 'recipe_torch.py',
       python: '/usr/bin/python3',
       steps: 300,
       threads: 1,
@@ -39,13 +39,13 @@ describe('PyTorch peer', () => {
       testAccuracy: 0.9607,
     });
     assert.throws(
-      () => parseTorchOutput('step 0 test acc 9.80%\n', 'seed_torch.py', 1),
-      /^Error: seed_torch.py: no "final step N test acc X% train seconds S ms\/step M" line in its output$/,
+      () => parseTorchOutput('step 0 test acc 9.80%\n', 'recipe_torch.py', 1),
+      /^Error: recipe_torch.py: no "final step N test acc X% train seconds S ms\/step M" line in its output$/,
     );
   });
 
   it('runs the script on the MNIST folder with the steps, one thread and no evaluations', async () => {
-    // The stand-in fails unless called as `seed_torch.py MNIST_DIR STEPS 1` with EVAL=0.
+    // The stand-in fails unless called as `recipe_torch.py MNIST_DIR STEPS 1` with EVAL=0.
     const script = standIn(`import os, sys
 d, steps, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 assert os.path.exists(d + '/train-images-idx3-ubyte'), d
@@ -94,10 +94,10 @@ print(f'final step {steps} test acc 95.38%  train seconds {steps * 0.006:.1f}  m
     ];
     const torch = parseTorchOutput(
       'final step 200 test acc 95.38%  train seconds 1.2  ms/step 5.99',
-      'seed_torch.py',
+      'recipe_torch.py',
       1,
     );
-    const tf1 = parsePeerOutput('tensorflow1', TF1_LAST_LINE, 'seed_tf1.py', 0, 'python');
+    const tf1 = parsePeerOutput('tensorflow1', TF1_LAST_LINE, 'tutorial_tf1.py', 0, 'python');
     assert.deepEqual(comparison(results, [torch, tf1], steps), {
       compare: {
         msPerStep: {
@@ -121,7 +121,7 @@ print(f'final step {steps} test acc 95.38%  train seconds {steps * 0.006:.1f}  m
   });
 });
 
-/** seed_tf1.py's output as captured (tensorflow-cpu 2.21, 2,000 steps): its evaluations, then its last line. */
+/** tutorial_tf1.py's output as captured (tensorflow-cpu 2.21, 2,000 steps): its evaluations, then its last line. */
 const TF1_OUTPUT = `训练轮数: 0 ,准确率: 7.48 %
 训练轮数: 1000 ,准确率: 97.62 %
 训练轮数: 2000 ,准确率: 98.04 %  test 97.91 %  train seconds 4.0  ms/step 2.00
@@ -129,10 +129,10 @@ const TF1_OUTPUT = `训练轮数: 0 ,准确率: 7.48 %
 const TF1_LAST_LINE = TF1_OUTPUT.trim().split('\n').at(-1)!;
 
 describe('TensorFlow 1 peer', () => {
-  it('reads the last line of seed_tf1.py', () => {
-    assert.deepEqual(parsePeerOutput('tensorflow1', TF1_OUTPUT, 'seed_tf1.py', 0, '/venv/bin/python'), {
+  it('reads the last line of tutorial_tf1.py', () => {
+    assert.deepEqual(parsePeerOutput('tensorflow1', TF1_OUTPUT, 'tutorial_tf1.py', 0, '/venv/bin/python'), {
       peer: 'tensorflow1',
-      script: 'seed_tf1.py',
+      script: 'tutorial_tf1.py',
       python: '/venv/bin/python',
       steps: 2000,
       threads: 0,
@@ -142,13 +142,13 @@ describe('TensorFlow 1 peer', () => {
     });
     // Its evaluation lines alone are not a result.
     assert.throws(
-      () => parsePeerOutput('tensorflow1', '训练轮数: 0 ,准确率: 7.48 %\n', 'seed_tf1.py', 0, 'python'),
-      /^Error: seed_tf1.py: no "训练轮数: N ,准确率: X % {2}test Y % {2}train seconds S {2}ms\/step M" line in its output$/,
+      () => parsePeerOutput('tensorflow1', '训练轮数: 0 ,准确率: 7.48 %\n', 'tutorial_tf1.py', 0, 'python'),
+      /^Error: tutorial_tf1.py: no "训练轮数: N ,准确率: X % {2}test Y % {2}train seconds S {2}ms\/step M" line in its output$/,
     );
   });
 
   it("runs the script on the MNIST folder with the steps and TensorFlow's default threads", async () => {
-    // The stand-in fails unless called as `seed_tf1.py MNIST_DIR STEPS 0`.
+    // The stand-in fails unless called as `tutorial_tf1.py MNIST_DIR STEPS 0`.
     const script = standIn(`import os, sys
 d, steps, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 assert os.path.exists(d + '/t10k-labels-idx1-ubyte'), d

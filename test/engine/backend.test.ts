@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -175,7 +175,7 @@ function autoInChild(
   return result;
 }
 
-describe("auto's probe (2 cores or more)", () => {
+describe("auto's probe (2 cores or more)", { skip: availableParallelism() < 2 ? 'needs 2 cores' : false }, () => {
   it('measures native TensorFlow against the split wasm step once, takes the faster, and reuses the cached answer', () => {
     const dir = join(tmp, 'probe-cache-1');
     const [first, second] = autoInChild([{}, {}], { tensorflow: 5, wasm: 4.7 }, dir);

@@ -98,6 +98,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // auto's fixed order (native TensorFlow first): no timing probe, nothing written to the user's cache.
+    MNIST_PROBE: 'off',
     ...options.env,
     PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   };

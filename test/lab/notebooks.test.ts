@@ -97,10 +97,10 @@ async function readNotebook(name: Name): Promise<NotebookFile> {
   return JSON.parse(await readFile(join(REPO_ROOT, 'notebooks', `${name}.ipynb`), 'utf8')) as NotebookFile;
 }
 
-/** The notebook without outputs, as a user's fresh run starts. */
 /** Deno's kernel, as `deno jupyter --install` (and scripts/setup-deno.sh) registers it. */
 const DENO = { display_name: 'Deno', language: 'typescript', name: 'deno' };
 
+/** The notebook without outputs, as a user's fresh run starts. */
 /** The notebook with another kernel named in its metadata. */
 function withKernel(notebook: NotebookFile, kernelspec: typeof DENO): NotebookFile {
   return { ...notebook, metadata: { ...notebook.metadata, kernelspec } };

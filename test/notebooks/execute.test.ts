@@ -313,7 +313,7 @@ function missingTools(): string | null {
 
 /**
  * Registers the tslab kernel with Jupyter unless it is there already; Deno's must be registered (by
- * scripts/setup-deno.sh --system, which npm run test:setup runs).
+ * scripts/setup-deno.sh --register-with /usr/bin/python3, which npm run test:setup runs).
  */
 function ensureKernel(kernel: KernelName = 'tslab'): void {
   const listed = spawnSync(
@@ -325,7 +325,7 @@ function ensureKernel(kernel: KernelName = 'tslab'): void {
   assert.equal(
     kernel,
     'tslab',
-    `the deno kernel is not registered with ${PYTHON}'s Jupyter: run npm run test:setup (or bash scripts/setup-deno.sh --system)`,
+    `the deno kernel is not registered with ${PYTHON}'s Jupyter: run npm run test:setup (or bash scripts/setup-deno.sh --register-with ${PYTHON})`,
   );
   const install = spawnSync(
     process.execPath,
@@ -341,6 +341,8 @@ function kernelEnv(): NodeJS.ProcessEnv {
     // The kernelspec runs `tslab` from PATH: this package's.
     PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     MNIST_STEPS: STEPS,
+    // auto's fixed order (native TensorFlow first): no timing probe, nothing written to the user's cache.
+    MNIST_PROBE: 'off',
     // Runs saved by the notebooks go to the artifacts, not to the user's runs/.
     MNIST_RUNS_DIR: join(ARTIFACTS, 'runs'),
     // No colour codes in the kernels' output.
@@ -523,7 +525,11 @@ describe('interrupting the kernel during training', () => {
         // then asks the same kernel where the run stands.
         const result = spawnSync(PYTHON, [INTERRUPTER, NOTEBOOKS, kernel], {
           encoding: 'utf8',
-          env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
+          env: {
+            ...process.env,
+            MNIST_PROBE: 'off',
+            PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+          },
           timeout: 9 * 60_000,
         });
         assert.equal(result.status, 0, `interrupt_kernel.py failed:\n${tail(result.stdout)}\n${tail(result.stderr)}`);

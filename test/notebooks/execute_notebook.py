@@ -33,7 +33,7 @@ class LateOutputClient(NotebookClient):
     drops what comes after idle. So after each cell this reads on for `grace` seconds.
     """
 
-    grace = 0.3
+    grace = 0.5
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         sent = []

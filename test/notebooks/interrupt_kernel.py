@@ -92,7 +92,7 @@ def collect(kc, msg_id, timeout=300, seen=""):
 
 # Deno's kernel (2.9.8) may send a cell's last printed lines just after its idle status (a race in
 # its output forwarding; they come within milliseconds): read on this long for them.
-LATE_GRACE_SECONDS = 0.3
+LATE_GRACE_SECONDS = 0.5
 
 
 def late_streams(kc, msg_id):
