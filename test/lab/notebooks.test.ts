@@ -6,14 +6,13 @@
  * The notebooks are copies of `notebooks/*.ipynb` (outputs cleared) in the server's root folder,
  * beside links to the compiled package, node_modules, package.json and test/ (their `../dist` and
  * `../test/fixtures` work as in the repository); the kernels get MNIST_STEPS (300 unless
- * MNIST_LAB_STEPS says otherwise), a temporary MNIST_RUNS_DIR and MNIST_BACKEND=wasm. Cells are
+ * MNIST_LAB_STEPS says otherwise), MNIST_RUNS_DIR=test-artifacts/lab-runs (emptied first) and MNIST_BACKEND=wasm. Cells are
  * found by stable markers in their source, not by their numbers. Screenshots go to
  * test-artifacts/lab/. Needs the project's Jupyter environment (`npm run notebooks:setup`):
  * without it the tests are skipped, except with CI=true, where they fail.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
@@ -41,6 +40,8 @@ const STEPS = Number(process.env.MNIST_LAB_STEPS ?? 300);
 /** The training steps of the interrupted run: long enough to be stopped in the middle. */
 const LONG_STEPS = 20000;
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'lab');
+/** The runs the notebooks save here (MNIST_RUNS_DIR), emptied when the tests start. */
+const LAB_RUNS = join(REPO_ROOT, 'test-artifacts', 'lab-runs');
 const NAMES = ['01-mnist-walkthrough', '02-training-dynamics', '03-hyperparameters', '04-predictions'] as const;
 type Name = (typeof NAMES)[number];
 
@@ -352,7 +353,10 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    runsDir = await mkdtemp(join(tmpdir(), 'mnist-lab-runs-'));
+    // Kept after the tests: the nbclient tests (test/notebooks) start from these runs, as a user's runs folder.
+    runsDir = LAB_RUNS;
+    await rm(runsDir, { recursive: true, force: true });
+    await mkdir(runsDir, { recursive: true });
     const files: Record<string, string> = {};
     for (const name of NAMES) {
       const notebook = await readNotebook(name);
@@ -393,7 +397,6 @@ describe('the notebooks in a real JupyterLab', { skip }, () => {
     await page?.close();
     await browser?.close();
     await lab?.stop();
-    await rm(runsDir, { recursive: true, force: true });
   });
 
   /** Run All of a notebook (and what depends on its outputs: the export files, the drawing pad). */

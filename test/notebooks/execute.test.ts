@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -43,6 +43,8 @@ import { packageRoot } from '../../src/util/package-root';
 const ROOT = packageRoot();
 const NOTEBOOKS = join(ROOT, 'notebooks');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'notebooks');
+/** Where the JupyterLab tests leave their notebooks' runs (test/lab/notebooks.test.ts). */
+const LAB_RUNS = join(ROOT, 'test-artifacts', 'lab-runs');
 const EXECUTOR = join(ROOT, 'test', 'notebooks', 'execute_notebook.py');
 const INTERRUPTER = join(ROOT, 'test', 'notebooks', 'interrupt_kernel.py');
 /** Debian's Python, the one with Jupyter (the first `python3` on PATH may be another). */
@@ -430,7 +432,12 @@ describe('notebooks', () => {
   // Runs saved by an earlier test run must not stand in for training now (notebooks reuse saved
   // runs of the same configuration): start from an empty runs folder. Within this run, the
   // notebooks run in order and may reuse each other's runs, as they do for a person.
-  before(() => rmSync(join(ARTIFACTS, 'runs'), { recursive: true, force: true }));
+  before(() => {
+    rmSync(join(ARTIFACTS, 'runs'), { recursive: true, force: true });
+    // The runs the JupyterLab tests saved at the same MNIST_STEPS, when they ran first (as in npm test), start the
+    // runs folder, as a user's would hold them: 03's sweep is then reused here rather than trained once more.
+    if (existsSync(LAB_RUNS)) cpSync(LAB_RUNS, join(ARTIFACTS, 'runs'), { recursive: true });
+  });
 
   // Deno's pass comes second and shares the runs folder: its notebooks reuse the runs trained under tslab (the sweep
   // of 03 above all), as a person's would, and so add a few minutes only; 01 trains under Deno whatever is saved.
