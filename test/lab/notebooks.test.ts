@@ -6,8 +6,8 @@
  * The notebooks are copies of `notebooks/*.ipynb` (outputs cleared) in the server's root folder,
  * beside links to the compiled package, node_modules, package.json and test/ (their `../dist` and
  * `../test/fixtures` work as in the repository); the kernels get MNIST_STEPS (300 unless
- * MNIST_LAB_STEPS says otherwise), MNIST_RUNS_DIR=test-artifacts/lab-runs (emptied first) and MNIST_BACKEND=wasm. Cells are
- * found by stable markers in their source, not by their numbers. Screenshots go to
+ * MNIST_LAB_STEPS says otherwise), MNIST_RUNS_DIR=test-artifacts/lab-runs (emptied first) and
+ * MNIST_BACKEND=wasm. Cells are found by stable markers in their source, not by their numbers. Screenshots go to
  * test-artifacts/lab/. Needs the project's Jupyter environment (`npm run notebooks:setup`):
  * without it the tests are skipped, except with CI=true, where they fail.
  */
