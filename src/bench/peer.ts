@@ -178,13 +178,30 @@ export interface OurLine {
   msPerStep: number;
 }
 
-/** Our lines' names: the backend for its bare step, `wasm loop 1` / `wasm split 2` for the loop's step on N threads. */
+/** What `comparison` reads of a backend's line. */
+export interface BackendLine {
+  backend: string;
+  gradientMode: string;
+  /** On native TensorFlow: `graph` (named by its backend) or `ops` (named `tensorflow ops`). */
+  nativeStep?: string;
+  msPerStep: number;
+  evalMs: number;
+}
+
+/** A backend line's name: its backend, with ` ops` for native TensorFlow's op-by-op step. */
+const lineName = (r: Pick<BackendLine, 'backend' | 'nativeStep'>) =>
+  r.nativeStep === 'ops' ? `${r.backend} ops` : r.backend;
+
+/**
+ * Our lines' names: the backend for its bare step (`tensorflow ops` for native TensorFlow's
+ * op-by-op step), `wasm loop 1` / `wasm split 2` for the loop's step on N threads.
+ */
 export function ourLines(
-  results: readonly { backend: string; gradientMode: string; msPerStep: number }[],
+  results: readonly Omit<BackendLine, 'evalMs'>[],
   steps: readonly { backend: string; workers: number; msPerStep: number }[] = [],
 ): OurLine[] {
   return [
-    ...results.filter((r) => r.gradientMode === 'manual').map((r) => ({ name: r.backend, msPerStep: r.msPerStep })),
+    ...results.filter((r) => r.gradientMode === 'manual').map((r) => ({ name: lineName(r), msPerStep: r.msPerStep })),
     ...steps.map((s) => ({
       name: s.workers > 1 ? `${s.backend} split ${s.workers}` : `${s.backend} loop 1`,
       msPerStep: s.msPerStep,
@@ -197,7 +214,7 @@ export function ourLines(
  * each peer the ratio of each of our steps to its step (2: ours takes twice as long).
  */
 export function comparison(
-  results: readonly { backend: string; gradientMode: string; msPerStep: number; evalMs: number }[],
+  results: readonly BackendLine[],
   peers: readonly PeerResult[],
   steps: readonly { backend: string; workers: number; msPerStep: number }[] = [],
 ) {
@@ -210,7 +227,7 @@ export function comparison(
     msPerStep: Record<string, number>;
     evalMs: Record<string, number>;
     timesPeer?: Record<string, Record<string, number>>;
-  } = { msPerStep, evalMs: Object.fromEntries(manual.map((r) => [r.backend, round(r.evalMs)])) };
+  } = { msPerStep, evalMs: Object.fromEntries(manual.map((r) => [lineName(r), round(r.evalMs)])) };
   if (peers.length > 0)
     compare.timesPeer = Object.fromEntries(
       peers.map((peer) => [

@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG } from '../core/config';
 import { createNotebookCharts } from '../notebook/display';
 import { loadMnist, type MnistData } from '../data/mnist';
 import { Trainer } from '../train/trainer';
+import { NATIVE_STEPS, type NativeStep } from '../engine/engines';
 import { type GradientMode } from '../core/loss';
 import { runCommand } from './command';
 import { benchParallel, PARALLEL_BENCH_OPTIONS, PARALLEL_BENCH_USAGE, type StepBench } from '../bench/parallel';
@@ -25,6 +26,8 @@ import { firstLine } from '../util/text';
 export interface BenchResult {
   backend: BackendName;
   gradientMode: GradientMode;
+  /** On native TensorFlow, how the hand-derived step ran: the tutorial's graph, or ops one by one. */
+  nativeStep?: NativeStep;
   /** Median time of one training step (gradient step + moving-average update), no metrics recorded. */
   msPerStep: number;
   /** Median time of one step that also records the metrics (losses, mean absolute gradients). */
@@ -55,8 +58,9 @@ export function benchBackend(
   backend: BackendName,
   gradientMode: GradientMode,
   steps: number,
+  nativeStep?: NativeStep,
 ): BenchResult {
-  const trainer = new Trainer(data, { backend, gradientMode, workers: 1 });
+  const trainer = new Trainer(data, { backend, gradientMode, workers: 1, nativeStep });
   try {
     const stepsPerRound = Math.max(1, Math.floor(steps / 5));
     const rounds = 5;
@@ -70,6 +74,7 @@ export function benchBackend(
     return {
       backend,
       gradientMode,
+      ...(backend === 'tensorflow' && gradientMode === 'manual' ? { nativeStep: nativeStep ?? 'graph' } : {}),
       msPerStep,
       msPerRecordedStep,
       evalMs,
@@ -265,8 +270,13 @@ ${PARALLEL_BENCH_USAGE}`);
     // The cpu backend is ~30x slower: fewer steps keep the benchmark short.
     const backendSteps = name === 'cpu' ? Math.max(5, Math.floor(steps / 10)) : steps;
     const modes: GradientMode[] = values.autodiff ? ['manual', 'autodiff'] : ['manual'];
-    for (const mode of modes) {
-      const result = benchBackend(data, name, mode, backendSteps);
+    // On native TensorFlow, the hand-derived step both ways: the tutorial's graph and ops one by one.
+    type Run = [GradientMode, NativeStep | undefined];
+    const runs = modes.flatMap((mode): Run[] =>
+      name === 'tensorflow' && mode === 'manual' ? NATIVE_STEPS.map((step): Run => [mode, step]) : [[mode, undefined]],
+    );
+    for (const [mode, nativeStep] of runs) {
+      const result = benchBackend(data, name, mode, backendSteps, nativeStep);
       results.push(result);
       const rounded = Object.fromEntries(
         Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]),

@@ -13,8 +13,7 @@ import { join, resolve } from 'node:path';
 import { packageRoot } from '../util/package-root';
 import { decayStepsFor, makeConfig, type TrainingConfig } from '../core/config';
 import type { MnistData, DataSet } from '../data/mnist';
-import { LocalEngine } from './local-engine';
-import { SplitEngine } from './split-engine';
+import { createEngine } from './engines';
 import type { StepEngine } from './step-engine';
 
 /** An engine `auto` can choose: a backend, and the threads a step is split across (1: this thread). */
@@ -86,7 +85,7 @@ export const measureEngines: EngineProbe = async (candidates, sizes) => {
   try {
     for (const candidate of candidates) {
       if (!(await tf.setBackend(candidate.backend))) throw new Error(`tf.setBackend("${candidate.backend}") failed`);
-      engines.push(candidate.workers > 1 ? new SplitEngine(setup, candidate.workers) : new LocalEngine(setup));
+      engines.push(createEngine(setup, { workers: candidate.workers }));
     }
     const run = async (index: number, steps: number) => {
       await tf.setBackend(candidates[index].backend);

@@ -20,7 +20,7 @@ import {
 } from '../core/model';
 import type { TrainingConfig } from '../core/config';
 import {
-  yieldToEventLoop,
+  advanceStepByStep,
   type AdvanceOptions,
   type EngineSetup,
   type EngineState,
@@ -179,15 +179,8 @@ export class LocalEngine implements StepEngine {
     return { crossEntropy, record };
   }
 
-  async advance(until: number, options: AdvanceOptions): Promise<void> {
-    while (this.globalStepValue < until) {
-      const record = this.step(this.globalStepValue % options.recordEvery === 0);
-      if (record !== null) options.onRecord(record);
-      if (this.globalStepValue >= until) break;
-      // Lets SIGINT handlers and abort signals run between steps.
-      await yieldToEventLoop();
-      if (options.shouldStop()) break;
-    }
+  advance(until: number, options: AdvanceOptions): Promise<void> {
+    return advanceStepByStep(this, until, options);
   }
 
   private stepRecord(

@@ -22,6 +22,7 @@ import {
 import { DivergenceError } from '../core/divergence';
 import { type AdvanceOptions, type EngineSetup, type EngineState, type StepEngine } from './step-engine';
 import { shareMnist, type SharedMnist } from './shared-data';
+import { ParamsMirror } from './params-mirror';
 import { errorMessage } from '../util/text';
 import {
   allocateShared,
@@ -100,7 +101,7 @@ export class SplitEngine implements StepEngine {
   private failure: string | null = null;
   private disposed = false;
   /** Copies of the parameters on this thread, made on first access of `params`. */
-  private mirror: { params: Params; average: ExponentialMovingAverage | null } | null = null;
+  private readonly mirror: ParamsMirror;
   /** Called when a worker sends a message or dies (the `advance` under way listens). */
   private listener: (() => void) | null = null;
   /** Time this thread spent handling the workers' messages during `advance`, in ms. */
@@ -114,6 +115,7 @@ export class SplitEngine implements StepEngine {
     if (config.layer1Node < workers)
       throw new Error(`cannot split ${config.layer1Node} hidden units between ${workers} workers`);
     this.layout = paramLayout(config);
+    this.mirror = new ParamsMirror(config);
     this.shared = allocateShared(config, workers, data.validation.count + data.test.count);
     this.writeStartValues();
     this.globalStepValue = setup.resume?.globalStep ?? 0;
@@ -474,41 +476,18 @@ export class SplitEngine implements StepEngine {
     };
   }
 
-  /** Copies of the workers' parameters as variables of this thread, brought up to date. */
-  private mirrored(): { params: Params; average: ExponentialMovingAverage | null } {
-    const state = this.state();
-    if (this.mirror === null) {
-      const params = createParams(this.setup.config);
-      const average = this.setup.config.useMovingAverage
-        ? new ExponentialMovingAverage(
-            this.setup.config.movingAverageDecay,
-            paramList(params).map(([, v]) => v),
-          )
-        : null;
-      this.mirror = { params, average };
-    }
-    const { params, average } = this.mirror;
-    for (const [name, v] of paramList(params)) tf.tidy(() => v.assign(tf.tensor(state.params[name]!, v.shape)));
-    average?.restore(new Map(paramList(params).map(([name, v]) => [v, state.averages[name]!])));
-    return this.mirror;
-  }
-
   get params(): Params {
-    return this.mirrored().params;
+    return this.mirror.update(this.state()).params;
   }
 
   get average(): ExponentialMovingAverage | null {
-    return this.mirrored().average;
+    return this.mirror.update(this.state()).average;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const worker of this.threads) void worker.terminate();
-    if (this.mirror !== null) {
-      this.mirror.average?.dispose();
-      disposeParams(this.mirror.params);
-      this.mirror = null;
-    }
+    this.mirror.dispose();
   }
 }

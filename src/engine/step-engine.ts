@@ -56,7 +56,26 @@ export interface StepEngine {
   dispose(): void;
 }
 
-/** What both engines are built from. */
+/**
+ * `StepEngine.advance` for an engine whose steps run on this thread: one step at a time,
+ * recording every `recordEvery`-th, with the event loop let in between steps.
+ */
+export async function advanceStepByStep(
+  engine: Pick<StepEngine, 'globalStep' | 'step'>,
+  until: number,
+  options: AdvanceOptions,
+): Promise<void> {
+  while (engine.globalStep < until) {
+    const record = engine.step(engine.globalStep % options.recordEvery === 0);
+    if (record !== null) options.onRecord(record);
+    if (engine.globalStep >= until) break;
+    // Lets SIGINT handlers and abort signals run between steps.
+    await yieldToEventLoop();
+    if (options.shouldStop()) break;
+  }
+}
+
+/** What the engines are built from. */
 export interface EngineSetup {
   data: MnistData;
   config: TrainingConfig;

@@ -10,8 +10,7 @@ import { cloneHistory, newHistory, type Evaluation, type History, type StepRecor
 import { autodiffGradients, learningRateAt, manualGradients, type GradientMode } from '../core/loss';
 import { DIVERGENCE_CROSS_ENTROPY, DivergenceError } from '../core/divergence';
 import type { ExponentialMovingAverage, Params } from '../core/model';
-import { LocalEngine } from '../engine/local-engine';
-import { SplitEngine } from '../engine/split-engine';
+import { createEngine, type NativeStep } from '../engine/engines';
 import { yieldToEventLoop, type EngineSetup, type StepEngine, type TrainerState } from '../engine/step-engine';
 import { checkWorkers, defaultStepWorkers } from '../engine/workers';
 import { takeInterrupts, type InterruptScope } from './interrupt';
@@ -60,6 +59,11 @@ export interface TrainerOptions {
    * 1: this thread only. Default `defaultStepWorkers`: one per core on wasm.
    */
   workers?: number;
+  /**
+   * On native TensorFlow, how the step runs: `graph` (default), the tutorial's graph in one
+   * session run per step; `ops`, TensorFlow.js ops one by one.
+   */
+  nativeStep?: NativeStep;
 }
 
 /**
@@ -104,10 +108,11 @@ export class Trainer {
       );
     // Every worker needs at least one hidden unit; the linear model has none to split.
     this.workers = Math.max(1, Math.min(wanted, this.config.layer1Node));
-    this.engine =
-      this.workers > 1
-        ? new SplitEngine(setup, this.workers)
-        : new LocalEngine(setup, autodiff ? autodiffGradients : manualGradients);
+    this.engine = createEngine(setup, {
+      workers: this.workers,
+      gradients: autodiff ? autodiffGradients : manualGradients,
+      nativeStep: options.nativeStep,
+    });
     this.history =
       resume !== undefined
         ? cloneHistory(resume.history)

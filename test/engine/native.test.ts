@@ -21,29 +21,12 @@ import { manualGradients } from '../../src/core/loss';
 import { type TrainerState } from '../../src/engine/step-engine';
 import { maxAbs, maxAbsDiff } from '../helpers/arrays';
 import { packageRoot } from '../../src/util/package-root';
+import { NATIVE_SETUP, nativeFailure, nativeSkip } from '../helpers/native';
 
 const root = packageRoot();
-const SETUP = 'scripts/setup-native-tf.sh';
-
-/** Why tfjs-node does not load here, or null when it does. */
-function nativeLoadFailure(): string | null {
-  // As setupBackend does: libtensorflow's start-up notices are noise in the test output.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
-    return tf.findBackendFactory('tensorflow') === null ? '@tensorflow/tfjs-node registered no backend' : null;
-  } catch (error) {
-    return (error as Error).message.split('\n')[0];
-  }
-}
-
-const failure = nativeLoadFailure();
-const inCi = process.env.CI === 'true';
-const skip =
-  failure !== null && !inCi
-    ? `native TensorFlow does not load (${failure}): run ${SETUP} after npm ci to test it`
-    : false;
+const SETUP = NATIVE_SETUP;
+const failure = nativeFailure;
+const skip = nativeSkip;
 
 // Differences between the backends come from the order of float32 sums: about 1e-7 here. A
 // different batch or a missed update would differ by 1e-2 and more.

@@ -1,0 +1,75 @@
+/**
+ * A graph run by native TensorFlow's session (the executor TensorFlow 1 programs run on), through
+ * tfjs-node's SavedModel calls: the graph is written to a temporary SavedModel folder, loaded into
+ * a session, and each `run` feeds tensors by node name and fetches others. Its variables live in
+ * the session, updated in place by the graph's own ops.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GraphDefBuilder } from './graph-def';
+
+/** What this module uses of tfjs-node's `NodeJSKernelBackend` (not exported in its typings). */
+interface SessionBackend {
+  loadSavedModelMetaGraph(path: string, tags: string): number;
+  runSavedModel(id: number, inputs: tf.Tensor[], inputInfos: { name: string }[], outputNames: string[]): tf.Tensor[];
+  deleteSavedModel(id: number): void;
+}
+
+/** The tag the graph's one meta graph is saved under. */
+const TAG = 'train';
+
+/** A session of native TensorFlow running one graph; `dispose` closes it. */
+export class NativeSession {
+  private id: number | null;
+
+  private constructor(
+    private readonly backend: SessionBackend,
+    id: number,
+  ) {
+    this.id = id;
+  }
+
+  /** True when the current backend is native TensorFlow with tfjs-node's SavedModel calls. */
+  static available(): boolean {
+    if (tf.getBackend() !== 'tensorflow') return false;
+    const backend = tf.backend() as unknown as Partial<SessionBackend>;
+    return typeof backend.loadSavedModelMetaGraph === 'function' && typeof backend.runSavedModel === 'function';
+  }
+
+  /** Loads `graph` into a new session of the current (native) backend. */
+  static open(graph: GraphDefBuilder): NativeSession {
+    if (!NativeSession.available()) throw new Error('a native TensorFlow session needs the tensorflow backend');
+    const backend = tf.backend() as unknown as SessionBackend;
+    // TensorFlow loads a SavedModel from a folder; the folder is needed only while it loads.
+    const folder = mkdtempSync(join(tmpdir(), 'mnist-graph-'));
+    try {
+      writeFileSync(join(folder, 'saved_model.pb'), graph.savedModel(TAG));
+      return new NativeSession(backend, backend.loadSavedModelMetaGraph(folder, TAG));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Runs the graph once: feeds each tensor to the node named beside it (a placeholder's output,
+   * `"x:0"`) and returns the fetched outputs, in order, as tensors of the caller (`tf.tidy` tracks
+   * them). Only the nodes the fetches need run.
+   */
+  run(feeds: readonly (readonly [string, tf.Tensor])[], fetches: readonly string[]): tf.Tensor[] {
+    if (this.id === null) throw new Error('this native session is closed');
+    return this.backend.runSavedModel(
+      this.id,
+      feeds.map(([, tensor]) => tensor),
+      feeds.map(([name]) => ({ name })),
+      [...fetches],
+    );
+  }
+
+  dispose(): void {
+    if (this.id === null) return;
+    this.backend.deleteSavedModel(this.id);
+    this.id = null;
+  }
+}
