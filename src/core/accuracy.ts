@@ -81,7 +81,10 @@ export function imageChunks(rows: ImageRows, chunk = evalChunk()): tf.Tensor2D[]
  * their label, the labels of the chunk starting at `labels[start]`. Releases its tensors.
  */
 export function countCorrect(input: tf.Tensor2D, labels: ArrayLike<number>, start: number, logitsOf: LogitsOf): number {
-  const predicted = tf.tidy(() => tf.argMax(logitsOf(input), 1).dataSync());
+  // The classes as a tensor, read outside tf.tidy (which walks a returned typed array element by element).
+  const classes = tf.tidy(() => tf.argMax(logitsOf(input), 1));
+  const predicted = classes.dataSync();
+  classes.dispose();
   let correct = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[start + i]) correct++;
   return correct;
