@@ -9,6 +9,7 @@ import type { TrainingConfig } from '../core/config';
 import type * as tf from '@tensorflow/tfjs';
 import { GraphEngine } from './graph-engine';
 import { LocalEngine } from './local-engine';
+import { NativeSessionError } from './native-session';
 import { SplitEngine } from './split-engine';
 import type { EngineSetup, StepEngine } from './step-engine';
 
@@ -37,7 +38,18 @@ export interface EngineChoice {
 export function createEngine(setup: EngineSetup, choice: EngineChoice): StepEngine {
   const gradients = choice.gradients ?? manualGradients;
   if (choice.workers > 1) return new SplitEngine(setup, choice.workers);
-  if ((choice.nativeStep ?? 'graph') === 'graph' && gradients === manualGradients && GraphEngine.supports(setup.config))
-    return new GraphEngine(setup);
+  if (
+    (choice.nativeStep ?? 'graph') === 'graph' &&
+    gradients === manualGradients &&
+    GraphEngine.supports(setup.config)
+  ) {
+    try {
+      return new GraphEngine(setup);
+    } catch (error) {
+      if (!(error instanceof NativeSessionError)) throw error;
+      // The same results, op by op (1.5-2x slower): say why rather than fail the run.
+      process.stderr.write(`native graph step unavailable (${error.message}); running TensorFlow.js ops\n`);
+    }
+  }
   return new LocalEngine(setup, gradients);
 }

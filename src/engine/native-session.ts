@@ -17,6 +17,14 @@ interface SessionBackend {
   deleteSavedModel(id: number): void;
 }
 
+/** Native TensorFlow could not load the graph (its folder could not be written, or the library refused it). */
+export class NativeSessionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NativeSessionError';
+  }
+}
+
 /** The tag the graph's one meta graph is saved under. */
 const TAG = 'train';
 
@@ -42,13 +50,18 @@ export class NativeSession {
   static open(graph: GraphDefBuilder): NativeSession {
     if (!NativeSession.available()) throw new Error('a native TensorFlow session needs the tensorflow backend');
     const backend = tf.backend() as unknown as SessionBackend;
+    const bytes = graph.savedModel(TAG);
     // TensorFlow loads a SavedModel from a folder; the folder is needed only while it loads.
-    const folder = mkdtempSync(join(tmpdir(), 'mnist-graph-'));
+    let folder: string | null = null;
     try {
-      writeFileSync(join(folder, 'saved_model.pb'), graph.savedModel(TAG));
+      folder = mkdtempSync(join(tmpdir(), 'mnist-graph-'));
+      writeFileSync(join(folder, 'saved_model.pb'), bytes);
       return new NativeSession(backend, backend.loadSavedModelMetaGraph(folder, TAG));
+    } catch (error) {
+      const where = folder ?? join(tmpdir(), 'mnist-graph-*');
+      throw new NativeSessionError(`loading the graph from ${where}: ${(error as Error).message.split('\n')[0]}`);
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      if (folder !== null) rmSync(folder, { recursive: true, force: true });
     }
   }
 

@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { setupBackend } from '../../src/engine/backend';
 import { decayStepsFor, makeConfig, type TrainingConfig } from '../../src/core/config';
@@ -235,6 +237,31 @@ describe('the native graph step', { skip }, () => {
     } finally {
       await setupBackend('tensorflow');
     }
+  });
+
+  it('falls back to the op-by-op step, and says why, when the graph cannot be loaded', () => {
+    // No folder to write the graph to: TMPDIR names one that does not exist.
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(tmpdir(), 'graph-engine-test-missing', 'folder');
+    const write = process.stderr.write;
+    const lines: string[] = [];
+    process.stderr.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stderr.write;
+    try {
+      const engine = createEngine(setupOf({}), { workers: 1 });
+      assert.ok(engine instanceof LocalEngine);
+      engine.step(false);
+      assert.equal(engine.globalStep, 1);
+      engine.dispose();
+    } finally {
+      process.stderr.write = write;
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    assert.equal(lines.length, 1, lines.join(''));
+    assert.match(
+      lines[0],
+      /^native graph step unavailable \(loading the graph from .*graph-engine-test-missing.*: ENOENT.*\); running TensorFlow\.js ops\n$/,
+    );
   });
 
   it('names what is wrong with a saved state it cannot take', () => {
