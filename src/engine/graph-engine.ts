@@ -173,7 +173,12 @@ export class GraphEngine implements StepEngine {
   }
 
   state(): EngineState {
-    const values = readAndDispose(this.session.run([], this.variables.map((v) => v.read))) as Float32Array[];
+    const values = readAndDispose(
+      this.session.run(
+        [],
+        this.variables.map((v) => v.read),
+      ),
+    ) as Float32Array[];
     const params: TrainerState['params'] = {};
     const averages: TrainerState['averages'] = {};
     this.variables.forEach((v, i) => ((v.average ? averages : params)[v.param] = values[i]));
