@@ -15,7 +15,7 @@ import { checkWorkers } from '../engine/workers';
 import { decayStepsFor, makeConfig } from '../core/config';
 import { LocalEngine } from '../engine/local-engine';
 import { SplitEngine, type SplitTimings } from '../engine/split-engine';
-import type { StepEngine } from '../engine/step-engine';
+import type { EngineSetup, StepEngine } from '../engine/step-engine';
 import { Trainer } from '../train/trainer';
 import { median } from './median';
 
@@ -63,26 +63,50 @@ export interface SplitGainBench {
   load: [number, number];
 }
 
+/** What `benchSplitGain` builds (injectable: tests pass stand-ins, e.g. one that fails to start). */
+export interface SplitGainParts {
+  split: (setup: EngineSetup, workers: number) => StepEngine & Pick<SplitEngine, 'stepTimings'>;
+  one: (setup: EngineSetup) => StepEngine;
+  products: (count: number, batch: number, input: number, units: number) => Promise<ProductThreads>;
+}
+
+/** Threads measuring the machine's parallel capacity (see `ProductWorkers`). */
+export interface ProductThreads {
+  capacity(count: number, n: number): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+const SPLIT_GAIN_PARTS: SplitGainParts = {
+  split: (setup, workers) => new SplitEngine(setup, workers),
+  one: (setup) => new LocalEngine(setup),
+  products: (count, batch, input, units) => ProductWorkers.start(count, batch, input, units),
+};
+
 /**
  * The split step's gain over one thread, measured fairly on a shared machine: both engines live
  * side by side and take turns, round after round (in alternating order), so that a change of
  * load falls on both; the gain is the median of the rounds' ratios. Also says where the split
- * step's time goes (compute, waits at the barrier and for the main thread).
+ * step's time goes (compute, waits at the barrier and for the main thread). Whatever was built
+ * is disposed, also when building the rest fails.
  */
 export async function benchSplitGain(
   data: MnistData,
   workers: number,
   rounds: number,
   stepsPerRound: number,
+  parts: SplitGainParts = SPLIT_GAIN_PARTS,
 ): Promise<SplitGainBench> {
   const load0 = loadavg()[0];
   const config = makeConfig({ trainingSteps: 1_000_000 });
   const setup = { data, config, decaySteps: decayStepsFor(config, data.train.count), divergenceThreshold: Infinity };
-  const split = new SplitEngine(setup, workers);
-  const one = new LocalEngine(setup);
-  const units = Math.ceil(config.layer1Node / workers);
-  const products = await ProductWorkers.start(workers, config.batchSize, config.inputNode, units);
+  let split: ReturnType<SplitGainParts['split']> | undefined;
+  let one: StepEngine | undefined;
+  let products: ProductThreads | undefined;
   try {
+    split = parts.split(setup, workers);
+    one = parts.one(setup);
+    const units = Math.ceil(config.layer1Node / workers);
+    products = await parts.products(workers, config.batchSize, config.inputNode, units);
     const run = async (engine: StepEngine, steps: number) => {
       const start = performance.now();
       await engine.advance(engine.globalStep + steps, {
@@ -124,9 +148,16 @@ export async function benchSplitGain(
       load: [load0, loadavg()[0]],
     };
   } finally {
-    split.dispose();
-    one.dispose();
-    await products.dispose();
+    // Each one disposed even when disposing another throws.
+    try {
+      split?.dispose();
+    } finally {
+      try {
+        one?.dispose();
+      } finally {
+        await products?.dispose();
+      }
+    }
   }
 }
 
@@ -138,7 +169,9 @@ const PRODUCT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const tf = require(workerData.tfjs);
 require(workerData.wasm);
-tf.setBackend('wasm').then(() => {
+tf.setBackend('wasm').then((ok) => {
+  // Thrown here, the error ends the thread and rejects the main thread's wait for it.
+  if (!ok) throw new Error('tf.setBackend("wasm") failed in a worker thread of the capacity measurement');
   const x = tf.randomUniform([workerData.batch, workerData.input]);
   const w = tf.randomUniform([workerData.input, workerData.units]);
   const run = (n) => { for (let i = 0; i < n; i++) tf.tidy(() => tf.matMul(x, w).dataSync()); };
@@ -148,12 +181,11 @@ tf.setBackend('wasm').then(() => {
 });`;
 
 /** Threads running the split step's largest product on demand, to measure how much parallel speed the machine gives. */
-class ProductWorkers {
-  private readonly threads: Worker[];
-  private constructor(threads: Worker[]) {
-    this.threads = threads;
-  }
+class ProductWorkers implements ProductThreads {
+  private readonly threads: Worker[] = [];
+  private constructor() {}
 
+  /** Starts `count` threads and waits until each is ready; on a failure, those started are ended. */
   static async start(count: number, batch: number, input: number, units: number): Promise<ProductWorkers> {
     const workerData = {
       tfjs: require.resolve('@tensorflow/tfjs'),
@@ -162,10 +194,15 @@ class ProductWorkers {
       input,
       units,
     };
-    const threads = Array.from({ length: count }, () => new Worker(PRODUCT_WORKER, { eval: true, workerData }));
-    const workers = new ProductWorkers(threads);
-    await Promise.all(threads.map((t) => workers.next(t)));
-    return workers;
+    const workers = new ProductWorkers();
+    try {
+      for (let i = 0; i < count; i++) workers.threads.push(new Worker(PRODUCT_WORKER, { eval: true, workerData }));
+      await Promise.all(workers.threads.map((t) => workers.next(t)));
+      return workers;
+    } catch (error) {
+      await workers.dispose();
+      throw error;
+    }
   }
 
   private next(thread: Worker): Promise<number> {

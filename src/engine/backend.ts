@@ -61,6 +61,8 @@ export interface AutoChoice {
   probeMs: number;
   /** The cache file, or null when it could not be written. */
   file: string | null;
+  /** Why it could not be: the cache folder and the first line of the error. */
+  notCached?: { dir: string; error: string };
 }
 
 /** Options of `setupBackend`: what `auto` measures, and how. */
@@ -244,6 +246,7 @@ async function measuredChoice(
   const cached = reprobe ? null : readCachedProbe(dir, key);
   let measurement = cached?.measurement;
   let file: string | null = null;
+  let notCached: AutoChoice['notCached'];
   const date = cached?.date ?? new Date().toISOString();
   if (measurement === undefined) {
     // Loaded only to measure (~0.3 s): a cached answer for native TensorFlow does without it.
@@ -259,7 +262,9 @@ async function measuredChoice(
       skipped.push({ name: 'wasm', reason: `auto's probe failed: ${firstLine(error)}` });
       return null;
     }
-    file = writeCachedProbe(dir, { key, measurement, date });
+    const written = writeCachedProbe(dir, { key, measurement, date });
+    file = written.file;
+    if (written.file === null) notCached = { dir, error: written.error };
   } else file = join(dir, PROBE_FILE);
   return {
     chosen: fasterEngine(measurement.figures),
@@ -268,6 +273,7 @@ async function measuredChoice(
     measuredNow: cached === null,
     probeMs: measurement.probeMs,
     file,
+    ...(notCached === undefined ? {} : { notCached }),
   };
 }
 
@@ -292,6 +298,11 @@ export function homeTilde(path: string, home: string = homedir()): string {
   return home !== '' && path.startsWith(home + sep) ? `~${path.slice(home.length)}` : path;
 }
 
+/** `text` (an error message) with every path under the home folder written `~/...`, as `homeTilde` does. */
+function homeTildeIn(text: string, home: string = homedir()): string {
+  return home === '' ? text : text.split(home + sep).join(`~${sep}`);
+}
+
 /** An engine's name in reports: `tensorflow`, `wasm`, `wasm split 2`. */
 const engineName = (c: EngineCandidate) => (c.workers > 1 ? `${c.backend} split ${c.workers}` : c.backend);
 
@@ -312,6 +323,10 @@ export function describeAuto(auto: AutoChoice): string {
     ? `measured now in ${(auto.probeMs / 1000).toFixed(1)} s`
     : `measured ${auto.date.slice(0, 16).replace('T', ' ')}`;
   const cache =
-    auto.file === null ? 'not cached (the cache folder is not writable)' : `cached in ${homeTilde(auto.file)}`;
+    auto.file !== null
+      ? `cached in ${homeTilde(auto.file)}`
+      : auto.notCached === undefined
+        ? 'not cached'
+        : `not cached (cannot write to ${homeTilde(auto.notCached.dir)}: ${homeTildeIn(auto.notCached.error)})`;
   return `auto: ${verdict}, ${when}, ${cache} (${PROBE_ENV}=again measures again)`;
 }

@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { availableParallelism, cpus, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../util/package-root';
+import { firstLine } from '../util/text';
 import { decayStepsFor, makeConfig, type TrainingConfig } from '../core/config';
 import type { MnistData, DataSet } from '../data/mnist';
 import { createEngine } from './engines';
@@ -83,12 +84,15 @@ export const measureEngines: EngineProbe = async (candidates, sizes) => {
   const setup = { data, config, decaySteps: decayStepsFor(config, data.train.count), divergenceThreshold: Infinity };
   const engines: StepEngine[] = [];
   try {
+    const setBackend = async (backend: string) => {
+      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") failed`);
+    };
     for (const candidate of candidates) {
-      if (!(await tf.setBackend(candidate.backend))) throw new Error(`tf.setBackend("${candidate.backend}") failed`);
+      await setBackend(candidate.backend);
       engines.push(createEngine(setup, { workers: candidate.workers }));
     }
     const run = async (index: number, steps: number) => {
-      await tf.setBackend(candidates[index].backend);
+      await setBackend(candidates[index].backend);
       const engine = engines[index];
       const t = performance.now();
       await engine.advance(engine.globalStep + steps, {
@@ -202,16 +206,19 @@ export function readCachedProbe(dir: string, key: ProbeKey): CachedProbe | null 
   }
 }
 
+/** What writing the cache gave: the file written, or why it could not be (the first line of the error). */
+export type CacheWrite = { file: string; error: null } | { file: null; error: string };
+
 /** Writes the probe (through a temporary file, so a reader never sees half of it); a failure only loses the cache. */
-export function writeCachedProbe(dir: string, probe: CachedProbe): string | null {
+export function writeCachedProbe(dir: string, probe: CachedProbe): CacheWrite {
   const file = join(dir, PROBE_FILE);
   try {
     mkdirSync(dir, { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(probe, null, 2)}\n`);
     renameSync(temporary, file);
-    return file;
-  } catch {
-    return null;
+    return { file, error: null };
+  } catch (error) {
+    return { file: null, error: firstLine(error) };
   }
 }

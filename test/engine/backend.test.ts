@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -14,7 +14,7 @@ import {
   parseBackendChoice,
   probeFromEnv,
 } from '../../src/engine/backend';
-import { defaultProbeCacheDir } from '../../src/engine/engine-probe';
+import { defaultProbeCacheDir, writeCachedProbe, type CachedProbe } from '../../src/engine/engine-probe';
 import { packageRoot } from '../../src/util/package-root';
 
 const root = packageRoot();
@@ -265,6 +265,17 @@ describe("auto's probe (2 cores or more)", { skip: availableParallelism() < 2 ? 
     );
   });
 
+  it('says which cache folder could not be written, and why', () => {
+    const blocker = join(tmp, 'probe-cache-blocker');
+    writeFileSync(blocker, '');
+    const [info] = autoInChild([{}], { tensorflow: 5, wasm: 6 }, join(blocker, 'cache'));
+    assert.equal(info.name, 'tensorflow');
+    assert.match(
+      info.line,
+      /not cached \(cannot write to .*probe-cache-blocker\/cache: ENOTDIR: [^\n]*\) \(MNIST_PROBE/,
+    );
+  });
+
   it('keeps native TensorFlow and says so when the probe fails', () => {
     const script = `require(${JSON.stringify(join(root, 'dist', 'engine', 'backend.js'))})
       .setupBackend(undefined, { probe: async () => { throw new Error('worker 1 exited'); }, cacheDir: ${JSON.stringify(join(tmp, 'probe-cache-6'))} })
@@ -292,9 +303,35 @@ describe("auto's probe (2 cores or more)", { skip: availableParallelism() < 2 ? 
         probeMs: 900,
         file: null,
       }),
-      'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, not cached (the cache folder is not writable) (MNIST_PROBE=again measures again)',
+      'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, not cached (MNIST_PROBE=again measures again)',
+    );
+    const home = join(homedir(), '.cache', 'mnist-tfjs-tutorial');
+    assert.equal(
+      describeAuto({
+        chosen: { backend: 'tensorflow', workers: 1 },
+        figures: figures(2, 4.7),
+        date: '2026-12-04T08:00:00.000Z',
+        measuredNow: false,
+        probeMs: 900,
+        file: null,
+        notCached: { dir: home, error: `EACCES: permission denied, mkdir '${home}'` },
+      }),
+      'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, ' +
+        "not cached (cannot write to ~/.cache/mnist-tfjs-tutorial: EACCES: permission denied, mkdir '~/.cache/mnist-tfjs-tutorial') " +
+        '(MNIST_PROBE=again measures again)',
     );
     assert.equal(defaultProbeCacheDir({ XDG_CACHE_HOME: '/x/cache' }), '/x/cache/mnist-tfjs-tutorial');
+  });
+});
+
+describe("auto's probe cache", () => {
+  it('says which folder could not be written, and why', () => {
+    const blocker = join(tmp, 'a-file');
+    writeFileSync(blocker, '');
+    const dir = join(blocker, 'cache');
+    const written = writeCachedProbe(dir, {} as CachedProbe);
+    assert.equal(written.file, null);
+    assert.match(written.error ?? '', /^ENOTDIR: .*mkdir '.*a-file\/cache'$/);
   });
 });
 

@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import { setupBackend } from '../../src/engine/backend';
 import { measureEngines } from '../../src/engine/engine-probe';
 import { SplitEngine } from '../../src/engine/split-engine';
+import { TIMING } from '../../src/engine/split-layout';
 import { decayStepsFor, makeConfig } from '../../src/core/config';
 import { loadMnist, sliceDataSet, type MnistData } from '../../src/data/mnist';
 
@@ -29,6 +30,12 @@ describe("the split step's timings", () => {
       const records: number[] = [];
       await engine.advance(30, { recordEvery: 5, shouldStop: () => false, onRecord: (r) => records.push(r.step) });
       assert.deepEqual(records, [0, 5, 10, 15, 20, 25]);
+      // `stepTimings().steps` is worker 0's count: every worker's is read from the shared timings.
+      const stepsOf = () => {
+        const shared = (engine as unknown as { shared: { timings: Float64Array } }).shared.timings;
+        return [0, 1].map((w) => shared[w * TIMING.size + TIMING.steps]);
+      };
+      assert.deepEqual(stepsOf(), [30, 30], "every worker's timed steps");
       const timings = engine.stepTimings(true);
       assert.equal(timings.steps, 30);
       assert.equal(timings.workers.length, 2);
@@ -47,8 +54,10 @@ describe("the split step's timings", () => {
         assert.ok(worker.forward > 0 && worker.backward > 0, 'the compute parts are timed');
       }
       assert.ok(timings.main >= 0);
+      assert.deepEqual(stepsOf(), [0, 0], "every worker's count reset");
       assert.equal(engine.stepTimings().steps, 0, 'reset');
       await engine.advance(40, { recordEvery: 5, shouldStop: () => false, onRecord: () => undefined });
+      assert.deepEqual(stepsOf(), [10, 10], "every worker's timed steps after the reset");
       assert.equal(engine.stepTimings().steps, 10);
     } finally {
       engine.dispose();
