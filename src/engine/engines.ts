@@ -7,9 +7,9 @@ import { manualGradients } from '../core/loss';
 import type { Params } from '../core/model';
 import type { TrainingConfig } from '../core/config';
 import type * as tf from '@tensorflow/tfjs';
+import { NativeGraphError } from './graph-def';
 import { GraphEngine } from './graph-engine';
 import { LocalEngine } from './local-engine';
-import { NativeSessionError } from './native-session';
 import { SplitEngine } from './split-engine';
 import type { EngineSetup, StepEngine } from './step-engine';
 
@@ -46,7 +46,7 @@ export function createEngine(setup: EngineSetup, choice: EngineChoice): StepEngi
     try {
       return new GraphEngine(setup);
     } catch (error) {
-      if (!(error instanceof NativeSessionError)) throw error;
+      if (!(error instanceof NativeGraphError)) throw error;
       // The same results, op by op (1.5-2x slower): say why rather than fail the run.
       process.stderr.write(`native graph step unavailable (${error.message}); running TensorFlow.js ops\n`);
     }

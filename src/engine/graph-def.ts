@@ -5,6 +5,18 @@
  * classes); this module only names what a graph needs of them.
  */
 
+/**
+ * Native TensorFlow cannot take the graph here: tfjs-node's protocol buffers are missing, the
+ * SavedModel folder cannot be written, or the library refuses the graph. The engine that asked
+ * for it can run op by op instead.
+ */
+export class NativeGraphError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NativeGraphError';
+  }
+}
+
 /** TensorFlow's `DataType` numbers for the types the graphs here use. */
 export const DT = { float: 1, int32: 3, bool: 10 } as const;
 
@@ -81,7 +93,7 @@ function protoMessages(): ProtoMessages {
       // the other package, if any
     }
   }
-  throw new Error(`the native graph needs tfjs-node's protocol buffers (${PROTO_MODULES.join(' or ')}): not found`);
+  throw new NativeGraphError(`tfjs-node's protocol buffers are not there (${PROTO_MODULES.join(' or ')})`);
 }
 
 /**

@@ -82,6 +82,9 @@ export class GraphEngine implements StepEngine {
       averages = params;
       disposeParams(initial);
     }
+    // Everything that can fail on bad input comes before the session, which would otherwise be left open.
+    this.globalStepValue = resume?.globalStep ?? 0;
+    this.sampler = new BatchSampler(setup.data.train, config.seed, resume?.sampler);
     this.session = NativeSession.open(graph);
     try {
       this.assign(params, averages);
@@ -89,8 +92,6 @@ export class GraphEngine implements StepEngine {
       this.session.dispose();
       throw error;
     }
-    this.globalStepValue = resume?.globalStep ?? 0;
-    this.sampler = new BatchSampler(setup.data.train, config.seed, resume?.sampler);
   }
 
   private check(values: Values, what: string): void {
@@ -124,7 +125,7 @@ export class GraphEngine implements StepEngine {
         [NODE.learningRate, tf.scalar(learningRate)],
       ];
       if (config.useMovingAverage)
-        feeds.push([NODE.averageKeep, tf.scalar(1 - movingAverageDecayAt(config.movingAverageDecay, step))]);
+        feeds.push([NODE.averageWeight, tf.scalar(1 - movingAverageDecayAt(config.movingAverageDecay, step))]);
       const fetches: string[] = [NODE.crossEntropy, NODE.applied];
       if (recordMetrics) fetches.push(NODE.metrics);
       return this.session.run(feeds, fetches);

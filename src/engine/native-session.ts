@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GraphDefBuilder } from './graph-def';
+import { NativeGraphError, type GraphDefBuilder } from './graph-def';
 
 /** What this module uses of tfjs-node's `NodeJSKernelBackend` (not exported in its typings). */
 interface SessionBackend {
@@ -17,16 +17,16 @@ interface SessionBackend {
   deleteSavedModel(id: number): void;
 }
 
-/** Native TensorFlow could not load the graph (its folder could not be written, or the library refused it). */
-export class NativeSessionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NativeSessionError';
-  }
-}
-
 /** The tag the graph's one meta graph is saved under. */
 const TAG = 'train';
+
+function removeQuietly(folder: string): void {
+  try {
+    rmSync(folder, { recursive: true, force: true });
+  } catch {
+    // left behind: a few kilobytes
+  }
+}
 
 /** A session of native TensorFlow running one graph; `dispose` closes it. */
 export class NativeSession {
@@ -59,9 +59,10 @@ export class NativeSession {
       return new NativeSession(backend, backend.loadSavedModelMetaGraph(folder, TAG));
     } catch (error) {
       const where = folder ?? join(tmpdir(), 'mnist-graph-*');
-      throw new NativeSessionError(`loading the graph from ${where}: ${(error as Error).message.split('\n')[0]}`);
+      throw new NativeGraphError(`loading the graph from ${where}: ${(error as Error).message.split('\n')[0]}`);
     } finally {
-      if (folder !== null) rmSync(folder, { recursive: true, force: true });
+      // The session holds the graph now; a folder that cannot be removed is left in the temporary folder.
+      if (folder !== null) removeQuietly(folder);
     }
   }
 
@@ -72,12 +73,17 @@ export class NativeSession {
    */
   run(feeds: readonly (readonly [string, tf.Tensor])[], fetches: readonly string[]): tf.Tensor[] {
     if (this.id === null) throw new Error('this native session is closed');
-    return this.backend.runSavedModel(
-      this.id,
-      feeds.map(([, tensor]) => tensor),
-      feeds.map(([name]) => ({ name })),
-      [...fetches],
-    );
+    try {
+      return this.backend.runSavedModel(
+        this.id,
+        feeds.map(([, tensor]) => tensor),
+        feeds.map(([name]) => ({ name })),
+        [...fetches],
+      );
+    } catch (error) {
+      const fed = feeds.map(([name]) => name).join(', ') || 'nothing';
+      throw new Error(`running the graph (fed ${fed}; fetched ${fetches.join(', ')}): ${(error as Error).message}`);
+    }
   }
 
   dispose(): void {

@@ -1,6 +1,7 @@
 /**
- * What runs a trainer's steps: the `StepEngine` interface that the local engine (this thread) and
- * the split engine (worker threads) implement, what they are built from and what they save.
+ * What runs a trainer's steps: the `StepEngine` interface that the engines implement (the graph
+ * in a native TensorFlow session, ops on this thread, the step split across worker threads), what
+ * they are built from and what they save.
  */
 import type { TrainingConfig } from '../core/config';
 import type { History, StepRecord } from '../core/history';
@@ -33,18 +34,19 @@ export interface AdvanceOptions {
 }
 
 /**
- * What runs the steps, evaluations and state of a `Trainer`: `LocalEngine` (this thread) or
- * `SplitEngine` (the hidden layer split between worker threads). `Trainer.run` (evaluation
- * schedule, history, checkpoints, logs) is the same for both.
+ * What runs the steps, evaluations and state of a `Trainer`: `GraphEngine` (the tutorial's graph in
+ * a native TensorFlow session), `LocalEngine` (TensorFlow.js ops on this thread) or `SplitEngine`
+ * (the hidden layer split between worker threads). `Trainer.run` (evaluation schedule, history,
+ * checkpoints, logs) is the same for all.
  */
 export interface StepEngine {
   /** Threads that compute a step (1: this one). */
   readonly workers: number;
   /** `global_step`: training steps completed. */
   readonly globalStep: number;
-  /** The parameters as variables of this thread (for the split engine: gathered on each access). */
+  /** The parameters as variables of this thread (for the graph and split engines: a copy read on each access). */
   readonly params: Params;
-  /** Their moving averages, when used (for the split engine: gathered with `params`). */
+  /** Their moving averages, when used (for the graph and split engines: read with `params`). */
   readonly average: ExponentialMovingAverage | null;
   /** One step, synchronously; see `Trainer.step`. */
   step(recordMetrics: boolean): StepRecord | null;

@@ -10,7 +10,7 @@ import type { TrainingConfig } from '../core/config';
 import { PARAM_NAMES, paramShapes, type ParamName } from '../core/model';
 import { DT, GraphDefBuilder, type Attr } from './graph-def';
 
-/** The graph's sizes and constants: those of a two-layer `TrainingConfig`, and the divergence threshold. */
+/** The graph's sizes and constants, from a two-layer `TrainingConfig` (the divergence threshold comes apart). */
 export type GraphConfig = Pick<
   TrainingConfig,
   'inputNode' | 'layer1Node' | 'outputNode' | 'batchSize' | 'activation' | 'regularizationRate' | 'useMovingAverage'
@@ -25,13 +25,13 @@ export const NODE = {
   /** Fed: this step's learning rate (scalar). */
   learningRate: 'learning_rate:0',
   /** Fed: `1 - d`, the moving average's weight of the new value at this step (scalar). */
-  averageKeep: 'moving_average_weight:0',
+  averageWeight: 'moving_average_weight:0',
   /**
    * Fetched to run a step: output 0 is the batch's mean cross-entropy, output 1 is 1 when the
    * step was applied and 0 when it was not (the loss was not finite or exceeded the threshold).
    */
-  crossEntropy: 'train_op/cross_entropy:0',
-  applied: 'train_op/cross_entropy:1',
+  crossEntropy: 'train_op/cross_entropy_mean:0',
+  applied: 'train_op/cross_entropy_mean:1',
   /** Fetched with a step to record it: the L2 term, then the sum of |gradient| of each parameter. */
   metrics: 'metrics:0',
   /** Fed: images to evaluate, `[rows, inputNode]`. */
@@ -183,7 +183,7 @@ export function buildTrainingGraph(config: GraphConfig, divergenceThreshold: num
   // `train_op`: the loss, once both updates ran, or at once when the gate closed (a `Merge` of the two branches).
   g.op('train_op/gate', 'Switch', ['cross_entropy_mean', 'step_ok'], { T: float });
   g.op('train_op/done', 'Identity', ['train_op/gate:1', `^${done}`], { T: float });
-  g.op('train_op/cross_entropy', 'Merge', ['train_op/gate:0', 'train_op/done'], { T: float, N: { i: 2 } });
+  g.op('train_op/cross_entropy_mean', 'Merge', ['train_op/gate:0', 'train_op/done'], { T: float, N: { i: 2 } });
 
   // What a recorded step reports: the L2 term (of the parameters before the step) and each gradient's sum of |g|.
   g.op('metrics/l2/weights1', 'L2Loss', [reads.weights1], { T: float });

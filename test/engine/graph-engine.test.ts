@@ -15,7 +15,7 @@ import { loadMnist, sliceDataSet, type MnistData } from '../../src/data/mnist';
 import { PARAM_NAMES } from '../../src/core/model';
 import { DivergenceError } from '../../src/core/divergence';
 import { autodiffGradients } from '../../src/core/loss';
-import { Trainer } from '../../src/train/trainer';
+import { Trainer, type TrainerOptions } from '../../src/train/trainer';
 import { createEngine } from '../../src/engine/engines';
 import { GraphEngine } from '../../src/engine/graph-engine';
 import { LocalEngine } from '../../src/engine/local-engine';
@@ -47,9 +47,23 @@ function small(): MnistData {
   };
 }
 
+/** Sessions of native TensorFlow open in this process (tfjs-node's count of loaded SavedModels). */
+const openSessions = () => (tf.backend() as unknown as { getNumOfSavedModels(): number }).getNumOfSavedModels();
+
+/**
+ * A trainer on this thread (`workers: 1`, whatever MNIST_WORKERS says) with the native step
+ * `nativeStep`, checked to run it: the graph opens one native session, the op-by-op step none.
+ */
+function trainerWith(dataset: MnistData, options: TrainerOptions, nativeStep: 'graph' | 'ops' = 'graph'): Trainer {
+  const before = openSessions();
+  const trainer = new Trainer(dataset, { ...options, workers: 1, nativeStep });
+  assert.equal(openSessions(), before + (nativeStep === 'graph' ? 1 : 0), `the ${nativeStep} step runs`);
+  return trainer;
+}
+
 /** Runs `config` with the native step `nativeStep` and returns its final state. */
 async function runWith(nativeStep: 'graph' | 'ops', config: Partial<TrainingConfig>): Promise<TrainerState> {
-  const trainer = new Trainer(small(), { nativeStep, config: { trainingSteps: 200, evalEvery: 100, ...config } });
+  const trainer = trainerWith(small(), { config: { trainingSteps: 200, evalEvery: 100, ...config } }, nativeStep);
   try {
     assert.equal((await trainer.run()).status, 'completed');
     return trainer.state();
@@ -134,16 +148,16 @@ describe('the native graph step', { skip }, () => {
 
   it('continues a checkpoint exactly: 100 steps, resume, 100 more give the uninterrupted run', async () => {
     const config = { trainingSteps: 200, evalEvery: 100, recordEvery: 10 };
-    const whole = new Trainer(small(), { config });
+    const whole = trainerWith(small(), { config });
     await whole.run();
     const expected = whole.state();
     whole.dispose();
 
-    const first = new Trainer(small(), { config });
+    const first = trainerWith(small(), { config });
     for (let i = 0; i < 100; i++) first.step(false);
     const saved = first.state();
     first.dispose();
-    const second = new Trainer(small(), { resume: saved });
+    const second = trainerWith(small(), { resume: saved });
     assert.deepEqual(second.state().params, saved.params, 'restored exactly');
     assert.deepEqual(second.state().averages, saved.averages, 'averages restored exactly');
     for (let i = 100; i < 200; i++) second.step(false);
@@ -157,7 +171,7 @@ describe('the native graph step', { skip }, () => {
 
   it('changes nothing on a step whose loss exceeds the threshold, or is not finite', async () => {
     // A threshold below the first loss (about 2.3): the very first step diverges.
-    const low = new Trainer(small(), { divergenceThreshold: 1 });
+    const low = trainerWith(small(), { divergenceThreshold: 1 });
     const before = low.state();
     assert.throws(
       () => low.step(true),
@@ -168,13 +182,30 @@ describe('the native graph step', { skip }, () => {
     assert.deepEqual(low.state().averages, before.averages);
     low.dispose();
 
+    // 30 steps in, the averages differ from the parameters: a moving-average update that escaped
+    // the gate would show. A threshold of 0.001 is below any loss there.
+    const ahead = trainerWith(small(), {});
+    for (let i = 0; i < 30; i++) ahead.step(false);
+    const midway = ahead.state();
+    ahead.dispose();
+    assert.ok(maxAbsDiff(midway.params.weights1!, midway.averages.weights1!) > 1e-3, 'averages differ from parameters');
+    const strict = trainerWith(small(), { resume: midway, divergenceThreshold: 0.001 });
+    assert.throws(
+      () => strict.step(false),
+      (error: unknown) => error instanceof DivergenceError && error.step === 30,
+    );
+    assert.equal(strict.globalStep, 30);
+    assert.deepEqual(strict.state().params, midway.params);
+    assert.deepEqual(strict.state().averages, midway.averages);
+    strict.dispose();
+
     // Pixels that are NaN make the first loss NaN (through a linear hidden layer: TensorFlow's ReLU turns NaN into 0).
     const clean = small();
     const poisoned = {
       ...clean,
       train: { ...clean.train, images: new Float32Array(clean.train.images.length).fill(NaN) },
     };
-    const wild = new Trainer(poisoned, { config: { activation: 'linear' }, divergenceThreshold: Infinity });
+    const wild = trainerWith(poisoned, { config: { activation: 'linear' }, divergenceThreshold: Infinity });
     const start = wild.state();
     assert.throws(
       () => wild.step(true),
@@ -186,9 +217,10 @@ describe('the native graph step', { skip }, () => {
     wild.dispose();
   });
 
-  it('leaks no tensors: steps, recorded steps, evaluations, state and parameters read back', () => {
+  it('leaks no tensors and no session: steps, recorded steps, evaluations, state and parameters read back', () => {
     const baseline = tf.memory().numTensors;
-    const trainer = new Trainer(small(), { config: { trainingSteps: 100 } });
+    const sessions = openSessions();
+    const trainer = trainerWith(small(), { config: { trainingSteps: 100 } });
     trainer.step(true);
     trainer.evaluate();
     void trainer.params;
@@ -200,10 +232,34 @@ describe('the native graph step', { skip }, () => {
     assert.equal(tf.memory().numTensors, during);
     trainer.dispose();
     assert.equal(tf.memory().numTensors, baseline);
+    assert.equal(openSessions(), sessions);
   });
 
-  it('gives the parameters as variables: the model the evaluation uses', () => {
-    const trainer = new Trainer(small(), { config: { trainingSteps: 100 } });
+  it('evaluates the moving averages: averages of zero give every image class 0', () => {
+    const dataset = small();
+    const trainer = trainerWith(dataset, {});
+    for (let i = 0; i < 30; i++) trainer.step(false);
+    const state = trainer.state();
+    trainer.dispose();
+    const zeros = Object.fromEntries(
+      Object.entries(state.averages).map(([name, v]) => [name, new Float32Array(v.length)]),
+    );
+    const zeroed = trainerWith(dataset, { resume: { ...state, averages: zeros } });
+    const share = (labels: ArrayLike<number>) =>
+      Array.from(labels).filter((label) => label === 0).length / labels.length;
+    // All logits 0: argMax takes the first class for every image.
+    const { validationAccuracy, testAccuracy } = zeroed.evaluate();
+    assert.equal(validationAccuracy, share(dataset.validation.labels));
+    assert.equal(testAccuracy, share(dataset.test.labels));
+    zeroed.dispose();
+    // The same state with its averages evaluates far better: not class 0 everywhere.
+    const kept = trainerWith(dataset, { resume: state });
+    assert.ok(kept.evaluate().validationAccuracy > 0.7);
+    kept.dispose();
+  });
+
+  it("gives the parameters as variables: copies of the session's", () => {
+    const trainer = trainerWith(small(), { config: { trainingSteps: 100 } });
     for (let i = 0; i < 30; i++) trainer.step(false);
     const state = trainer.state();
     const params = trainer.params;
@@ -244,6 +300,7 @@ describe('the native graph step', { skip }, () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = join(tmpdir(), 'graph-engine-test-missing', 'folder');
     const write = process.stderr.write;
+    const sessions = openSessions();
     const lines: string[] = [];
     process.stderr.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stderr.write;
     try {
@@ -257,6 +314,7 @@ describe('the native graph step', { skip }, () => {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
+    assert.equal(openSessions(), sessions);
     assert.equal(lines.length, 1, lines.join(''));
     assert.match(
       lines[0],
@@ -265,13 +323,19 @@ describe('the native graph step', { skip }, () => {
   });
 
   it('names what is wrong with a saved state it cannot take', () => {
-    const trainer = new Trainer(small(), { config: { trainingSteps: 100 } });
+    const trainer = trainerWith(small(), { config: { trainingSteps: 100 } });
     const state = trainer.state();
     trainer.dispose();
+    const sessions = openSessions();
     const short = { ...state, params: { ...state.params, weights2: new Float32Array(3) } };
     assert.throws(() => new Trainer(small(), { resume: short }), /saved params: "weights2" is 3 values, expected 5000/);
     const noAverage = { ...state, averages: { ...state.averages, biases1: undefined } };
     assert.throws(() => new Trainer(small(), { resume: noAverage }), /saved averages: "biases1" is missing/);
+    // An empty training set: refused before a session is opened.
+    const empty = small();
+    empty.train = sliceDataSet(empty.train, 0, 0);
+    assert.throws(() => new Trainer(empty, { workers: 1 }), /training set: is empty/);
+    assert.equal(openSessions(), sessions, 'no session left open');
   });
 });
 
