@@ -15,7 +15,7 @@ import { checkWorkers } from '../engine/workers';
 import { decayStepsFor, makeConfig } from '../core/config';
 import { LocalEngine } from '../engine/local-engine';
 import { SplitEngine, type SplitTimings } from '../engine/split-engine';
-import type { EngineSetup, StepEngine } from '../engine/step-engine';
+import { timeSteps, type EngineSetup, type StepEngine } from '../engine/step-engine';
 import { Trainer } from '../train/trainer';
 import { median } from './median';
 
@@ -107,15 +107,7 @@ export async function benchSplitGain(
     one = parts.one(setup);
     const units = Math.ceil(config.layer1Node / workers);
     products = await parts.products(workers, config.batchSize, config.inputNode, units);
-    const run = async (engine: StepEngine, steps: number) => {
-      const start = performance.now();
-      await engine.advance(engine.globalStep + steps, {
-        recordEvery: config.recordEvery,
-        shouldStop: () => false,
-        onRecord: () => undefined,
-      });
-      return (performance.now() - start) / steps;
-    };
+    const run = (engine: StepEngine, steps: number) => timeSteps(engine, steps, config.recordEvery);
     await run(one, WARM_UP);
     await run(split, WARM_UP);
     split.stepTimings(true);

@@ -15,7 +15,7 @@ import { firstLine } from '../util/text';
 import { decayStepsFor, makeConfig, type TrainingConfig } from '../core/config';
 import type { MnistData, DataSet } from '../data/mnist';
 import { createEngine } from './engines';
-import type { StepEngine } from './step-engine';
+import { timeSteps, type StepEngine } from './step-engine';
 
 /** An engine `auto` can choose: a backend, and the threads a step is split across (1: this thread). */
 export interface EngineCandidate {
@@ -93,14 +93,7 @@ export const measureEngines: EngineProbe = async (candidates, sizes) => {
     }
     const run = async (index: number, steps: number) => {
       await setBackend(candidates[index].backend);
-      const engine = engines[index];
-      const t = performance.now();
-      await engine.advance(engine.globalStep + steps, {
-        recordEvery: config.recordEvery,
-        shouldStop: () => false,
-        onRecord: () => undefined,
-      });
-      return (performance.now() - t) / steps;
+      return timeSteps(engines[index], steps, config.recordEvery);
     };
     for (let i = 0; i < candidates.length; i++) await run(i, WARM_UP_STEPS);
     const times: number[][] = candidates.map(() => []);

@@ -77,6 +77,16 @@ export async function advanceStepByStep(
   }
 }
 
+/**
+ * Milliseconds per step over `steps` more steps of `engine`, each `recordEvery`-th recorded and
+ * dropped: how `auto`'s probe and the bench time an engine.
+ */
+export async function timeSteps(engine: StepEngine, steps: number, recordEvery: number): Promise<number> {
+  const start = performance.now();
+  await engine.advance(engine.globalStep + steps, { recordEvery, shouldStop: () => false, onRecord: () => undefined });
+  return (performance.now() - start) / steps;
+}
+
 /** What the engines are built from. */
 export interface EngineSetup {
   data: MnistData;
