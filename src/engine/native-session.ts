@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { firstLine } from '../util/text';
 import { NativeGraphError, type GraphDefBuilder } from './graph-def';
 
 /** What this module uses of tfjs-node's `NodeJSKernelBackend` (not exported in its typings). */
@@ -59,7 +60,7 @@ export class NativeSession {
       return new NativeSession(backend, backend.loadSavedModelMetaGraph(folder, TAG));
     } catch (error) {
       const where = folder ?? join(tmpdir(), 'mnist-graph-*');
-      throw new NativeGraphError(`loading the graph from ${where}: ${(error as Error).message.split('\n')[0]}`);
+      throw new NativeGraphError(`loading the graph from ${where}: ${firstLine(error)}`);
     } finally {
       // The session holds the graph now; a folder that cannot be removed is left in the temporary folder.
       if (folder !== null) removeQuietly(folder);

@@ -294,28 +294,22 @@ describe("auto's probe (2 cores or more)", { skip: availableParallelism() < 2 ? 
     assert.deepEqual(fasterEngine(figures(5, 4.7)), { backend: 'wasm', workers: 2 });
     assert.deepEqual(fasterEngine(figures(5, 4.8)), { backend: 'tensorflow', workers: 1 });
     assert.deepEqual(fasterEngine(figures(2, 4.7)), { backend: 'tensorflow', workers: 1 });
+    // A choice measured earlier whose cache could not be written.
+    const uncached = {
+      chosen: { backend: 'tensorflow' as const, workers: 1 },
+      figures: figures(2, 4.7),
+      date: '2026-12-04T08:00:00.000Z',
+      measuredNow: false,
+      probeMs: 900,
+      file: null,
+    };
     assert.equal(
-      describeAuto({
-        chosen: { backend: 'tensorflow', workers: 1 },
-        figures: figures(2, 4.7),
-        date: '2026-12-04T08:00:00.000Z',
-        measuredNow: false,
-        probeMs: 900,
-        file: null,
-      }),
+      describeAuto(uncached),
       'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, not cached (MNIST_PROBE=again measures again)',
     );
     const home = join(homedir(), '.cache', 'mnist-tfjs-tutorial');
     assert.equal(
-      describeAuto({
-        chosen: { backend: 'tensorflow', workers: 1 },
-        figures: figures(2, 4.7),
-        date: '2026-12-04T08:00:00.000Z',
-        measuredNow: false,
-        probeMs: 900,
-        file: null,
-        notCached: { dir: home, error: `EACCES: permission denied, mkdir '${home}'` },
-      }),
+      describeAuto({ ...uncached, notCached: { dir: home, error: `EACCES: permission denied, mkdir '${home}'` } }),
       'auto: tensorflow (2.00 ms/step) faster than wasm split 2 (4.70 ms/step), measured 2026-12-04 08:00, ' +
         "not cached (cannot write to ~/.cache/mnist-tfjs-tutorial: EACCES: permission denied, mkdir '~/.cache/mnist-tfjs-tutorial') " +
         '(MNIST_PROBE=again measures again)',

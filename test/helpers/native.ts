@@ -5,6 +5,7 @@
  * skipped with a message that says how to set it up.
  */
 import * as tf from '@tensorflow/tfjs';
+import { firstLine } from '../../src/util/text';
 
 export const NATIVE_SETUP = 'scripts/setup-native-tf.sh';
 
@@ -17,7 +18,7 @@ function nativeLoadFailure(): string | null {
     require('@tensorflow/tfjs-node');
     return tf.findBackendFactory('tensorflow') === null ? '@tensorflow/tfjs-node registered no backend' : null;
   } catch (error) {
-    return (error as Error).message.split('\n')[0];
+    return firstLine(error);
   }
 }
 
